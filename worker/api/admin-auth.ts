@@ -1,0 +1,32 @@
+/**
+ * Admin authentication: `Authorization: Bearer <token>` checked against the ADMIN_TOKEN
+ * secret (and ADMIN_TOKEN_NEXT during a rotation) in constant time.
+ */
+import { createMiddleware } from 'hono/factory';
+import { hmac } from '../identity/pseudonym';
+import { jsonError } from '../lib/errors';
+import type { AppEnv } from './types';
+
+async function sameSecret(a: string, b: string): Promise<boolean> {
+  // Compare fixed-length MACs so neither length nor content leaks through timing.
+  const [x, y] = await Promise.all([hmac('admin-compare', a), hmac('admin-compare', b)]);
+  return crypto.subtle.timingSafeEqual(x, y);
+}
+
+export async function isAdmin(env: Env, header: string | undefined): Promise<boolean> {
+  const m = /^Bearer\s+(.+)$/i.exec(header ?? '');
+  if (!m) return false;
+  const token = m[1]!.trim();
+  const valid = [env.ADMIN_TOKEN, env.ADMIN_TOKEN_NEXT].filter((t): t is string => !!t && t.length >= 16);
+  let ok = false;
+  for (const t of valid) ok = (await sameSecret(token, t)) || ok;
+  return ok;
+}
+
+export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
+  if (!(await isAdmin(c.env, c.req.header('authorization')))) {
+    c.header('WWW-Authenticate', 'Bearer realm="p13n-admin"');
+    return jsonError(c, 401, 'unauthorized', 'a valid admin bearer token is required');
+  }
+  await next();
+});

@@ -1,0 +1,259 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { count, gte } from 'drizzle-orm';
+import { getCatalog } from '../catalog/snapshot';
+import { patchItem, removeItem, toRow, upsertItems } from '../catalog/writes';
+import { db } from '../db/client';
+import { events, items, profiles } from '../db/schema';
+import { activateModel, listModels, rollbackModel } from '../inference/registry';
+import { getModel, markModelStale, modelStatus } from '../inference/model-store';
+import { ApiError, zodIssues } from '../lib/errors';
+import { parseTemplate, TemplateError } from '../render/template';
+import { CatalogItemSchema, CatalogPatchSchema, CatalogUpsertResultSchema, MAX_CATALOG_ITEMS_PER_CALL, type CatalogItemInput } from '../schemas/catalog';
+import { adminErrorResponses, ErrorSchema, Id } from '../schemas/common';
+import { SlotConfigSchema } from '../schemas/slots';
+import { listSlotConfigs, putSlotConfig } from '../slots/config';
+import { requireAdmin } from './admin-auth';
+import { router } from './types';
+
+const security = [{ bearerAuth: [] }];
+const ok = <T extends z.ZodType>(schema: T, description = 'OK') => ({
+  200: { description, content: { 'application/json': { schema } } },
+  ...adminErrorResponses,
+});
+const notFound = { 404: { description: 'Not found', content: { 'application/json': { schema: ErrorSchema } } } };
+
+const ModelSchema = z
+  .object({
+    version: z.string(),
+    status: z.string(),
+    sha256: z.string(),
+    bytes: z.number(),
+    created_at: z.number(),
+    activated_at: z.number().nullable(),
+    previous_version: z.string().nullable(),
+    summary: z.record(z.string(), z.unknown()),
+  })
+  .openapi('ModelVersion');
+
+function modelJson(m: Awaited<ReturnType<typeof listModels>>[number]) {
+  return {
+    version: m.version,
+    status: m.status,
+    sha256: m.sha256,
+    bytes: m.bytes,
+    created_at: m.createdAt,
+    activated_at: m.activatedAt,
+    previous_version: m.previousVersion,
+    summary: m.summary,
+  };
+}
+
+/** JSON array or NDJSON (one item per line); each item is validated on its own. */
+function parseCatalogBody(text: string, contentType: string): { items: CatalogItemInput[]; rejected: z.infer<typeof CatalogUpsertResultSchema>['rejected'] } {
+  let raw: { line: number; value: unknown; error?: string }[];
+  if (contentType.includes('ndjson') || contentType.includes('jsonl')) {
+    raw = text.split('\n').flatMap((l, i) => {
+      if (!l.trim()) return [];
+      try {
+        return [{ line: i + 1, value: JSON.parse(l) as unknown }];
+      } catch {
+        return [{ line: i + 1, value: null, error: 'is not valid JSON' }];
+      }
+    });
+  } else {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new ApiError(400, 'invalid_json', 'body is not valid JSON (send a JSON array, or NDJSON with Content-Type: application/x-ndjson)');
+    }
+    if (!Array.isArray(parsed)) throw new ApiError(400, 'invalid_request', 'body must be a JSON array of catalog items');
+    raw = parsed.map((value, i) => ({ line: i + 1, value }));
+  }
+  if (raw.length === 0) throw new ApiError(400, 'invalid_request', 'no catalog items in the body');
+  if (raw.length > MAX_CATALOG_ITEMS_PER_CALL) throw new ApiError(413, 'too_many_items', `at most ${MAX_CATALOG_ITEMS_PER_CALL} items per call, got ${raw.length}`);
+  const out: CatalogItemInput[] = [];
+  const rejected: z.infer<typeof CatalogUpsertResultSchema>['rejected'] = [];
+  for (const r of raw) {
+    const id = typeof (r.value as { item_id?: unknown })?.item_id === 'string' ? (r.value as { item_id: string }).item_id : null;
+    if (r.error) {
+      rejected.push({ line: r.line, item_id: null, issues: [{ field: '(line)', message: r.error }] });
+      continue;
+    }
+    const p = CatalogItemSchema.safeParse(r.value);
+    if (p.success) out.push(p.data);
+    else rejected.push({ line: r.line, item_id: id, issues: zodIssues(p.error) });
+  }
+  return { items: out, rejected };
+}
+
+export const adminApi = router();
+adminApi.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer' });
+adminApi.use('/v1/admin/*', requireAdmin);
+
+// Catalog upsert takes JSON or NDJSON, so it is documented here and parsed by hand.
+adminApi.openAPIRegistry.registerPath({
+  method: 'post',
+  path: '/v1/admin/catalog',
+  summary: 'Bulk upsert catalog items (JSON array or NDJSON, up to 10,000 per call)',
+  security,
+  request: {
+    body: {
+      required: true,
+      content: { 'application/json': { schema: z.array(CatalogItemSchema) }, 'application/x-ndjson': { schema: z.string().openapi({ description: 'One CatalogItem JSON per line' }) } },
+    },
+  },
+  responses: ok(CatalogUpsertResultSchema),
+});
+adminApi.post('/v1/admin/catalog', async (c) => {
+  const { items: valid, rejected } = parseCatalogBody(await c.req.text(), c.req.header('content-type') ?? 'application/json');
+  const version = valid.length ? await upsertItems(c.env.DB, valid) : undefined;
+  const body = { upserted: valid.length, rejected, catalog_version: version ?? 0 };
+  return c.json(body, valid.length ? 200 : 400);
+});
+
+adminApi
+  .openapi(
+    createRoute({
+      method: 'patch',
+      path: '/v1/admin/catalog/{item_id}',
+      summary: 'Change fields of one item (e.g. {"in_stock": false})',
+      security,
+      request: { params: z.object({ item_id: Id }), body: { required: true, content: { 'application/json': { schema: CatalogPatchSchema } } } },
+      responses: { ...ok(z.object({ item_id: z.string(), updated: z.boolean() })), ...notFound },
+    }),
+    async (c) => {
+      const { item_id } = c.req.valid('param');
+      const patch = c.req.valid('json');
+      const row = toRow({ item_id, title: 'x', tags: [], in_stock: true, ...patch } as CatalogItemInput, Date.now());
+      const set = Object.fromEntries(
+        Object.entries({ title: row.title, category: row.category, brand: row.brand, price: row.price, imageUrl: row.imageUrl, url: row.url, tags: row.tags, inStock: row.inStock, popularity: row.popularity }).filter(
+          ([k]) => (k === 'imageUrl' ? 'image_url' : k === 'inStock' ? 'in_stock' : k) in patch,
+        ),
+      );
+      if (!(await patchItem(c.env.DB, item_id, set))) throw new ApiError(404, 'not_found', `item "${item_id}" is not in the catalog`);
+      return c.json({ item_id, updated: true }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'delete',
+      path: '/v1/admin/catalog/{item_id}',
+      summary: 'Remove an item from the catalog',
+      security,
+      request: { params: z.object({ item_id: Id }) },
+      responses: { ...ok(z.object({ item_id: z.string(), removed: z.boolean() })), ...notFound },
+    }),
+    async (c) => {
+      const { item_id } = c.req.valid('param');
+      if (!(await removeItem(c.env.DB, item_id))) throw new ApiError(404, 'not_found', `item "${item_id}" is not in the catalog`);
+      return c.json({ item_id, removed: true }, 200);
+    },
+  )
+  .openapi(
+    createRoute({ method: 'get', path: '/v1/admin/models', summary: 'Registered model versions, newest first', security, responses: ok(z.object({ models: z.array(ModelSchema) })) }),
+    async (c) => c.json({ models: (await listModels(c.env.DB)).map(modelJson) }, 200),
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/admin/models/{version}/activate',
+      summary: 'Activate a registered model version (isolates pick it up without a redeploy)',
+      security,
+      request: { params: z.object({ version: Id }) },
+      responses: { ...ok(ModelSchema), ...notFound },
+    }),
+    async (c) => {
+      const m = await activateModel(c.env.DB, c.req.valid('param').version);
+      markModelStale();
+      return c.json(modelJson(m), 200);
+    },
+  )
+  .openapi(
+    createRoute({ method: 'post', path: '/v1/admin/models/rollback', summary: 'Re-activate the version the active one replaced', security, responses: ok(ModelSchema) }),
+    async (c) => {
+      const m = await rollbackModel(c.env.DB);
+      markModelStale();
+      return c.json(modelJson(m), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/admin/health',
+      summary: 'Model, catalog and storage health',
+      security,
+      responses: ok(z.object({ status: z.enum(['ok', 'degraded']), model: z.record(z.string(), z.unknown()), storage: z.record(z.string(), z.unknown()) })),
+    }),
+    async (c) => {
+      const t0 = Date.now();
+      const d1 = await c.env.DB.prepare('SELECT 1')
+        .first()
+        .then(() => ({ ok: true, ms: Date.now() - t0 }))
+        .catch((e: Error) => ({ ok: false, error: e.message }));
+      const r2 = await c.env.MODELS.head('healthcheck')
+        .then(() => ({ ok: true }))
+        .catch((e: Error) => ({ ok: false, error: e.message }));
+      await getModel(c.env, 10_000).catch(() => undefined);
+      const model = modelStatus();
+      const catalog = await getCatalog(c.env.DB, 5000).catch(() => null);
+      const degraded = !d1.ok || !r2.ok || !model.version || model.version !== model.activeVersion || !!model.lastError;
+      return c.json(
+        {
+          status: degraded ? ('degraded' as const) : ('ok' as const),
+          model: { ...model, age_ms: model.loadedAt ? Date.now() - model.loadedAt : null },
+          storage: { d1, r2, catalog_items: catalog?.byId.size ?? null, catalog_version: catalog?.version ?? null },
+        },
+        200,
+      );
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/admin/stats',
+      summary: 'Catalog, profile and event counts (events by type over the last 24 hours)',
+      security,
+      responses: ok(z.object({ items: z.number(), profiles: z.number(), events_total: z.number(), events_24h: z.record(z.string(), z.number()) })),
+    }),
+    async (c) => {
+      const d = db(c.env.DB);
+      const since = Date.now() - 24 * 3600_000;
+      const [[i], [p], [e], byType] = await d.batch([
+        d.select({ n: count() }).from(items),
+        d.select({ n: count() }).from(profiles),
+        d.select({ n: count() }).from(events),
+        d.select({ type: events.type, n: count() }).from(events).where(gte(events.ts, since)).groupBy(events.type),
+      ]);
+      return c.json({ items: i!.n, profiles: p!.n, events_total: e!.n, events_24h: Object.fromEntries(byType.map((r) => [r.type, r.n])) }, 200);
+    },
+  )
+  .openapi(
+    createRoute({ method: 'get', path: '/v1/admin/slots', summary: 'Slot configurations', security, responses: ok(z.object({ slots: z.array(z.record(z.string(), z.unknown())) })) }),
+    async (c) => c.json({ slots: (await listSlotConfigs(c.env.DB)).map((s) => ({ slot: s.slot, rules: s.rules, template: s.template, updated_at: s.updatedAt })) }, 200),
+  )
+  .openapi(
+    createRoute({
+      method: 'put',
+      path: '/v1/admin/slots/{slot}',
+      summary: "Set a slot's merchandising rules and template",
+      security,
+      request: { params: z.object({ slot: Id }), body: { required: true, content: { 'application/json': { schema: SlotConfigSchema } } } },
+      responses: ok(z.object({ slot: z.string(), updated: z.boolean() })),
+    }),
+    async (c) => {
+      const { slot } = c.req.valid('param');
+      const cfg = c.req.valid('json');
+      if (cfg.template) {
+        try {
+          parseTemplate(cfg.template);
+        } catch (e) {
+          if (e instanceof TemplateError) throw new ApiError(400, 'invalid_template', `template: ${e.message}`);
+          throw e;
+        }
+      }
+      await putSlotConfig(c.env.DB, slot, { rules: cfg.rules, template: cfg.template ?? null });
+      return c.json({ slot, updated: true }, 200);
+    },
+  );
+

@@ -1,0 +1,23 @@
+import { createRoute } from '@hono/zod-openapi';
+import { ingestEvents } from '../events/ingest';
+import { errorResponses } from '../schemas/common';
+import { EventBatchResultSchema, EventBatchSchema } from '../schemas/events';
+import { router } from './types';
+
+export const eventsApi = router().openapi(
+  createRoute({
+    method: 'post',
+    path: '/v1/events',
+    summary: 'Ingest a batch of behavioural events (idempotent per event_id)',
+    request: { body: { required: true, content: { 'application/json': { schema: EventBatchSchema } } } },
+    responses: {
+      200: { description: 'Batch processed; rejected events are listed with reasons', content: { 'application/json': { schema: EventBatchResultSchema } } },
+      ...errorResponses,
+    },
+  }),
+  async (c) => {
+    const { events } = c.req.valid('json');
+    const result = await ingestEvents(c.env, events, (p) => c.executionCtx.waitUntil(p));
+    return c.json(result, 200);
+  },
+);

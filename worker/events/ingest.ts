@@ -1,0 +1,97 @@
+/**
+ * Event ingestion: validate each event on its own, store new ones in the D1 event log
+ * (idempotent per event_id), then feed only the newly stored ones to their sessions'
+ * Durable Objects. An event is reported accepted only once D1 holds it.
+ */
+import { getCatalog } from '../catalog/snapshot';
+import { chunk, db, rowsPerStatement, runBatch } from '../db/client';
+import { events as eventsTable, type EventRow } from '../db/schema';
+import { pseudonymize } from '../identity/pseudonym';
+import { zodIssues, type ErrorIssue } from '../lib/errors';
+import { attrKeys } from '../ranking/history';
+import { EventSchema, type EventInput } from '../schemas/events';
+import { sessionStub } from '../session/client';
+import type { SessionEvent } from '../session/profile';
+
+export interface IngestResult {
+  accepted: number;
+  duplicates: number;
+  rejected: { index: number; event_id: string | null; issues: ErrorIssue[] }[];
+}
+
+const MAX_FUTURE_MS = 24 * 3600_000;
+const COLUMNS = 10;
+
+export async function ingestEvents(env: Env, raw: unknown[], waitUntil?: (p: Promise<unknown>) => void): Promise<IngestResult> {
+  const rejected: IngestResult['rejected'] = [];
+  const valid: EventInput[] = [];
+  const seen = new Set<string>();
+  let duplicates = 0;
+  const now = Date.now();
+  raw.forEach((r, index) => {
+    const parsed = EventSchema.safeParse(r);
+    const id = typeof (r as { event_id?: unknown })?.event_id === 'string' ? (r as { event_id: string }).event_id : null;
+    if (!parsed.success) return rejected.push({ index, event_id: id, issues: zodIssues(parsed.error, ['events', index]) });
+    if (parsed.data.timestamp > now + MAX_FUTURE_MS) {
+      return rejected.push({ index, event_id: id, issues: [{ field: `events.${index}.timestamp`, message: 'is more than a day in the future' }] });
+    }
+    if (seen.has(parsed.data.event_id)) return duplicates++;
+    seen.add(parsed.data.event_id);
+    valid.push(parsed.data);
+  });
+  if (!valid.length) return { accepted: 0, duplicates, rejected };
+
+  const keys = new Map<string, Promise<string>>();
+  const key = (kind: 'u' | 's', id: string) => {
+    const k = `${kind}:${id}`;
+    if (!keys.has(k)) keys.set(k, pseudonymize(env, kind, id));
+    return keys.get(k)!;
+  };
+  const rows: EventRow[] = await Promise.all(
+    valid.map(async (e) => ({
+      eventId: e.event_id,
+      type: e.type,
+      itemId: e.item_id,
+      sessionKey: await key('s', e.session_id),
+      userKey: e.user_id ? await key('u', e.user_id) : null,
+      ts: e.timestamp,
+      recommendationId: e.recommendation_id ?? null,
+      slot: e.slot ?? null,
+      value: e.value ?? null,
+      receivedAt: now,
+    })),
+  );
+
+  const d = db(env.DB);
+  const stmts = chunk(rows, rowsPerStatement(COLUMNS)).map((part) =>
+    d.insert(eventsTable).values(part).onConflictDoNothing({ target: eventsTable.eventId }).returning({ id: eventsTable.eventId }),
+  );
+  const results = (await runBatch(d, stmts)) as { id: string }[][];
+  const inserted = new Set(results.flat().map((r) => r.id));
+  duplicates += rows.length - inserted.size;
+
+  const fresh = rows.filter((r) => inserted.has(r.eventId));
+  if (fresh.length) await feedSessions(env, fresh, waitUntil);
+  return { accepted: inserted.size, duplicates, rejected };
+}
+
+/** Session features follow the log; a failure here loses nothing (the log has the event). */
+async function feedSessions(env: Env, rows: EventRow[], waitUntil?: (p: Promise<unknown>) => void): Promise<void> {
+  const catalog = await getCatalog(env.DB, 5000, waitUntil).catch(() => null);
+  const bySession = new Map<string, { userKey: string | null; events: SessionEvent[] }>();
+  for (const r of rows) {
+    const item = catalog?.byId.get(r.itemId);
+    const g = bySession.get(r.sessionKey) ?? { userKey: r.userKey ?? null, events: [] };
+    if (r.userKey) g.userKey = r.userKey;
+    g.events.push({ eventId: r.eventId, type: r.type, itemId: r.itemId, ts: r.ts, value: r.value, attrs: item ? attrKeys(item) : [] });
+    bySession.set(r.sessionKey, g);
+  }
+  await Promise.all(
+    [...bySession].map(([sessionKey, g]) =>
+      sessionStub(env, sessionKey)
+        .ingest(g.events, g.userKey)
+        .catch((e: Error) => console.error(JSON.stringify({ level: 'error', msg: 'session_ingest_failed', events: g.events.length, error: e.message }))),
+    ),
+  );
+}
+

@@ -1,0 +1,29 @@
+/**
+ * Non-model ranking: the popularity list, shaped by the categories the session already
+ * shows. Serves cold start when no model is loaded and every fallback.
+ */
+import type { CatalogSnapshot } from '../catalog/snapshot';
+import type { SessionFeatures } from '../session/durable-object';
+import type { CandidateFilter } from './filters';
+import type { Ranked } from './rules';
+
+const SCAN = 5000;
+
+export function popularRanking(catalog: CatalogSnapshot, filter: CandidateFilter, features: SessionFeatures | null, n: number): Ranked[] {
+  const cat = new Map<string, number>();
+  let max = 0;
+  for (const [a, w] of Object.entries(features?.attrs ?? {})) {
+    if (a.startsWith('category:')) {
+      cat.set(a.slice(9), w);
+      max = Math.max(max, w);
+    }
+  }
+  const out: Ranked[] = [];
+  for (const item of catalog.popular.slice(0, SCAN)) {
+    if (!filter(item)) continue;
+    const affinity = max > 0 && item.category ? (cat.get(item.category) ?? 0) / max : 0;
+    out.push({ item, score: Math.log1p(item.popularity) * (1 + affinity) });
+  }
+  out.sort((a, b) => b.score - a.score);
+  return out.slice(0, n);
+}

@@ -1,0 +1,60 @@
+/**
+ * Per-slot merchandising rules, applied after scoring: boost and bury re-order,
+ * max_per_category caps, pins put chosen items at fixed positions.
+ */
+import type { CatalogItem } from '../catalog/snapshot';
+import type { SlotRules } from '../schemas/slots';
+
+export interface Ranked {
+  item: CatalogItem;
+  score: number;
+  pinned?: boolean;
+}
+
+type Match = { item_ids?: string[]; category?: string; brand?: string };
+
+function matches(m: Match, item: CatalogItem): boolean {
+  return !!(m.item_ids?.includes(item.id) || (m.category && m.category === item.category) || (m.brand && m.brand === item.brand));
+}
+
+export function applyRules(
+  candidates: Ranked[],
+  rules: SlotRules,
+  k: number,
+  lookup: (id: string) => CatalogItem | undefined,
+  allowed: (item: CatalogItem) => boolean,
+): Ranked[] {
+  let list = candidates.map((c) => {
+    let s = c.score;
+    for (const b of rules.boost) if (matches(b, c.item)) s = s >= 0 ? s * b.factor : s / b.factor;
+    return { ...c, score: s, buried: rules.bury.some((b) => matches(b, c.item)) };
+  });
+  list.sort((a, b) => Number(a.buried) - Number(b.buried) || b.score - a.score);
+
+  if (rules.max_per_category) {
+    const cap = rules.max_per_category;
+    const per = new Map<string | null, number>();
+    const kept: typeof list = [];
+    const over: typeof list = [];
+    for (const c of list) {
+      const n = per.get(c.item.category) ?? 0;
+      if (n < cap) {
+        per.set(c.item.category, n + 1);
+        kept.push(c);
+      } else over.push(c);
+    }
+    // The cap yields when nothing else is left to show.
+    list = [...kept, ...over];
+  }
+
+  const pins = rules.pin
+    .map((p) => ({ p, item: lookup(p.item_id) }))
+    .filter((x): x is { p: (typeof rules.pin)[number]; item: CatalogItem } => !!x.item && allowed(x.item))
+    .sort((a, b) => a.p.position - b.p.position);
+  const pinnedIds = new Set(pins.map((x) => x.item.id));
+  const out: Ranked[] = list.filter((c) => !pinnedIds.has(c.item.id)).map(({ item, score }) => ({ item, score }));
+  for (const { p, item } of pins) {
+    out.splice(Math.min(p.position - 1, out.length), 0, { item, score: out[Math.min(p.position - 1, out.length - 1)]?.score ?? 0, pinned: true });
+  }
+  return out.slice(0, k);
+}

@@ -1,0 +1,27 @@
+/** Recommendations -> an HTML fragment, through the slot's template or the bundled default. */
+import type { RecommendationResponse } from '../schemas/recommendations';
+import { safeUrl } from './escape';
+import { renderTemplate } from './template';
+
+export const DEFAULT_TEMPLATE = `<section class="p13n-block" data-p13n-rec="{{recommendation_id}}" data-p13n-rendered="{{slot}}">
+<ul class="p13n-items">{{#items}}
+<li class="p13n-item" data-p13n-item-id="{{item_id}}" data-p13n-rank="{{rank}}"><a href="{{href}}">{{#image}}<img src="{{image}}" alt="{{title}}" loading="lazy" width="160" height="160">{{/image}}<span class="p13n-title">{{title}}</span>{{#price_label}}<span class="p13n-price">{{price_label}}</span>{{/price_label}}</a><small class="p13n-reason">{{reason}}</small></li>{{/items}}
+</ul>
+</section>`;
+
+export function blockView(rec: RecommendationResponse, currency = 'USD') {
+  const fmt = new Intl.NumberFormat('en-US', { style: 'currency', currency });
+  return {
+    ...rec,
+    items: rec.items.map((it) => ({
+      ...it,
+      href: safeUrl(it.url) || `/product/${encodeURIComponent(it.item_id)}`,
+      image: safeUrl(it.image_url),
+      price_label: it.price === null ? '' : fmt.format(it.price),
+    })),
+  };
+}
+
+export function renderBlock(rec: RecommendationResponse, template: string | null): string {
+  return renderTemplate(template ?? DEFAULT_TEMPLATE, blockView(rec));
+}

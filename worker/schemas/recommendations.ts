@@ -1,0 +1,64 @@
+import { z } from '@hono/zod-openapi';
+import { Id, IdList } from './common';
+
+const Bool = z.preprocess((v) => (v === 'true' || v === '1' ? true : v === 'false' || v === '0' ? false : v), z.boolean());
+const Num = z.coerce.number().finite();
+
+export const MAX_K = 100;
+
+/** Shared by GET (query string) and POST (JSON body). */
+export const RecommendationRequestSchema = z
+  .object({
+    slot: Id.openapi({ example: 'home-recs' }),
+    session_id: Id.optional(),
+    user_id: Id.optional(),
+    k: z.coerce.number().int().min(1).max(MAX_K).default(10),
+    /** Product-page context: "similar to / bought with this item". */
+    item_id: Id.optional(),
+    category: IdList.optional(),
+    brand: IdList.optional(),
+    price_min: Num.nonnegative().optional(),
+    price_max: Num.nonnegative().optional(),
+    in_stock: Bool.default(true).openapi({ description: 'Only in-stock items (default true)' }),
+    exclude: IdList.optional().openapi({ description: 'Item ids never to return' }),
+    include_purchased: Bool.default(false).openapi({ description: 'Allow items the shopper already bought' }),
+    device: z.enum(['mobile', 'desktop', 'other']).optional(),
+    hour: z.coerce.number().int().min(0).max(23).optional().openapi({ description: "Shopper's local hour; defaults to UTC now" }),
+  })
+  .refine((r) => r.price_min === undefined || r.price_max === undefined || r.price_min <= r.price_max, {
+    path: ['price_max'],
+    message: 'must be >= price_min',
+  });
+
+export type RecommendationRequest = z.output<typeof RecommendationRequestSchema>;
+
+export const RecommendedItemSchema = z
+  .object({
+    item_id: z.string(),
+    rank: z.number().int(),
+    score: z.number(),
+    reason: z.string(),
+    title: z.string(),
+    category: z.string().nullable(),
+    brand: z.string().nullable(),
+    price: z.number().nullable(),
+    image_url: z.string().nullable(),
+    url: z.string().nullable(),
+    in_stock: z.boolean(),
+    pinned: z.boolean().optional(),
+  })
+  .openapi('RecommendedItem');
+
+export const RecommendationResponseSchema = z
+  .object({
+    recommendation_id: z.string(),
+    slot: z.string(),
+    model_version: z.string().nullable(),
+    strategy: z.enum(['model', 'popular']),
+    fallback: z.boolean().openapi({ description: 'True when the model was unavailable and a popularity list was served' }),
+    items: z.array(RecommendedItemSchema),
+  })
+  .openapi('Recommendations');
+
+export type RecommendationResponse = z.output<typeof RecommendationResponseSchema>;
+export type RecommendedItem = z.output<typeof RecommendedItemSchema>;

@@ -1,0 +1,166 @@
+/**
+ * One Durable Object per shopper session (SQLite-backed). It keeps the session's
+ * real-time features, bounded in size, and a cached copy of the shopper's long-term
+ * profile. Profile changes are queued in an outbox and written to D1 in one batch on an
+ * alarm, never once per event.
+ */
+import { DurableObject } from 'cloudflare:workers';
+import { eq } from 'drizzle-orm';
+import { db, runBatch } from '../db/client';
+import { profiles } from '../db/schema';
+import { applyEvents, emptyProfile, EVENT_STRENGTH, LIMITS, type ProfileData, type SessionEvent } from './profile';
+
+export interface SessionFeatures {
+  /** Newest first. */
+  recent: { itemId: string; type: string; ts: number }[];
+  /** Session attribute weights ("category:x" -> weight). */
+  attrs: Record<string, number>;
+  cart: string[];
+  /** Bought in this session or ever (from the profile). */
+  purchased: string[];
+  profile: ProfileData | null;
+  lastActivity: number | null;
+}
+
+const PROFILE_TTL_MS = 10 * 60_000;
+
+export class SessionState extends DurableObject<Env> {
+  private sql: SqlStorage;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.sql.exec(`
+      CREATE TABLE IF NOT EXISTS recent (seq INTEGER PRIMARY KEY AUTOINCREMENT, item_id TEXT NOT NULL, type TEXT NOT NULL, ts INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS attrs (attr TEXT PRIMARY KEY, weight REAL NOT NULL);
+      CREATE TABLE IF NOT EXISTS cart (item_id TEXT PRIMARY KEY, added_at INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS purchased (item_id TEXT PRIMARY KEY, ts INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, user_key TEXT NOT NULL, event TEXT NOT NULL);
+    `);
+  }
+
+  private kvGet<T>(key: string): T | null {
+    const row = this.sql.exec<{ value: string }>('SELECT value FROM kv WHERE key = ?', key).toArray()[0];
+    return row ? (JSON.parse(row.value) as T) : null;
+  }
+
+  private kvPut(key: string, value: unknown): void {
+    this.sql.exec('INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value', key, JSON.stringify(value));
+  }
+
+  /** Apply new (already de-duplicated) events, oldest first. */
+  async ingest(events: SessionEvent[], userKey: string | null): Promise<void> {
+    const sorted = [...events].sort((a, b) => a.ts - b.ts);
+    let last = this.kvGet<number>('last_activity') ?? 0;
+    for (const ev of sorted) {
+      const w = EVENT_STRENGTH[ev.type];
+      if (w === 0) continue; // impressions carry no preference
+      this.sql.exec('INSERT INTO recent (item_id, type, ts) VALUES (?, ?, ?)', ev.itemId, ev.type, ev.ts);
+      for (const a of ev.attrs) {
+        this.sql.exec('INSERT INTO attrs (attr, weight) VALUES (?, ?) ON CONFLICT(attr) DO UPDATE SET weight = weight + excluded.weight', a, w);
+      }
+      if (ev.type === 'add_to_cart') this.sql.exec('INSERT OR REPLACE INTO cart (item_id, added_at) VALUES (?, ?)', ev.itemId, ev.ts);
+      if (ev.type === 'purchase') {
+        this.sql.exec('INSERT OR REPLACE INTO purchased (item_id, ts) VALUES (?, ?)', ev.itemId, ev.ts);
+        this.sql.exec('DELETE FROM cart WHERE item_id = ?', ev.itemId);
+      }
+      if (userKey) this.sql.exec('INSERT INTO outbox (user_key, event) VALUES (?, ?)', userKey, JSON.stringify(ev));
+      last = Math.max(last, ev.ts);
+    }
+    // Bounded state: keep the newest rows only.
+    this.sql.exec('DELETE FROM recent WHERE seq <= (SELECT MAX(seq) FROM recent) - ?', LIMITS.recent);
+    this.sql.exec('DELETE FROM attrs WHERE attr NOT IN (SELECT attr FROM attrs ORDER BY weight DESC LIMIT ?)', LIMITS.attrs);
+    this.sql.exec('DELETE FROM purchased WHERE item_id NOT IN (SELECT item_id FROM purchased ORDER BY ts DESC LIMIT ?)', LIMITS.purchases);
+    this.sql.exec('DELETE FROM cart WHERE item_id NOT IN (SELECT item_id FROM cart ORDER BY added_at DESC LIMIT ?)', LIMITS.recent);
+    this.kvPut('last_activity', last);
+    if (userKey) {
+      const cached = this.kvGet<ProfileData>('profile');
+      if (cached && this.kvGet<string>('user_key') === userKey) this.kvPut('profile', applyEvents(cached, sorted));
+      if ((await this.ctx.storage.getAlarm()) === null) {
+        await this.ctx.storage.setAlarm(Date.now() + Number(this.env.PROFILE_FLUSH_MS ?? 30_000));
+      }
+    }
+  }
+
+  async features(userKey: string | null): Promise<SessionFeatures> {
+    const recent = this.sql
+      .exec<{ item_id: string; type: string; ts: number }>('SELECT item_id, type, ts FROM recent ORDER BY seq DESC')
+      .toArray()
+      .map((r) => ({ itemId: r.item_id, type: r.type, ts: r.ts }));
+    const attrs = Object.fromEntries(this.sql.exec<{ attr: string; weight: number }>('SELECT attr, weight FROM attrs').toArray().map((r) => [r.attr, r.weight]));
+    const cart = this.sql.exec<{ item_id: string }>('SELECT item_id FROM cart ORDER BY added_at DESC').toArray().map((r) => r.item_id);
+    const bought = this.sql.exec<{ item_id: string }>('SELECT item_id FROM purchased').toArray().map((r) => r.item_id);
+    const profile = userKey ? await this.profile(userKey) : null;
+    return {
+      recent,
+      attrs,
+      cart,
+      purchased: profile ? [...new Set([...bought, ...profile.purchases])] : bought,
+      profile,
+      lastActivity: this.kvGet<number>('last_activity'),
+    };
+  }
+
+  /** The shopper's long-term profile: cached here, read from D1 when missing or old. */
+  private async profile(userKey: string): Promise<ProfileData> {
+    const cachedAt = this.kvGet<number>('profile_at') ?? 0;
+    if (this.kvGet<string>('user_key') === userKey && Date.now() - cachedAt < PROFILE_TTL_MS) {
+      const cached = this.kvGet<ProfileData>('profile');
+      if (cached) return cached;
+    }
+    const row = await db(this.env.DB).select().from(profiles).where(eq(profiles.userKey, userKey)).get();
+    let p: ProfileData = row ?? emptyProfile(Date.now());
+    // Events still waiting in the outbox are part of what we know.
+    const pending = this.pendingFor(userKey);
+    if (pending.length) p = applyEvents(p, pending);
+    this.kvPut('user_key', userKey);
+    this.kvPut('profile', p);
+    this.kvPut('profile_at', Date.now());
+    return p;
+  }
+
+  private pendingFor(userKey: string): SessionEvent[] {
+    return this.sql
+      .exec<{ event: string }>('SELECT event FROM outbox WHERE user_key = ? ORDER BY seq', userKey)
+      .toArray()
+      .map((r) => JSON.parse(r.event) as SessionEvent);
+  }
+
+  /** Write queued profile changes to D1 in one batch. Rows leave the outbox only after D1 accepted them. */
+  async flush(): Promise<number> {
+    const maxSeq = this.sql.exec<{ m: number | null }>('SELECT MAX(seq) AS m FROM outbox').one().m;
+    if (maxSeq === null) return 0;
+    const users = this.sql.exec<{ user_key: string }>('SELECT DISTINCT user_key FROM outbox WHERE seq <= ?', maxSeq).toArray();
+    const d = db(this.env.DB);
+    const now = Date.now();
+    const writes = [];
+    for (const { user_key } of users) {
+      const evs = this.sql
+        .exec<{ event: string }>('SELECT event FROM outbox WHERE user_key = ? AND seq <= ? ORDER BY seq', user_key, maxSeq)
+        .toArray()
+        .map((r) => JSON.parse(r.event) as SessionEvent);
+      const row = await d.select().from(profiles).where(eq(profiles.userKey, user_key)).get();
+      const next = applyEvents(row ?? emptyProfile(evs[0]?.ts ?? now), evs);
+      writes.push(
+        d
+          .insert(profiles)
+          .values({ userKey: user_key, ...next, updatedAt: now })
+          .onConflictDoUpdate({ target: profiles.userKey, set: { ...next, updatedAt: now } }),
+      );
+    }
+    await runBatch(d, writes);
+    this.sql.exec('DELETE FROM outbox WHERE seq <= ?', maxSeq);
+    return users.length;
+  }
+
+  override async alarm(): Promise<void> {
+    try {
+      await this.flush();
+    } catch (e) {
+      // D1 unavailable: keep the outbox and try again later; nothing is dropped.
+      console.error(JSON.stringify({ level: 'error', msg: 'profile_flush_failed', error: (e as Error).message }));
+      await this.ctx.storage.setAlarm(Date.now() + 60_000);
+    }
+  }
+}
