@@ -1,0 +1,35 @@
+/**
+ * Worker tests run inside workerd with real local D1, Durable Objects and R2 (miniflare),
+ * and real ONNX inference. test/global-setup.ts trains a small model with the code in
+ * model/ before the suite, so the model under test is always one the pipeline produced.
+ */
+import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-workers';
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations('./migrations');
+  return {
+    plugins: [
+      cloudflareTest({
+        wrangler: { configPath: './wrangler.toml' },
+        miniflare: {
+          bindings: {
+            TEST_MIGRATIONS: migrations,
+            ADMIN_TOKEN: 'test-admin-token-0123456789abcdef',
+            ADMIN_TOKEN_NEXT: '',
+            PSEUDONYM_KEY: 'test-pseudonym-key',
+            MODEL_TTL_MS: '0',
+            CATALOG_TTL_MS: '0',
+          },
+        },
+      }),
+    ],
+    test: {
+      include: ['test/worker/**/*.test.ts'],
+      setupFiles: ['./test/worker/apply-migrations.ts'],
+      globalSetup: ['./test/global-setup.ts'],
+      testTimeout: 30_000,
+      hookTimeout: 60_000,
+    },
+  };
+});
