@@ -32,6 +32,18 @@ export const OUTPUTS = {
   topIndices: 'top_indices',
 } as const;
 
+/** Element type and 1-D length of every tensor ('H' = history length, 'N' items, 'A' attributes, 'k' requested). */
+export const SPEC = {
+  [INPUTS.histItems]: { type: 'int64', dim: 'H' },
+  [INPUTS.histWeights]: { type: 'float32', dim: 'H' },
+  [INPUTS.userAttrs]: { type: 'float32', dim: 'A' },
+  [INPUTS.context]: { type: 'float32', dim: CONTEXT_DIM },
+  [INPUTS.itemMask]: { type: 'float32', dim: 'N' },
+  [INPUTS.k]: { type: 'int64', dim: 1 },
+  [OUTPUTS.topScores]: { type: 'float32', dim: 'k' },
+  [OUTPUTS.topIndices]: { type: 'int64', dim: 'k' },
+} as const;
+
 /** Excluded items score at or below this; the worker drops them from answers. */
 export const MASKED_SCORE = -1e9;
 

@@ -11,7 +11,7 @@ import type { RecommendationRequest, RecommendationResponse } from '../schemas/r
 import { sessionStub } from '../session/client';
 import type { SessionFeatures } from '../session/durable-object';
 import { getSlotConfig } from '../slots/config';
-import { buildFilter, buildMask } from './filters';
+import { buildFilter, buildMask, hasAttributeFilters, maskFromBase } from './filters';
 import { modelInputs } from './history';
 import { popularRanking } from './popular';
 import { reasonFor } from './reasons';
@@ -23,15 +23,30 @@ export interface RecommendDeps {
   timing: Timing;
 }
 
-/** Model index -> catalog item, rebuilt only when the model or the catalog changes. */
-const aligned = new WeakMap<LoadedModel, { catalog: CatalogSnapshot; items: (CatalogItem | undefined)[] }>();
+interface Aligned {
+  catalog: CatalogSnapshot;
+  /** model index -> catalog item */
+  items: (CatalogItem | undefined)[];
+  /** 1 where the item is in the catalog and in stock / merely in the catalog */
+  inStock: Float32Array;
+  present: Float32Array;
+}
 
-function alignedItems(model: LoadedModel, catalog: CatalogSnapshot): (CatalogItem | undefined)[] {
+/** Rebuilt only when the model or the catalog changes. */
+const aligned = new WeakMap<LoadedModel, Aligned>();
+
+function alignedItems(model: LoadedModel, catalog: CatalogSnapshot): Aligned {
   const hit = aligned.get(model);
-  if (hit?.catalog === catalog) return hit.items;
+  if (hit?.catalog === catalog) return hit;
   const items = model.manifest.items.map((id) => catalog.byId.get(id));
-  aligned.set(model, { catalog, items });
-  return items;
+  const a: Aligned = {
+    catalog,
+    items,
+    inStock: buildMask(items, (it) => it.inStock),
+    present: buildMask(items, () => true),
+  };
+  aligned.set(model, a);
+  return a;
 }
 
 const num = (v: string | undefined, d: number) => (v !== undefined && Number.isFinite(Number(v)) ? Number(v) : d);
@@ -76,8 +91,8 @@ export async function recommend(req: RecommendationRequest, { env, waitUntil, ti
   if (model) {
     try {
       const t0 = performance.now();
-      const items = alignedItems(model, catalog);
-      const mask = buildMask(items, filter);
+      const { items, inStock, present } = alignedItems(model, catalog);
+      const mask = hasAttributeFilters(req) ? buildMask(items, filter) : maskFromBase(req.in_stock ? inStock : present, excluded, model.itemIndex);
       const hour = req.hour ?? new Date().getUTCHours();
       const inputs = modelInputs(model, features, req.item_id, hour, req.device);
       timing.add('features', performance.now() - t0);
