@@ -1,0 +1,81 @@
+import { env } from 'cloudflare:workers';
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { pseudonymize } from '../../worker/identity/pseudonym';
+import { sessionStub } from '../../worker/session/client';
+import { adminJson, event, fetchWorker, fixtureCatalog, postEvents, recommendations, seedCatalog } from './helpers';
+
+beforeAll(() => seedCatalog());
+
+describe('session Durable Object', () => {
+  it('keeps bounded state: the newest 50 items only', async () => {
+    const items = fixtureCatalog();
+    await postEvents(items.slice(0, 80).map((i) => event('view', i.item_id, 'long-session')));
+    const stub = sessionStub(env, await pseudonymize(env, 's', 'long-session'));
+    const f = await stub.features(null);
+    expect(f.recent).toHaveLength(50);
+    expect(f.recent[0]!.itemId).toBe(items[79]!.item_id);
+    expect(Object.keys(f.attrs).length).toBeLessThanOrEqual(100);
+  });
+
+  it('updates the long-term profile in D1 in one batch on its alarm, not per event', async () => {
+    const uid = 'profile-user';
+    const userKey = await pseudonymize(env, 'u', uid);
+    await postEvents([
+      event('view', 'haircare-1', 'p-sess', { user_id: uid }),
+      event('add_to_cart', 'haircare-2', 'p-sess', { user_id: uid }),
+      event('purchase', 'haircare-2', 'p-sess', { user_id: uid, value: 19.5 }),
+    ]);
+    const before = await env.DB.prepare('SELECT * FROM profiles WHERE user_key = ?').bind(userKey).first();
+    expect(before).toBeNull();
+    const stub = sessionStub(env, await pseudonymize(env, 's', 'p-sess'));
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const row = (await env.DB.prepare('SELECT * FROM profiles WHERE user_key = ?').bind(userKey).first()) as any;
+    expect(row.purchase_count).toBe(1);
+    expect(row.monetary).toBeCloseTo(19.5);
+    expect(JSON.parse(row.purchases)).toEqual(['haircare-2']);
+    expect(JSON.parse(row.affinities)['category:haircare']).toBe(1 + 3 + 5);
+    await runInDurableObject(stub, async (_obj, state) => {
+      expect(state.storage.sql.exec('SELECT COUNT(*) AS n FROM outbox').one().n).toBe(0);
+    });
+  });
+
+  it("a purchase in one session is excluded in the shopper's next session, via the profile", async () => {
+    const uid = 'two-sessions';
+    await postEvents([event('purchase', 'fragrance-0', 'first-visit', { user_id: uid, value: 5 })]);
+    await runDurableObjectAlarm(sessionStub(env, await pseudonymize(env, 's', 'first-visit')));
+    const r = await recommendations({ slot: 'home', session_id: 'second-visit', user_id: uid, k: 20, category: 'fragrance' });
+    expect(r.body.items.map((i: any) => i.item_id)).not.toContain('fragrance-0');
+    const anon = await recommendations({ slot: 'home', session_id: 'someone-else', k: 20, category: 'fragrance' });
+    expect(anon.body.items.map((i: any) => i.item_id)).toContain('fragrance-0');
+  });
+});
+
+describe('catalog administration', () => {
+  it('upserts thousands of items per call as NDJSON and reports bad lines', async () => {
+    const lines = Array.from({ length: 3000 }, (_, i) => JSON.stringify({ item_id: `bulk-${i}`, title: `Bulk ${i}`, category: 'bulk', price: i % 50 }));
+    lines.splice(10, 0, '{"item_id": "broken", "price": -1}', 'not json');
+    const res = await fetchWorker('/v1/admin/catalog', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${env.ADMIN_TOKEN}`, 'content-type': 'application/x-ndjson' },
+      body: lines.join('\n'),
+    });
+    const body = (await res.json()) as any;
+    expect(res.status).toBe(200);
+    expect(body.upserted).toBe(3000);
+    expect(body.rejected.map((r: any) => r.line)).toEqual([11, 12]);
+    expect(body.rejected[0].issues.map((i: any) => i.field).sort()).toEqual(['price', 'title']);
+    const stats = (await (await adminJson('/v1/admin/stats', 'GET')).json()) as any;
+    expect(stats.items).toBe(3000 + fixtureCatalog().length);
+  });
+
+  it('an item marked out of stock or removed is no longer recommended', async () => {
+    const top = (await recommendations({ slot: 'home', k: 3 })).body.items.map((i: any) => i.item_id);
+    expect((await adminJson(`/v1/admin/catalog/${top[0]}`, 'PATCH', { in_stock: false })).status).toBe(200);
+    expect((await adminJson(`/v1/admin/catalog/${top[1]}`, 'DELETE')).status).toBe(200);
+    const after = (await recommendations({ slot: 'home', k: 3 })).body.items.map((i: any) => i.item_id);
+    expect(after).not.toContain(top[0]);
+    expect(after).not.toContain(top[1]);
+    expect((await adminJson(`/v1/admin/catalog/${top[1]}`, 'DELETE')).status).toBe(404);
+  });
+});
