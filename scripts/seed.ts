@@ -7,7 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
-import { readRows } from './lib/csv';
+import { readEvents, readItems, EVENT_STRENGTH } from '../model/io';
 
 export interface SeedOptions {
   url: string;
@@ -18,8 +18,6 @@ export interface SeedOptions {
   maxEvents?: number;
   quiet?: boolean;
 }
-
-const EVENT_WEIGHT: Record<string, number> = { view: 1, click: 2, add_to_cart: 3, purchase: 5 };
 
 async function post(url: string, body: string, headers: Record<string, string>): Promise<any> {
   const res = await fetch(url, { method: 'POST', headers, body });
@@ -35,23 +33,28 @@ function bar(quiet: boolean | undefined, name: string, total: number) {
   return b;
 }
 
-export async function seed(o: SeedOptions): Promise<{ items: number; events: number }> {
-  const events = o.eventsFile ? readRows(o.eventsFile) : [];
+/** Catalog items in the admin API's format, with popularity counted from the history. */
+export function catalogFromFiles(itemsFile: string, eventsFile?: string) {
+  // The same parsers as the training pipeline, so the worker and the model see the same catalog.
+  const events = eventsFile ? readEvents(eventsFile).rows.sort((a, b) => a.ts - b.ts) : [];
   const popularity = new Map<string, number>();
-  for (const e of events) popularity.set(e.item_id!, (popularity.get(e.item_id!) ?? 0) + (EVENT_WEIGHT[e.type ?? 'purchase'] ?? 1));
-
-  const items = readRows(o.itemsFile).map((r) => ({
-    item_id: r.item_id,
-    title: r.title || r.item_id,
-    category: r.category || null,
-    brand: r.brand || null,
-    price: r.price ? Number(r.price) : null,
-    tags: r.tags ? r.tags.split('|').filter(Boolean) : [],
-    url: r.url || `/product/${encodeURIComponent(r.item_id!)}`,
-    image_url: r.image_url || `/img/${encodeURIComponent(r.item_id!)}.svg`,
-    in_stock: r.in_stock ? r.in_stock !== 'false' && r.in_stock !== '0' : true,
-    popularity: popularity.get(r.item_id!) ?? 0,
+  for (const e of events) popularity.set(e.item, (popularity.get(e.item) ?? 0) + EVENT_STRENGTH[e.type]);
+  const items = readItems(itemsFile).rows.map((r) => ({
+    item_id: r.id,
+    title: r.title || r.id,
+    category: r.category ?? null,
+    brand: r.brand ?? null,
+    price: r.price ?? null,
+    tags: r.tags,
+    url: `/product/${encodeURIComponent(r.id)}`,
+    image_url: `/img/${encodeURIComponent(r.id)}.svg`,
+    popularity: popularity.get(r.id) ?? 0,
   }));
+  return { items, events };
+}
+
+export async function seed(o: SeedOptions): Promise<{ items: number; events: number }> {
+  const { items, events } = catalogFromFiles(o.itemsFile, o.eventsFile);
   const admin = { authorization: `Bearer ${o.token}`, 'content-type': 'application/x-ndjson' };
   const b1 = bar(o.quiet, 'catalog', items.length);
   for (let i = 0; i < items.length; i += 5000) {
@@ -62,18 +65,20 @@ export async function seed(o: SeedOptions): Promise<{ items: number; events: num
   }
   b1.stop();
 
+  // The most recent history, re-timed to end just before now so it reads as recent activity.
   const history = events.slice(-(o.maxEvents ?? events.length));
+  const shift = history.length ? Date.now() - 60_000 - history[history.length - 1]!.ts : 0;
   const b2 = bar(o.quiet || !history.length, 'events', history.length);
   let accepted = 0;
   for (let i = 0; i < history.length; i += 500) {
-    const part = history.slice(i, i + 500).map((e, j) => ({
-      event_id: `seed-${i + j}-${e.user_id}-${e.item_id}-${e.timestamp}`,
-      type: e.type || 'purchase',
-      item_id: e.item_id,
-      session_id: `seed-session-${e.user_id}`,
-      user_id: e.user_id,
-      timestamp: Number(e.timestamp) > 1e11 ? Number(e.timestamp) : Date.now() - 86_400_000 + Number(e.timestamp),
-      ...(e.value ? { value: Number(e.value) } : {}),
+    const part = history.slice(i, i + 500).map((e) => ({
+      event_id: `seed-${e.user}-${e.item}-${e.ts}-${e.type}`,
+      type: e.type,
+      item_id: e.item,
+      session_id: `seed-session-${e.user}`,
+      user_id: e.user,
+      timestamp: Math.round(e.ts + shift),
+      ...(e.value !== undefined ? { value: e.value } : {}),
     }));
     const r = await post(`${o.url}/v1/events`, JSON.stringify({ events: part }), { 'content-type': 'application/json' });
     accepted += r.accepted + r.duplicates;

@@ -1,0 +1,35 @@
+/**
+ * The demo pipeline used by `npm start`, `npm run bench` and the test suite: generate a demo
+ * catalog and history, train a model on it with model/, and (optionally) publish it.
+ * It runs the same CLIs a data person runs, so the demo exercises the real pipeline.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { publish } from '../../model/publish';
+import { ROOT, type Target } from './wrangler';
+
+export interface Demo {
+  itemsFile: string;
+  eventsFile: string;
+  modelDir: string;
+  version: string;
+  itemIds: string[];
+}
+
+function tsx(script: string, args: string[]): void {
+  const r = spawnSync(resolve(ROOT, 'node_modules/.bin/tsx'), [resolve(ROOT, script), ...args], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+  if (r.status !== 0) throw new Error(`${script} ${args.join(' ')} failed with exit code ${r.status}`);
+}
+
+export async function prepareDemo(o: { dir: string; items: number; target?: Target; publish?: boolean; tune?: boolean }): Promise<Demo> {
+  const itemsFile = join(o.dir, 'items.csv');
+  const eventsFile = join(o.dir, 'events.csv');
+  const modelDir = join(o.dir, 'model');
+  tsx('model/cli/demo.ts', ['--out', o.dir, '--items', String(o.items)]);
+  tsx('model/cli/train.ts', ['--events', eventsFile, '--items', itemsFile, '--out', modelDir, ...(o.tune === false ? ['--no-tune'] : [])]);
+  const manifest = JSON.parse(readFileSync(join(modelDir, 'manifest.json'), 'utf8')) as { version: string; items: string[] };
+  if (o.publish !== false) publish(modelDir, o.target?.remote ? 'remote' : 'local', false, o.target?.persistTo);
+  if (!existsSync(join(modelDir, 'model.onnx'))) throw new Error(`training wrote no model to ${modelDir}`);
+  return { itemsFile, eventsFile, modelDir, version: manifest.version, itemIds: manifest.items };
+}
