@@ -1,0 +1,36 @@
+/** Progress bars with ETA on stderr (cli-progress); silent when disabled (tests). */
+import cliProgress from 'cli-progress';
+
+export interface Progress {
+  update(done: number, total?: number): void;
+  stop(): void;
+}
+
+export let progressEnabled = !process.env.VITEST && process.env.P13N_NO_PROGRESS !== '1';
+
+export function setProgress(on: boolean): void {
+  progressEnabled = on;
+}
+
+export function bar(label: string, total: number): Progress {
+  if (!progressEnabled) return { update: () => undefined, stop: () => undefined };
+  const b = new cliProgress.SingleBar(
+    {
+      format: `${label.padEnd(24)} [{bar}] {percentage}% | {value}/{total} | ETA {eta_formatted} | {duration_formatted}`,
+      stream: process.stderr,
+      noTTYOutput: true,
+      notTTYSchedule: 5000,
+      etaBuffer: 50,
+      hideCursor: false,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  b.start(total, 0);
+  return {
+    update: (d, t) => {
+      if (t !== undefined && t !== b.getTotal()) b.setTotal(t);
+      b.update(d);
+    },
+    stop: () => b.stop(),
+  };
+}

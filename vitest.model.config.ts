@@ -1,0 +1,11 @@
+/** Model pipeline tests (model/): plain Node, no workerd. Run with `npm run test:model`. */
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/model/**/*.test.ts'],
+    environment: 'node',
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  },
+});
