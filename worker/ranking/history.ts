@@ -9,7 +9,8 @@ import type { SessionFeatures } from '../session/durable-object';
 import { EVENT_STRENGTH, type EventType } from '../session/profile';
 
 export const MAX_HISTORY = 64;
-const SESSION_DECAY = 0.85;
+/** Recency decay per position when the manifest does not say what the model was trained with. */
+const DEFAULT_DECAY = 0.7;
 const PROFILE_DECAY = 0.9;
 const PROFILE_WEIGHT = 0.5;
 const CONTEXT_ITEM_WEIGHT = 5;
@@ -52,13 +53,15 @@ export function modelInputs(
   hour: number,
   device: (typeof DEVICES)[number] | undefined,
 ): ModelInputs {
+  // Weight history as the model saw it in training (manifest.training.history_weighting).
+  const decay = (model.manifest.training as { history_weighting?: { recency_decay?: number } }).history_weighting?.recency_decay ?? DEFAULT_DECAY;
   const weights = new Map<number, number>();
   const add = (id: string, w: number) => {
     const i = model.itemIndex.get(id);
     if (i !== undefined && w > 0) weights.set(i, (weights.get(i) ?? 0) + w);
   };
   if (contextItemId) add(contextItemId, CONTEXT_ITEM_WEIGHT);
-  features?.recent.forEach((r, pos) => add(r.itemId, (EVENT_STRENGTH[r.type as EventType] ?? 1) * SESSION_DECAY ** pos));
+  features?.recent.forEach((r, pos) => add(r.itemId, (EVENT_STRENGTH[r.type as EventType] ?? 1) * decay ** pos));
   features?.profile?.recentItems.forEach((id, pos) => add(id, PROFILE_WEIGHT * PROFILE_DECAY ** pos));
   const top = [...weights.entries()].sort((a, b) => b[1] - a[1]).slice(0, MAX_HISTORY);
   const userAttrs = new Float32Array(model.manifest.attributes.length);
