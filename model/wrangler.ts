@@ -15,7 +15,13 @@ export function wrangler(args: string[], opts: { capture?: boolean; dryRun?: boo
     process.stdout.write(`$ npx wrangler ${args.map((a) => (/[\s"'()*;<>]/.test(a) ? JSON.stringify(a) : a)).join(' ')}\n`);
     return '[]';
   }
-  const r = spawnSync('npx', ['wrangler', ...args], { encoding: 'utf8', stdio: opts.capture ? ['ignore', 'pipe', 'inherit'] : 'inherit', maxBuffer: 512 * 1024 * 1024 });
+  // No stdin and CI=true: wrangler never stops to ask for a confirmation in a script.
+  const r = spawnSync('npx', ['wrangler', ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', opts.capture ? 'pipe' : 'inherit', 'inherit'],
+    maxBuffer: 512 * 1024 * 1024,
+    env: { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false' },
+  });
   if (r.error) throw r.error;
   if (r.status !== 0) throw new Error(`wrangler ${args.slice(0, 3).join(' ')} … exited with ${r.status}`);
   return r.stdout ?? '';

@@ -1,7 +1,7 @@
-/** Running wrangler from ops scripts: local state by default, the real account with remote. */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+/** Ops scripts and wrangler: local state by default, the real account with remote; `wrangler dev` on loopback. */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
+import { DB_NAME, wrangler } from '../../model/wrangler';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 const BIN = resolve(ROOT, 'node_modules/.bin/wrangler');
@@ -13,38 +13,10 @@ export interface Target {
   env?: string;
 }
 
-export function targetFlags(t: Target): string[] {
-  const flags = [t.remote ? '--remote' : '--local'];
-  if (!t.remote && t.persistTo) flags.push('--persist-to', t.persistTo);
-  if (t.env) flags.push('--env', t.env);
-  return flags;
-}
-
-/** Run wrangler and return stdout; throws with wrangler's own message on failure. */
-export function wrangler(args: string[], opts: { quiet?: boolean } = {}): string {
-  const r = spawnSync(BIN, args, { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 28, env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true' } });
-  if (r.status !== 0) throw new Error(`wrangler ${args.slice(0, 3).join(' ')} failed:\n${r.stderr || r.stdout}`);
-  if (!opts.quiet && r.stderr.trim()) process.stderr.write('');
-  return r.stdout;
-}
-
-export function d1Execute(t: Target, sqlOrFile: { command: string } | { file: string }): void {
-  const what = 'command' in sqlOrFile ? ['--command', sqlOrFile.command] : ['--file', sqlOrFile.file];
-  wrangler(['d1', 'execute', 'p13n', ...targetFlags(t), '--yes', ...what]);
-}
-
-export function d1Query<T = Record<string, unknown>>(t: Target, command: string): T[] {
-  const out = wrangler(['d1', 'execute', 'p13n', ...targetFlags(t), '--json', '--command', command]);
-  const parsed = JSON.parse(out.slice(out.indexOf('['))) as { results: T[] }[];
-  return parsed.flatMap((p) => p.results);
-}
-
+/** Apply pending D1 migrations (wrangler d1 migrations apply). */
 export function migrate(t: Target): void {
-  wrangler(['d1', 'migrations', 'apply', 'p13n', ...targetFlags(t)]);
-}
-
-export function r2Put(t: Target, key: string, file: string, contentType: string): void {
-  wrangler(['r2', 'object', 'put', `p13n-models/${key}`, '--file', file, '--content-type', contentType, ...targetFlags(t)]);
+  const flags = t.remote ? ['--remote'] : ['--local', ...(t.persistTo ? ['--persist-to', t.persistTo] : [])];
+  wrangler(['d1', 'migrations', 'apply', DB_NAME, ...flags, ...(t.env ? ['--env', t.env] : [])]);
 }
 
 export interface DevServer {
@@ -86,8 +58,4 @@ export async function startDev(opts: { port: number; persistTo?: string; vars?: 
         setTimeout(() => child.kill('SIGKILL'), 5000).unref();
       }),
   };
-}
-
-export function devVarsPresent(): boolean {
-  return existsSync(resolve(ROOT, '.dev.vars'));
 }
