@@ -1,0 +1,146 @@
+/**
+ * Who is this shopper, and what may we do with that? One module for the HTML proxy and the API.
+ *
+ * Consent (`consent`):
+ *   - 'full'      the consent cookie or header carries the configured "granted" value, and
+ *                 the browser does not send `Sec-GPC: 1`. Personalization and tracking allowed.
+ *   - 'essential' an explicit consent signal that is not "granted", or `Sec-GPC: 1` (always
+ *                 respected, whatever the cookie says). Non-personalized content, no tracking.
+ *   - 'none'      no signal at all (CONSENT_DEFAULT may say otherwise; default 'none').
+ * Only with 'full' consent does this module hand out identifiers: the first-party anonymous
+ * session id (cookie `p13n_sid`, minted here and set with `setCookie`) and the user id of a
+ * logged-in shopper. Without it, a left-over `p13n_sid` cookie is expired.
+ *
+ * Logged-in shoppers are recognised only from a token the storefront's backend signs:
+ *   base64url(JSON {sub, exp}) "." base64url(HMAC-SHA256(IDENTITY_SECRET, <first part>))
+ * `exp` is in seconds since the epoch. It comes from the cookie `p13n_uid` or the header
+ * `X-P13n-User-Token`. Forged, expired or malformed tokens (or no IDENTITY_SECRET) mean anonymous.
+ */
+import { base64url, hmac } from './pseudonym';
+
+export type Consent = 'full' | 'essential' | 'none';
+
+export interface Shopper {
+  consent: Consent;
+  /** Anonymous first-party session id; only with full consent. */
+  sessionId?: string;
+  /** From a valid signed token only; only with full consent. */
+  userId?: string;
+  /** A Set-Cookie value the response must carry (new session cookie, or expiring a stale one). */
+  setCookie?: string;
+}
+
+/** The configuration this module reads; the worker's Env satisfies it. */
+export interface IdentityEnv {
+  IDENTITY_SECRET?: string;
+  /** Consent cookie name and the value that means "granted". */
+  CONSENT_COOKIE?: string;
+  CONSENT_COOKIE_VALUE?: string;
+  /** Consent header name (e.g. set by a consent platform at the edge) and its "granted" value. */
+  CONSENT_HEADER?: string;
+  CONSENT_HEADER_VALUE?: string;
+  /** Consent when the request carries no signal: 'none' (default, opt-in) or 'full' (opt-out regimes). */
+  CONSENT_DEFAULT?: string;
+  /** Idle lifetime of the session cookie, seconds (default 1800, renewed on every page). */
+  SESSION_COOKIE_MAX_AGE?: string;
+}
+
+export const SESSION_COOKIE = 'p13n_sid';
+export const USER_TOKEN_COOKIE = 'p13n_uid';
+export const USER_TOKEN_HEADER = 'X-P13n-User-Token';
+const SESSION_ID = /^[A-Za-z0-9_-]{16,64}$/;
+const MAX_TOKEN = 1024;
+
+export function parseCookies(header: string | null): Map<string, string> {
+  const out = new Map<string, string>();
+  if (!header) return out;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) continue;
+    const name = part.slice(0, eq).trim();
+    let value = part.slice(eq + 1).trim();
+    if (value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+    if (name && !out.has(name)) {
+      try {
+        out.set(name, decodeURIComponent(value));
+      } catch {
+        out.set(name, value);
+      }
+    }
+  }
+  return out;
+}
+
+export function resolveConsent(request: Request, env: IdentityEnv, cookies = parseCookies(request.headers.get('cookie'))): Consent {
+  if (request.headers.get('sec-gpc')?.trim() === '1') return 'essential';
+  const signals: boolean[] = [];
+  const cookieName = env.CONSENT_COOKIE || 'p13n_consent';
+  const cookieValue = cookies.get(cookieName);
+  if (cookieValue !== undefined) signals.push(cookieValue === (env.CONSENT_COOKIE_VALUE || 'granted'));
+  const headerName = env.CONSENT_HEADER || 'X-P13n-Consent';
+  const headerValue = request.headers.get(headerName);
+  if (headerValue !== null) signals.push(headerValue.trim() === (env.CONSENT_HEADER_VALUE || 'granted'));
+  // Any explicit refusal wins over a grant.
+  if (signals.length) return signals.every(Boolean) ? 'full' : 'essential';
+  return env.CONSENT_DEFAULT === 'full' ? 'full' : 'none';
+}
+
+function fromBase64url(s: string): Uint8Array {
+  const b = atob(s.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (s.length % 4)) % 4));
+  return Uint8Array.from(b, (c) => c.charCodeAt(0));
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
+}
+
+/** Sign a shopper token (what the storefront's backend does; used by the demo origin and tests). */
+export async function signUserToken(secret: string, sub: string, expiresAtSec: number): Promise<string> {
+  const payload = base64url(new TextEncoder().encode(JSON.stringify({ sub, exp: Math.floor(expiresAtSec) })));
+  return `${payload}.${base64url(await hmac(secret, payload))}`;
+}
+
+/** The user id in a valid, unexpired token, or null. Never throws. */
+export async function verifyUserToken(env: IdentityEnv, token: string | null | undefined, nowMs = Date.now()): Promise<string | null> {
+  try {
+    if (!token || !env.IDENTITY_SECRET || token.length > MAX_TOKEN) return null;
+    const parts = token.trim().split('.');
+    if (parts.length !== 2 || !parts[0] || !parts[1]) return null;
+    const expected = await hmac(env.IDENTITY_SECRET, parts[0]);
+    if (!sameBytes(expected, fromBase64url(parts[1]))) return null;
+    const claims = JSON.parse(new TextDecoder().decode(fromBase64url(parts[0]))) as { sub?: unknown; exp?: unknown };
+    if (typeof claims.sub !== 'string' || !claims.sub.trim() || claims.sub.length > 128) return null;
+    if (typeof claims.exp !== 'number' || !Number.isFinite(claims.exp) || claims.exp * 1000 <= nowMs) return null;
+    return claims.sub.trim();
+  } catch {
+    return null;
+  }
+}
+
+function newSessionId(): string {
+  return base64url(crypto.getRandomValues(new Uint8Array(18)));
+}
+
+function sessionCookie(request: Request, value: string, maxAge: number): string {
+  const secure = new URL(request.url).protocol === 'https:' ? '; Secure' : '';
+  // Readable by the storefront snippet (it sends the session id with events), so not HttpOnly.
+  return `${SESSION_COOKIE}=${value}; Path=/; Max-Age=${maxAge}; SameSite=Lax${secure}`;
+}
+
+export async function resolveShopper(request: Request, env: IdentityEnv): Promise<Shopper> {
+  const cookies = parseCookies(request.headers.get('cookie'));
+  const consent = resolveConsent(request, env, cookies);
+  const existing = cookies.get(SESSION_COOKIE);
+  if (consent !== 'full') {
+    // Nothing is tracked; a session cookie from an earlier consent is removed.
+    return existing !== undefined ? { consent, setCookie: sessionCookie(request, '', 0) } : { consent };
+  }
+  const sessionId = existing && SESSION_ID.test(existing) ? existing : newSessionId();
+  const maxAge = Number(env.SESSION_COOKIE_MAX_AGE) > 0 ? Math.floor(Number(env.SESSION_COOKIE_MAX_AGE)) : 1800;
+  const token = request.headers.get(USER_TOKEN_HEADER) ?? cookies.get(USER_TOKEN_COOKIE);
+  const userId = await verifyUserToken(env, token);
+  return { consent, sessionId, ...(userId ? { userId } : {}), setCookie: sessionCookie(request, sessionId, maxAge) };
+}
