@@ -1,0 +1,120 @@
+/**
+ * The experiment step of a recommendation request: segments, holdout / variant / arm, and what
+ * the chosen variant changes (strategy, model version, k, diversity, template). Everything it
+ * reads is cached per isolate; the only write is the batched `rec_served` row.
+ */
+import { eq } from 'drizzle-orm';
+import { cachedBanditCounts } from '../bandits/client';
+import type { CatalogItem } from '../catalog/snapshot';
+import { db } from '../db/client';
+import { models } from '../db/schema';
+import { loadModel, type LoadedModel } from '../inference/model-store';
+import type { SessionFeatures } from '../session/durable-object';
+import { assign } from './assignment';
+import { recordServed } from './attribution';
+import type { Experiment, SegmentRule, Variant } from './config';
+import { evaluateSegments, getSegmentRules, segmentFeatures, type SegmentScore } from './segments';
+import { getRunning, type RunningState } from './store';
+
+export const HOLDOUT_EXPERIMENT = 'global-holdout';
+const HOLDOUT_WINDOW_MS = 24 * 3600_000;
+
+export interface ExperimentContext {
+  running: RunningState;
+  rules: Record<string, SegmentRule>;
+}
+
+export async function loadExperimentContext(env: Env, waitUntil?: (p: Promise<unknown>) => void): Promise<ExperimentContext> {
+  const [running, rules] = await Promise.all([getRunning(env.DB, waitUntil), getSegmentRules(env.DB, waitUntil)]);
+  return { running, rules };
+}
+
+export interface Treatment {
+  experiment: string | null;
+  variant: string | null;
+  segments: SegmentScore[];
+  /** what the variant changes; undefined = the slot's normal behaviour */
+  spec?: Pick<Variant, 'strategy' | 'model_version' | 'items' | 'template' | 'k' | 'diversity' | 'payload'>;
+  context: string;
+  windowMs: number;
+}
+
+export interface TreatmentInput {
+  slot: string;
+  unitKey: string | null;
+  device?: 'mobile' | 'desktop' | 'other';
+  hour: number;
+  features: SessionFeatures | null;
+  lookup: (id: string) => CatalogItem | undefined;
+}
+
+export function chooseTreatment(env: Env, ctx: ExperimentContext, input: TreatmentInput, waitUntil?: (p: Promise<unknown>) => void): Treatment {
+  const f = segmentFeatures({ features: input.features, lookup: input.lookup, hour: input.hour, device: input.device, now: Date.now() });
+  const segments = evaluateSegments(ctx.rules, f);
+  const exp: Experiment | undefined = ctx.running.bySlot.get(input.slot);
+  const outcome = assign(exp, ctx.running.holdout, { unitKey: input.unitKey, device: input.device, segments }, (e) => cachedBanditCounts(env, e, waitUntil), Math.random);
+  if (outcome.kind === 'holdout') {
+    return { experiment: HOLDOUT_EXPERIMENT, variant: 'holdout', segments, spec: { strategy: 'control' }, context: '', windowMs: HOLDOUT_WINDOW_MS };
+  }
+  if (outcome.kind === 'none') return { experiment: null, variant: null, segments, context: '', windowMs: 0 };
+  const v = outcome.variant;
+  return {
+    experiment: outcome.experiment.id,
+    variant: v.name,
+    segments,
+    spec: { strategy: v.strategy, model_version: v.model_version, items: v.items, template: v.template, k: v.k, diversity: v.diversity, payload: v.payload },
+    context: outcome.context,
+    windowMs: Math.round(outcome.experiment.attribution_window_hours * 3600_000),
+  };
+}
+
+/** Leave the compact served record that attribution joins events to. */
+export function recordTreatment(env: Env, t: Treatment, recommendationId: string, slot: string, unitKey: string | null, waitUntil?: (p: Promise<unknown>) => void): void {
+  if (!t.experiment || !t.variant) return;
+  recordServed(
+    env.DB,
+    { recommendationId, experimentId: t.experiment, variant: t.variant, context: t.context, slot, unitKey, servedAt: Date.now(), windowMs: t.windowMs },
+    waitUntil,
+  );
+}
+
+// A specific model version for a variant, loaded once per isolate next to the active one.
+const versions = new Map<string, Promise<LoadedModel | undefined>>();
+
+export function modelForVersion(env: Env, version: string): Promise<LoadedModel | undefined> {
+  let p = versions.get(version);
+  if (!p) {
+    p = (async () => {
+      const row = await db(env.DB).select().from(models).where(eq(models.version, version)).get();
+      return row ? loadModel(env.MODELS, row) : undefined;
+    })().catch((e: Error) => {
+      console.error(JSON.stringify({ level: 'error', msg: 'variant_model_failed', version, error: e.message }));
+      setTimeout(() => versions.delete(version), 60_000);
+      return undefined;
+    });
+    versions.set(version, p);
+    if (versions.size > 4) versions.delete(versions.keys().next().value!);
+  }
+  return p;
+}
+
+// The variant's template travels with the response object to the HTML block renderer.
+const templates = new WeakMap<object, string>();
+
+export function setVariantTemplate(rec: object, template: string | undefined): void {
+  if (template) templates.set(rec, template);
+}
+
+export function variantTemplate(rec: object): string | undefined {
+  return templates.get(rec);
+}
+
+/** An editorial variant: its list in order, minus what the request's filters exclude. */
+export function editorialRanking(ids: string[], lookup: (id: string) => CatalogItem | undefined, allowed: (item: CatalogItem) => boolean): { item: CatalogItem; score: number }[] {
+  const out: { item: CatalogItem; score: number }[] = [];
+  for (const id of ids) {
+    const item = lookup(id);
+    if (item && allowed(item)) out.push({ item, score: ids.length - out.length });
+  }
+  return out;
+}
