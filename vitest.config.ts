@@ -5,6 +5,7 @@
  */
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
+import { testOrigin } from './test/worker/rewrite-origin.ts';
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations('./migrations');
@@ -20,12 +21,20 @@ export default defineConfig(async () => {
             PSEUDONYM_KEY: 'test-pseudonym-key',
             MODEL_TTL_MS: '0',
             CATALOG_TTL_MS: '0',
+            // HTML proxy tests: the storefront origin is a programmable Node HTTP server
+            // (test/worker/rewrite-origin.ts) reached through the outbound service below.
+            ORIGIN_URL: 'http://origin.test',
+            IDENTITY_SECRET: 'test-identity-secret',
+            // A loaded CI machine must not turn "filled" into "timed out"; the time-out path is
+            // tested with a per-slot budget of 0 (data-p13n-budget), which can only lower this.
+            SLOT_BUDGET_MS: '5000',
           },
+          outboundService: { node: testOrigin },
         },
       }),
     ],
     test: {
-      include: ['test/worker/**/*.test.ts'],
+      include: ['test/worker/**/*.test.ts', 'test/unit/**/*.test.ts'],
       setupFiles: ['./test/worker/apply-migrations.ts'],
       globalSetup: ['./test/global-setup.ts'],
       testTimeout: 30_000,

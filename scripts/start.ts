@@ -5,22 +5,16 @@
  * proxied at /), the demo origin on http://127.0.0.1:8788, and the catalog and history seeded
  * through the worker's own API.
  */
-import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { seed } from './seed';
 import { prepareDemo } from './lib/demo';
 import { startDemoOrigin } from './lib/demo-origin';
-import { migrate, ROOT, startDev } from './lib/wrangler';
+import { localAdminToken, migrate, ROOT, startDev } from './lib/wrangler';
 
 const { values } = parseArgs({ options: { items: { type: 'string', default: '3000' }, port: { type: 'string', default: '8787' } } });
 
-const devVars = resolve(ROOT, '.dev.vars');
-if (!existsSync(devVars)) {
-  copyFileSync(resolve(ROOT, '.dev.vars.example'), devVars);
-  console.log('created .dev.vars from .dev.vars.example (local secrets)');
-}
-const token = /^ADMIN_TOKEN=(.*)$/m.exec(readFileSync(devVars, 'utf8'))?.[1]?.trim() ?? '';
+const token = localAdminToken();
 
 console.log('1/5 applying D1 migrations (local)');
 migrate({});

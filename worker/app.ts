@@ -1,18 +1,27 @@
 /** The HTTP surface: public API, admin API, OpenAPI document, JSON errors everywhere. */
+import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { adminApi } from './api/admin';
 import { eventsApi } from './api/events';
+import { experimentsApi } from './api/experiments';
 import { recommendationsApi } from './api/recommendations';
-import { router } from './api/types';
+import { router, type AppEnv } from './api/types';
 import { ApiError, errorBody } from './lib/errors';
+import { opsMiddleware } from './ops/middleware';
+import { proxy } from './rewrite/proxy';
+import { snippetResponse } from './snippet/p13n';
 
 export const app = router();
+
+// Operations (issue 7), first: request id, secrets check, structured access log, metrics.
+app.use('*', opsMiddleware);
 
 app.get('/health', (c) => c.json({ status: 'ok' }));
 
 app.route('/', eventsApi);
 app.route('/', recommendationsApi);
 app.route('/', adminApi);
+app.route('/', experimentsApi);
 
 app.doc31('/openapi.json', {
   openapi: '3.1.0',
@@ -22,6 +31,15 @@ app.doc31('/openapi.json', {
     description: 'Personalized recommendations, HTML blocks and event ingestion at the edge.',
   },
 });
+
+// Storefront snippet (issue 4).
+app.get('/p13n.js', () => snippetResponse());
+
+// Unknown API routes stay JSON 404s; every other path is the storefront, proxied to ORIGIN_URL
+// with its HTML slots personalized (worker/rewrite/proxy.ts). Without ORIGIN_URL: JSON 404.
+const apiNotFound = (c: Context<AppEnv>) => c.json(errorBody('not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404);
+app.all('/v1/*', apiNotFound);
+app.all('*', async (c) => (c.env.ORIGIN_URL ? proxy(c.req.raw, c.env, c.executionCtx) : apiNotFound(c)));
 
 app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404));
 

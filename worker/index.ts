@@ -1,7 +1,14 @@
 import { app } from './app';
+import { runScheduled } from './ops/cron';
 
 export { SessionState } from './session/durable-object';
+export { OpsState } from './ops/durable-object';
+export { BanditShard } from './bandits/durable-object';
 
 export default {
   fetch: app.fetch,
+  // Cron triggers (worker/ops/cron.ts): canary rule, drift, export → trim, profile compaction.
+  scheduled: async (controller, env, _ctx) => {
+    await runScheduled(controller, env);
+  },
 } satisfies ExportedHandler<Env>;

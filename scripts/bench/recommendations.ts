@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { seed } from '../seed';
 import { prepareDemo } from '../lib/demo';
 import { machine, median, writeSection } from '../lib/report';
-import { migrate, ROOT, startDev } from '../lib/wrangler';
+import { localAdminToken, migrate, ROOT, startDev } from '../lib/wrangler';
 
 const { values } = parseArgs({
   options: {
@@ -33,12 +33,12 @@ const state = resolve(work, 'state');
 rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
 
-const TOKEN = 'bench-admin-token-0123456789abcdef';
+const TOKEN = localAdminToken();
 console.log(`preparing ${nItems} items, demo history and a model …`);
-const demo = await prepareDemo({ dir: work, items: nItems, target: { persistTo: state } });
 migrate({ persistTo: state });
+const demo = await prepareDemo({ dir: work, items: nItems, target: { persistTo: state }, tune: false });
 
-const server = await startDev({ port: Number(values.port), persistTo: state, vars: { ADMIN_TOKEN: TOKEN, MODEL_TTL_MS: '10000', CATALOG_TTL_MS: '5000' } });
+const server = await startDev({ port: Number(values.port), persistTo: state, vars: { MODEL_TTL_MS: '10000', CATALOG_TTL_MS: '5000' } });
 try {
   const seeded = await seed({ url: server.url, token: TOKEN, itemsFile: demo.itemsFile, eventsFile: demo.eventsFile, maxEvents: 5000 });
   console.log(`seeded ${seeded.items} items, ${seeded.events} history events`);
@@ -52,7 +52,7 @@ try {
     );
     await fetch(`${server.url}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ events }) });
   }
-  const probe = await (await fetch(`${server.url}/v1/recommendations?slot=home&session_id=bench-s1&k=10`)).json();
+  const probe = (await (await fetch(`${server.url}/v1/recommendations?slot=home&session_id=bench-s1&k=10`)).json()) as { fallback: boolean; model_version: string | null };
   if (probe.fallback || !probe.model_version) throw new Error(`the model is not serving: ${JSON.stringify(probe).slice(0, 300)}`);
   console.log(`model ${probe.model_version} serving; Server-Timing of one request: ${(await fetch(`${server.url}/v1/recommendations?slot=home&session_id=bench-s2&k=10`)).headers.get('server-timing')}`);
 

@@ -1,5 +1,6 @@
 /** Ops scripts and wrangler: local state by default, the real account with remote; `wrangler dev` on loopback. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DB_NAME, wrangler } from '../../model/wrangler';
 
@@ -58,4 +59,19 @@ export async function startDev(opts: { port: number; persistTo?: string; vars?: 
         setTimeout(() => child.kill('SIGKILL'), 5000).unref();
       }),
   };
+}
+
+/**
+ * Local secrets for `wrangler dev` live in .dev.vars (git-ignored); create it from
+ * .dev.vars.example on first use and return the admin token scripts need to seed and manage.
+ */
+export function localAdminToken(): string {
+  const devVars = resolve(ROOT, '.dev.vars');
+  if (!existsSync(devVars)) {
+    copyFileSync(resolve(ROOT, '.dev.vars.example'), devVars);
+    console.log('created .dev.vars from .dev.vars.example (local secrets)');
+  }
+  const token = /^ADMIN_TOKEN=(.*)$/m.exec(readFileSync(devVars, 'utf8'))?.[1]?.trim();
+  if (!token) throw new Error('.dev.vars has no ADMIN_TOKEN');
+  return token;
 }

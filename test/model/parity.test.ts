@@ -75,6 +75,38 @@ describe('ONNX graph vs TypeScript reference', () => {
     expect(p.maxErr).toBeLessThanOrEqual(1);
   });
 
+  it('matches the reference on a 50,000-item catalog (content part over N*T = 300k attribute slots)', async () => {
+    const n = 50000, a = 190, t = 6, k = 4;
+    const r = rng(21);
+    const itemAttrs = Int32Array.from({ length: n * t }, (_, x) => (x % t === t - 1 && r() < 0.3 ? a : Math.floor(r() * a)));
+    const attrW = Float32Array.from({ length: a + 1 }, (_, j) => (j === a ? 0 : 0.5 + r() * 3));
+    const params: FloatParams = {
+      n, a, k, t, itemAttrs, attrW,
+      nbrIdx: Int32Array.from({ length: n * k }, () => Math.floor(r() * n)),
+      nbrW: Float32Array.from({ length: n * k }, () => r()),
+      itemNorm: Float32Array.from({ length: n }, () => 0.05 + 0.1 * r()),
+      ctxPop: Float32Array.from({ length: CONTEXT_DIM * n }, (_, x) => (x < n ? 0.03 * r() : 0)),
+    };
+    for (const [graph, ref] of [[params, params], [quantize(params), dequantized(quantize(params))]] as const) {
+      const s = await createSession(buildModel(graph));
+      for (let u = 0; u < 5; u++) {
+        const items = Array.from({ length: 8 }, () => Math.floor(r() * n));
+        const weights = items.map((_, j) => 0.7 ** j);
+        const ua = new Float32Array(a);
+        ua[Math.floor(r() * a)] = 0.5;
+        const ctx = new Float32Array(CONTEXT_DIM);
+        ctx[0] = 1;
+        const mask = new Float32Array(n).fill(1);
+        for (const i of items) mask[i] = 0;
+        const o = await runTopK(s, { histItems: items, histWeights: weights, userAttrs: ua, context: ctx, itemMask: mask, k: 10 });
+        const sc = scoreAll(ref, { histItems: items, histWeights: weights, userAttrs: ua, context: ctx });
+        expect(o.indices).toEqual(topK(sc, 10, items));
+        o.indices.forEach((i, j) => expect(Math.abs(o.scores[j]! - sc[i]!)).toBeLessThanOrEqual(TOL_ABS + TOL_REL * Math.abs(sc[i]!)));
+      }
+      await s.release();
+    }
+  });
+
   it('TopK breaks ties by the lower index, also for large catalogs', async () => {
     for (const n of [7, 5000, 60000]) {
       const params: FloatParams = {

@@ -55,7 +55,7 @@ describe('malformed requests get 400 with a JSON error that names the field', ()
   });
 
   it('unknown routes answer a JSON 404, not HTML', async () => {
-    const res = await fetchWorker('/nope');
+    const res = await fetchWorker('/v1/nope');
     expect(res.status).toBe(404);
     expect(((await res.json()) as any).error.code).toBe('not_found');
   });

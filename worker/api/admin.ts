@@ -12,6 +12,7 @@ import { CatalogItemSchema, CatalogPatchSchema, CatalogUpsertResultSchema, MAX_C
 import { adminErrorResponses, ErrorSchema, Id } from '../schemas/common';
 import { SlotConfigSchema } from '../schemas/slots';
 import { listSlotConfigs, putSlotConfig } from '../slots/config';
+import { opsAdminApi, opsHealth, supersedeCanary } from '../ops/admin';
 import { requireAdmin } from './admin-auth';
 import { router } from './types';
 
@@ -164,6 +165,7 @@ adminApi
       responses: { ...ok(ModelSchema), ...notFound },
     }),
     async (c) => {
+      await supersedeCanary(c.env.DB, `direct activation of ${c.req.valid('param').version}`);
       const m = await activateModel(c.env.DB, c.req.valid('param').version);
       markModelStale();
       return c.json(modelJson(m), 200);
@@ -181,9 +183,19 @@ adminApi
     createRoute({
       method: 'get',
       path: '/v1/admin/health',
-      summary: 'Model, catalog and storage health',
+      summary: 'Model, catalog and storage health; fallback rate, canary and drift (docs/operations.md explains each state)',
       security,
-      responses: ok(z.object({ status: z.enum(['ok', 'degraded']), model: z.record(z.string(), z.unknown()), storage: z.record(z.string(), z.unknown()) })),
+      responses: ok(
+        z.object({
+          status: z.enum(['ok', 'degraded']),
+          reasons: z.array(z.string()),
+          model: z.record(z.string(), z.unknown()),
+          storage: z.record(z.string(), z.unknown()),
+          traffic: z.record(z.string(), z.unknown()),
+          drift: z.record(z.string(), z.unknown()).nullable(),
+          exports: z.record(z.string(), z.unknown()).nullable(),
+        }),
+      ),
     }),
     async (c) => {
       const t0 = Date.now();
@@ -198,11 +210,24 @@ adminApi
       const model = modelStatus();
       const catalog = await getCatalog(c.env.DB, 5000).catch(() => null);
       const degraded = !d1.ok || !r2.ok || !model.version || model.version !== model.activeVersion || !!model.lastError;
+      // Operations (issue 7): registry age, exports bucket, metrics object, fallback rate, canary, drift.
+      const ops = await opsHealth(c.env);
+      const reasons = [
+        ...(!d1.ok ? ['d1_unreachable'] : []),
+        ...(!r2.ok ? ['r2_unreachable'] : []),
+        ...(!model.activeVersion ? ['no_active_model'] : !model.version ? ['model_not_loaded'] : model.version !== model.activeVersion ? ['model_not_current'] : []),
+        ...(model.lastError ? ['model_load_error'] : []),
+        ...ops.reasons,
+      ];
       return c.json(
         {
-          status: degraded ? ('degraded' as const) : ('ok' as const),
-          model: { ...model, age_ms: model.loadedAt ? Date.now() - model.loadedAt : null },
-          storage: { d1, r2, catalog_items: catalog?.byId.size ?? null, catalog_version: catalog?.version ?? null },
+          status: degraded || reasons.length ? ('degraded' as const) : ('ok' as const),
+          reasons,
+          model: { ...model, age_ms: model.loadedAt ? Date.now() - model.loadedAt : null, ...ops.model },
+          storage: { d1, r2, catalog_items: catalog?.byId.size ?? null, catalog_version: catalog?.version ?? null, ...ops.storage },
+          traffic: ops.traffic,
+          drift: ops.drift,
+          exports: ops.exports,
         },
         200,
       );
@@ -257,3 +282,5 @@ adminApi
     },
   );
 
+// Operations (issue 7): metrics summary, canary rollouts, export runs (worker/ops/admin.ts).
+adminApi.route('/', opsAdminApi);

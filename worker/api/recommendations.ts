@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import { variantTemplate } from '../experiments/serve';
 import { describeIssues, errorBody, zodIssues } from '../lib/errors';
 import { Timing } from '../lib/timing';
 import { recommend } from '../ranking/recommend';
@@ -62,7 +63,7 @@ export const recommendationsApi = router()
       if (!parsed.success) return c.json(invalid(parsed.error), 400);
       const { rec, timing } = await answer(c, parsed.data);
       const slot = await getSlotConfig(c.env.DB, rec.slot);
-      return c.html(renderBlock(rec, slot.template), 200, { ...headers(timing, rec.fallback), 'X-Recommendation-Id': rec.recommendation_id });
+      return c.html(renderBlock(rec, variantTemplate(rec) ?? slot.template), 200, { ...headers(timing, rec.fallback), 'X-Recommendation-Id': rec.recommendation_id });
     },
   );
 

@@ -97,3 +97,114 @@ export type EventRow = typeof events.$inferInsert;
 export type Profile = typeof profiles.$inferSelect;
 export type ModelRow = typeof models.$inferSelect;
 export type SlotRow = typeof slots.$inferSelect;
+
+// ---- experiments, attribution, segments (issue 5; see docs/experiments.md) ----
+
+/** A/B/n experiments and bandits, one running per slot. `config` is the validated ExperimentInput. */
+export const experiments = sqliteTable(
+  'experiments',
+  {
+    id: text('id').primaryKey(),
+    slot: text('slot').notNull(),
+    kind: text('kind', { enum: ['ab', 'bandit'] }).notNull(),
+    status: text('status', { enum: ['draft', 'running', 'paused', 'stopped'] }).notNull().default('draft'),
+    /** Assignment hash salt, fixed at creation so assignment stays sticky. */
+    salt: text('salt').notNull(),
+    config: text('config', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+    startedAt: integer('started_at'),
+    stoppedAt: integer('stopped_at'),
+  },
+  (t) => [index('experiments_status_idx').on(t.status, t.slot)],
+);
+
+/**
+ * One row per recommendation served inside an experiment (written in batches), and what came
+ * of it: each outcome timestamp is set once, by the first attributed event inside the window.
+ */
+export const recServed = sqliteTable(
+  'rec_served',
+  {
+    recommendationId: text('recommendation_id').primaryKey(),
+    experimentId: text('experiment_id').notNull(),
+    variant: text('variant').notNull(),
+    /** bandit context the arm was drawn in ("" without context) */
+    context: text('context').notNull().default(''),
+    slot: text('slot').notNull(),
+    /** pseudonymous assignment unit (user key, else session key); null for anonymous bandit traffic */
+    unitKey: text('unit_key'),
+    servedAt: integer('served_at').notNull(),
+    windowMs: integer('window_ms').notNull(),
+    impressedAt: integer('impressed_at'),
+    clickedAt: integer('clicked_at'),
+    cartedAt: integer('carted_at'),
+    convertedAt: integer('converted_at'),
+  },
+  (t) => [index('rec_served_experiment_idx').on(t.experimentId, t.servedAt)],
+);
+
+/** Purchases attributed to a recommendation: one row per purchase event, so revenue counts once. */
+export const recPurchases = sqliteTable(
+  'rec_purchases',
+  {
+    eventId: text('event_id').primaryKey(),
+    recommendationId: text('recommendation_id').notNull(),
+    value: real('value').notNull().default(0),
+    ts: integer('ts').notNull(),
+  },
+  (t) => [index('rec_purchases_rec_idx').on(t.recommendationId)],
+);
+
+/** Segment rules edited through the admin API; they override the built-ins by name. */
+export const segmentRules = sqliteTable('segment_rules', {
+  name: text('name').primaryKey(),
+  definition: text('definition', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+  updatedAt: integer('updated_at').notNull(),
+});
+
+export type ExperimentRow = typeof experiments.$inferSelect;
+export type RecServedRow = typeof recServed.$inferInsert;
+
+// ---- operations (issue 7; see docs/operations.md) ----
+
+/**
+ * Canary rollouts: while `running`, a `share` of traffic is scored by `version` and the rest by
+ * `stable_version` (the active model). The rule in `rule` promotes or rolls back the canary;
+ * `decision` records why, with the counts it was based on.
+ */
+export const modelRollouts = sqliteTable(
+  'model_rollouts',
+  {
+    id: text('id').primaryKey(),
+    version: text('version').notNull(),
+    stableVersion: text('stable_version'),
+    share: real('share').notNull(),
+    status: text('status', { enum: ['running', 'promoted', 'rolled_back', 'cancelled'] }).notNull().default('running'),
+    rule: text('rule', { mode: 'json' }).$type<Record<string, number>>().notNull(),
+    startedAt: integer('started_at').notNull(),
+    decidedAt: integer('decided_at'),
+    decision: text('decision', { mode: 'json' }).$type<Record<string, unknown>>(),
+  },
+  (t) => [index('model_rollouts_status_idx').on(t.status)],
+);
+
+/**
+ * Event-log exports to R2. A run exports the events received in (from_received_at,
+ * to_received_at]; trimming D1 never deletes an event received after the newest `done` run.
+ */
+export const exportRuns = sqliteTable('export_runs', {
+  id: text('id').primaryKey(),
+  status: text('status', { enum: ['running', 'done', 'failed'] }).notNull(),
+  startedAt: integer('started_at').notNull(),
+  finishedAt: integer('finished_at'),
+  fromReceivedAt: integer('from_received_at').notNull(),
+  toReceivedAt: integer('to_received_at').notNull(),
+  rows: integer('rows').notNull().default(0),
+  /** [{ key, rows, bytes }] of the R2 objects written */
+  parts: text('parts', { mode: 'json' }).$type<{ key: string; rows: number; bytes: number }[]>().notNull().default(sql`'[]'`),
+  error: text('error'),
+});
+
+export type RolloutRow = typeof modelRollouts.$inferSelect;
+export type ExportRunRow = typeof exportRuns.$inferSelect;

@@ -6,6 +6,7 @@
 import { getCatalog } from '../catalog/snapshot';
 import { chunk, db, rowsPerStatement, runBatch } from '../db/client';
 import { events as eventsTable, type EventRow } from '../db/schema';
+import { attributeAfterInsert, planEventAttribution } from '../experiments/ingest-hooks';
 import { pseudonymize } from '../identity/pseudonym';
 import { zodIssues, type ErrorIssue } from '../lib/errors';
 import { attrKeys } from '../ranking/history';
@@ -66,7 +67,11 @@ export async function ingestEvents(env: Env, raw: unknown[], waitUntil?: (p: Pro
   const stmts = chunk(rows, rowsPerStatement(COLUMNS)).map((part) =>
     d.insert(eventsTable).values(part).onConflictDoNothing({ target: eventsTable.eventId }).returning({ id: eventsTable.eventId }),
   );
-  const results = (await runBatch(d, stmts)) as { id: string }[][];
+  // Attribution to experiment recommendations runs in the same D1 batch (one transaction).
+  const attribution = await planEventAttribution(env, d, rows);
+  const all = await runBatch(d, [...stmts, ...attribution.statements]);
+  const results = all.slice(0, stmts.length) as { id: string }[][];
+  await attributeAfterInsert(env, attribution, all.slice(stmts.length), waitUntil);
   const inserted = new Set(results.flat().map((r) => r.id));
   duplicates += rows.length - inserted.size;
 

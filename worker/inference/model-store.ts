@@ -6,9 +6,11 @@
  * fails, the old one keeps serving and the failure is reported in health.
  */
 import { INPUTS, OUTPUTS, type ModelManifest } from '../../model/contract';
-import type { ModelRow } from '../db/schema';
+import { eq } from 'drizzle-orm';
+import { db } from '../db/client';
+import { models, type ModelRow, type RolloutRow } from '../db/schema';
 import { createSession, type ort } from './ort';
-import { activeModel } from './registry';
+import { activeModel, runningRollout } from './registry';
 
 export interface LoadedModel {
   version: string;
@@ -25,6 +27,17 @@ export interface ModelStatus {
   activeVersion: string | null;
   lastError: string | null;
   checkedAt: number;
+  /** the running canary rollout as this isolate sees it (issue 7) */
+  canary: { rolloutId: string; version: string; share: number; loaded: boolean; error: string | null } | null;
+}
+
+/** A running canary: `share` of traffic is scored by `model`; without `model` it failed to load (`error`). */
+export interface CanaryServing {
+  rolloutId: string;
+  version: string;
+  share: number;
+  model?: LoadedModel;
+  error: string | null;
 }
 
 interface State {
@@ -35,6 +48,7 @@ interface State {
   failed: Map<string, number>;
   lastError: string | null;
   waitNext?: boolean;
+  canary?: CanaryServing;
 }
 
 const RETRY_FAILED_MS = 60_000;
@@ -70,22 +84,61 @@ export async function loadModel(bucket: R2Bucket, row: Pick<ModelRow, 'version' 
   };
 }
 
+/**
+ * A replaced model may still be in use by requests that picked it up before the swap (the
+ * registry check runs in the background), so its ORT session is released only after a grace
+ * period, at a later registry check — releasing at once made those requests fail.
+ */
+const RELEASE_GRACE_MS = 30_000;
+const retired: { model: LoadedModel; at: number }[] = [];
+
+function retire(model: LoadedModel): void {
+  if (!retired.some((r) => r.model === model)) retired.push({ model, at: Date.now() });
+}
+
+function releaseRetired(): void {
+  const now = Date.now();
+  for (let i = retired.length - 1; i >= 0; i--) {
+    const r = retired[i]!;
+    if (r.model === state.model || r.model === state.canary?.model) retired.splice(i, 1);
+    else if (now - r.at >= RELEASE_GRACE_MS) {
+      retired.splice(i, 1);
+      r.model.session.release().catch(() => undefined);
+    }
+  }
+}
+
 async function refresh(env: { DB: D1Database; MODELS: R2Bucket }): Promise<void> {
   state.checkedAt = Date.now();
+  releaseRetired();
   let row: ModelRow | undefined;
+  let rollout: RolloutRow | undefined;
   try {
-    row = await activeModel(env.DB);
+    [row, rollout] = await Promise.all([activeModel(env.DB), runningRollout(env.DB)]);
   } catch (e) {
     state.lastError = `registry unreachable: ${(e as Error).message}`;
     return; // keep whatever is loaded
   }
+  await refreshStable(env, row);
+  await refreshCanary(env, rollout);
+}
+
+async function refreshStable(env: { DB: D1Database; MODELS: R2Bucket }, row: ModelRow | undefined): Promise<void> {
   state.activeVersion = row?.version ?? null;
   if (!row) {
-    if (state.model) state.model.session.release().catch(() => undefined);
+    if (state.model) retire(state.model);
     state.model = undefined;
     return;
   }
   if (row.version === state.model?.version) return;
+  if (row.version === state.canary?.model?.version) {
+    // A promoted canary: already loaded and verified here, it simply becomes the stable model.
+    const old = state.model;
+    state.model = state.canary.model;
+    state.lastError = null;
+    if (old && old !== state.model) retire(old);
+    return;
+  }
   const failedAt = state.failed.get(row.version);
   if (failedAt && Date.now() - failedAt < RETRY_FAILED_MS) return;
   try {
@@ -94,12 +147,42 @@ async function refresh(env: { DB: D1Database; MODELS: R2Bucket }): Promise<void>
     state.model = next;
     state.lastError = null;
     state.failed.delete(row.version);
-    old?.session.release().catch(() => undefined);
+    if (old) retire(old);
   } catch (e) {
     state.failed.set(row.version, Date.now());
     state.lastError = `model ${row.version} failed to load: ${(e as Error).message}`;
     console.error(JSON.stringify({ level: 'error', msg: 'model_load_failed', version: row.version, error: (e as Error).message }));
   }
+}
+
+/** Load (once per rollout) the canary model; a failure is kept and reported, never retried. */
+async function refreshCanary(env: { DB: D1Database; MODELS: R2Bucket }, rollout: RolloutRow | undefined): Promise<void> {
+  const current = state.canary;
+  if (current?.rolloutId === rollout?.id) {
+    if (current && rollout) current.share = rollout.share;
+    return;
+  }
+  state.canary = undefined;
+  if (current?.model && current.model !== state.model) retire(current.model);
+  if (!rollout) return;
+  const next: CanaryServing = { rolloutId: rollout.id, version: rollout.version, share: rollout.share, error: null };
+  try {
+    if (rollout.version === state.model?.version) next.model = state.model;
+    else {
+      const row = await db(env.DB).select().from(models).where(eq(models.version, rollout.version)).get();
+      if (!row) throw new Error(`model ${rollout.version} is not registered`);
+      next.model = await loadModel(env.MODELS, row);
+    }
+  } catch (e) {
+    next.error = `canary model ${rollout.version} failed to load: ${(e as Error).message}`;
+    console.error(JSON.stringify({ level: 'error', msg: 'canary_load_failed', version: rollout.version, rollout_id: rollout.id, error: (e as Error).message }));
+  }
+  state.canary = next;
+}
+
+/** The running canary as of the last registry check (call after getModel). */
+export function getCanary(): CanaryServing | undefined {
+  return state.canary;
 }
 
 /**
@@ -131,6 +214,9 @@ export function modelStatus(): ModelStatus {
     activeVersion: state.activeVersion,
     lastError: state.lastError,
     checkedAt: state.checkedAt,
+    canary: state.canary
+      ? { rolloutId: state.canary.rolloutId, version: state.canary.version, share: state.canary.share, loaded: !!state.canary.model, error: state.canary.error }
+      : null,
   };
 }
 

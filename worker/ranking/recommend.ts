@@ -3,10 +3,14 @@
  * merchandising rules, with the popularity list as the fallback that never fails.
  */
 import { getCatalog, type CatalogItem, type CatalogSnapshot } from '../catalog/snapshot';
+import { chooseTreatment, editorialRanking, loadExperimentContext, modelForVersion, recordTreatment, setVariantTemplate } from '../experiments/serve';
 import { pseudonymize } from '../identity/pseudonym';
-import { getModel, type LoadedModel } from '../inference/model-store';
+import { verifyUserToken } from '../identity/shopper';
+import { getCanary, getModel, type LoadedModel } from '../inference/model-store';
 import { score } from '../inference/score';
 import type { Timing } from '../lib/timing';
+import { armFor } from '../ops/canary';
+import { recordServe } from '../ops/metrics';
 import type { RecommendationRequest, RecommendationResponse } from '../schemas/recommendations';
 import { sessionStub } from '../session/client';
 import type { SessionFeatures } from '../session/durable-object';
@@ -63,21 +67,33 @@ async function sessionFeatures(env: Env, sessionKey: string | null, userKey: str
 }
 
 export async function recommend(req: RecommendationRequest, { env, waitUntil, timing }: RecommendDeps): Promise<RecommendationResponse> {
+  // A signed token (identity module) replaces user_id; a forged or expired one means anonymous.
+  const userId = req.user_token !== undefined ? await verifyUserToken(env, req.user_token) : req.user_id;
   const [sessionKey, userKey] = await Promise.all([
     req.session_id ? pseudonymize(env, 's', req.session_id) : null,
-    req.user_id ? pseudonymize(env, 'u', req.user_id) : null,
+    userId ? pseudonymize(env, 'u', userId) : null,
   ]);
-  const [catalog, model, features, slot] = await Promise.all([
+  const [catalog, activeLoaded, features, slot, expCtx] = await Promise.all([
     timing.measure('catalog', getCatalog(env.DB, num(env.CATALOG_TTL_MS, 5000), waitUntil)),
     timing.measure(
       'model',
-      getModel(env, num(env.MODEL_TTL_MS, 10_000), waitUntil).catch(() => undefined),
+      // MODEL_DISABLED=1: serve the popularity fallback as if no model were active.
+      String(env.MODEL_DISABLED) === '1' ? Promise.resolve(undefined) : getModel(env, num(env.MODEL_TTL_MS, 10_000), waitUntil).catch(() => undefined),
     ),
     timing.measure('session', sessionFeatures(env, sessionKey, userKey)),
     getSlotConfig(env.DB, req.slot, waitUntil),
+    timing.measure('experiment', loadExperimentContext(env, waitUntil)),
   ]);
 
   const lookup = (id: string) => catalog.byId.get(id);
+  // Experiments (worker/experiments/): holdout, A/B variant or bandit arm, and what it changes.
+  const unitKey = userKey ?? sessionKey;
+  const treatment = chooseTreatment(env, expCtx, { slot: req.slot, unitKey, device: req.device, hour: req.hour ?? new Date().getUTCHours(), features, lookup }, waitUntil);
+  const spec = treatment.spec;
+  const k = spec?.k ?? req.k;
+  const rules = spec?.diversity ? { ...slot.rules, max_per_category: spec.diversity } : slot.rules;
+  const useModel = !spec || spec.strategy === 'model' || spec.strategy === 'model_version';
+  const model = !useModel ? undefined : spec?.strategy === 'model_version' ? ((await modelForVersion(env, spec.model_version!)) ?? activeLoaded) : activeLoaded;
   const excluded = new Set<string>(req.exclude ?? []);
   if (!req.include_purchased) for (const id of features?.purchased ?? []) excluded.add(id);
   for (const id of features?.cart ?? []) excluded.add(id);
@@ -85,37 +101,54 @@ export async function recommend(req: RecommendationRequest, { env, waitUntil, ti
   const filter = buildFilter(req, excluded);
 
   // Extra candidates so that bury / caps / pins still leave k items.
-  const want = Math.min(req.k * 3 + req.k + rulesSize(slot.rules), 500);
+  const want = Math.min(k * 3 + k + rulesSize(rules), 500);
   let ranked: Ranked[] | null = null;
   let usedModel: LoadedModel | undefined;
-  if (model) {
+  // Canary rollout (worker/ops/canary.ts): a sticky share of shoppers is scored by the canary
+  // model; if it cannot load or fails, the stable model answers and the canary is charged an error.
+  const rollout = model && model === activeLoaded ? getCanary() : undefined;
+  const arm = rollout ? armFor(rollout.rolloutId, sessionKey ?? userKey, rollout.share) : null;
+  let modelFailed = false;
+  for (const m of arm === 'canary' ? [rollout!.model, model] : [model]) {
+    if (ranked) break;
+    if (!m) {
+      if (arm === 'canary') modelFailed = true;
+      continue;
+    }
     try {
       const t0 = performance.now();
-      const { items, inStock, present } = alignedItems(model, catalog);
-      const mask = hasAttributeFilters(req) ? buildMask(items, filter) : maskFromBase(req.in_stock ? inStock : present, excluded, model.itemIndex);
+      const { items, inStock, present } = alignedItems(m, catalog);
+      const mask = hasAttributeFilters(req) ? buildMask(items, filter) : maskFromBase(req.in_stock ? inStock : present, excluded, m.itemIndex);
       const hour = req.hour ?? new Date().getUTCHours();
-      const inputs = modelInputs(model, features, req.item_id, hour, req.device);
+      const inputs = modelInputs(m, features, req.item_id, hour, req.device);
       timing.add('features', performance.now() - t0);
-      const scored = await timing.measure('inference', score(model, inputs, mask, want));
+      const scored = await timing.measure('inference', score(m, inputs, mask, want));
       ranked = scored.flatMap((s) => (items[s.index] ? [{ item: items[s.index]!, score: s.score }] : []));
-      usedModel = model;
+      usedModel = m;
     } catch (e) {
-      console.error(JSON.stringify({ level: 'error', msg: 'inference_failed', version: model.version, error: (e as Error).message }));
+      console.error(JSON.stringify({ level: 'error', msg: 'inference_failed', version: m.version, error: (e as Error).message }));
+      modelFailed = true;
       ranked = null;
     }
   }
-  const fallback = ranked === null;
-  if (ranked === null) ranked = popularRanking(catalog, filter, features, want);
+  const fallback = ranked === null && useModel;
+  if (ranked === null) {
+    ranked = spec?.strategy === 'editorial' ? editorialRanking(spec.items ?? [], lookup, filter) : popularRanking(catalog, filter, spec?.strategy === 'control' ? null : features, want);
+  }
 
   const t1 = performance.now();
-  const final = applyRules(ranked, slot.rules, req.k, lookup, filter);
+  const final = applyRules(ranked, rules, k, lookup, filter);
   const contextItem = req.item_id ? lookup(req.item_id) : undefined;
   const out: RecommendationResponse = {
     recommendation_id: crypto.randomUUID(),
     slot: req.slot,
     model_version: usedModel?.version ?? null,
-    strategy: fallback ? 'popular' : 'model',
+    strategy: usedModel ? 'model' : spec?.strategy === 'editorial' || spec?.strategy === 'control' ? spec.strategy : 'popular',
     fallback,
+    experiment: treatment.experiment,
+    variant: treatment.variant,
+    segments: treatment.segments,
+    ...(spec?.payload ? { variant_payload: spec.payload } : {}),
     items: final.map((r, i) => ({
       item_id: r.item.id,
       rank: i + 1,
@@ -132,6 +165,25 @@ export async function recommend(req: RecommendationRequest, { env, waitUntil, ti
     })),
   };
   timing.add('rank', performance.now() - t1);
+  recordServe(env, {
+    slot: req.slot,
+    model: out.model_version,
+    arm,
+    rollout: rollout?.rolloutId ?? null,
+    variant: typeof treatment.variant === 'string' ? treatment.variant : null,
+    fallback,
+    error: modelFailed,
+    topScore: usedModel && ranked.length ? ranked[0]!.score : null,
+    categories: countBy(out.items.map((i) => i.category ?? '(none)')),
+  });
+  recordTreatment(env, treatment, out.recommendation_id, req.slot, unitKey, waitUntil);
+  setVariantTemplate(out, spec?.template);
+  return out;
+}
+
+function countBy(xs: string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const x of xs) out[x] = (out[x] ?? 0) + 1;
   return out;
 }
 

@@ -12,6 +12,8 @@ export const RecommendationRequestSchema = z
     slot: Id.openapi({ example: 'home-recs' }),
     session_id: Id.optional(),
     user_id: Id.optional(),
+    /** Signed shopper token from the storefront's backend (worker/identity/shopper.ts); wins over user_id; invalid => anonymous. */
+    user_token: z.string().trim().min(1).max(1024).optional(),
     k: z.coerce.number().int().min(1).max(MAX_K).default(10),
     /** Product-page context: "similar to / bought with this item". */
     item_id: Id.optional(),
@@ -54,8 +56,14 @@ export const RecommendationResponseSchema = z
     recommendation_id: z.string(),
     slot: z.string(),
     model_version: z.string().nullable(),
-    strategy: z.enum(['model', 'popular']),
+    strategy: z.enum(['model', 'popular', 'editorial', 'control']).openapi({ description: 'control = no personalization (experiment control group or global holdout)' }),
     fallback: z.boolean().openapi({ description: 'True when the model was unavailable and a popularity list was served' }),
+    experiment: z.string().nullable().openapi({ description: 'Experiment this answer belongs to ("global-holdout" for the holdout); null outside experiments' }),
+    variant: z.string().nullable().openapi({ description: 'A/B variant or bandit arm; null outside experiments' }),
+    variant_payload: z.record(z.string(), z.unknown()).optional().openapi({ description: "The variant's payload (banner, offer…), when it has one" }),
+    segments: z
+      .array(z.object({ name: z.string(), score: z.number() }))
+      .openapi({ description: "Segments the shopper is in, with scores in [0, 1], best first" }),
     items: z.array(RecommendedItemSchema),
   })
   .openapi('Recommendations');

@@ -1,0 +1,58 @@
+/**
+ * Profile compaction (daily cron): profiles idle for longer than PROFILE_RETENTION_DAYS are
+ * deleted; the others lose affinities that have decayed to nothing and are cut back to the
+ * bounds the session objects use. Updates are conditional on `updated_at`, so a profile a
+ * session object flushed in the meantime is left alone (it is compacted on the next run).
+ */
+import { and, asc, eq, gt } from 'drizzle-orm';
+import { db } from '../db/client';
+import { profiles } from '../db/schema';
+import { LIMITS, topEntries } from '../session/profile';
+import { log } from './log';
+
+const PAGE = 500;
+/** Affinities below this absolute weight carry no signal. */
+export const MIN_AFFINITY = 0.01;
+
+export interface CompactResult {
+  deleted: number;
+  compacted: number;
+  scanned: number;
+}
+
+export async function compactProfiles(env: Env, now = Date.now()): Promise<CompactResult> {
+  const d = db(env.DB);
+  const days = Number(env.PROFILE_RETENTION_DAYS ?? 400);
+  const idleBefore = now - (Number.isFinite(days) && days > 0 ? days : 400) * 86_400_000;
+  const del = await env.DB.prepare('DELETE FROM profiles WHERE last_seen < ?').bind(idleBefore).run();
+  const result: CompactResult = { deleted: del.meta.changes ?? 0, compacted: 0, scanned: 0 };
+  let cursor = '';
+  for (;;) {
+    const page = await d.select().from(profiles).where(gt(profiles.userKey, cursor)).orderBy(asc(profiles.userKey)).limit(PAGE).all();
+    result.scanned += page.length;
+    const updates = [];
+    for (const p of page) {
+      const kept = Object.fromEntries(Object.entries(p.affinities).filter(([, w]) => Math.abs(w) >= MIN_AFFINITY));
+      const affinities = topEntries(kept, LIMITS.profileAttrs);
+      const recentItems = p.recentItems.slice(0, LIMITS.profileRecent);
+      const purchases = p.purchases.slice(0, LIMITS.purchases);
+      const changed =
+        Object.keys(affinities).length !== Object.keys(p.affinities).length || recentItems.length !== p.recentItems.length || purchases.length !== p.purchases.length;
+      if (!changed) continue;
+      updates.push(
+        d
+          .update(profiles)
+          .set({ affinities, recentItems, purchases })
+          .where(and(eq(profiles.userKey, p.userKey), eq(profiles.updatedAt, p.updatedAt))),
+      );
+    }
+    for (const u of updates) {
+      const r = await u.run();
+      result.compacted += r.meta.changes ?? 0;
+    }
+    if (page.length < PAGE) break;
+    cursor = page[page.length - 1]!.userKey;
+  }
+  log('info', 'profiles_compacted', { ...result, idle_before: idleBefore });
+  return result;
+}

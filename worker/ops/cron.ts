@@ -1,0 +1,44 @@
+/**
+ * Cron triggers (wrangler.toml [triggers]):
+ *   "*\/5 * * * *"  canary rule + drift check
+ *   "30 2 * * *"    export the event log to R2, then trim D1; compact profiles
+ * Any other schedule runs every job. Each job logs its result; a failing job does not stop the
+ * others (but export failing means trim does not run: nothing is deleted that is not in R2).
+ */
+import { getModel } from '../inference/model-store';
+import { compactProfiles } from './compact';
+import { checkDrift } from './drift';
+import { exportEvents, trimEvents } from './export';
+import { log } from './log';
+import { opsStub } from './metrics';
+
+export const FREQUENT = '*/5 * * * *';
+export const DAILY = '30 2 * * *';
+
+export async function runScheduled(controller: Pick<ScheduledController, 'cron' | 'scheduledTime'>, env: Env): Promise<Record<string, unknown>> {
+  const now = controller.scheduledTime || Date.now();
+  const frequent = controller.cron !== DAILY;
+  const daily = controller.cron !== FREQUENT;
+  const results: Record<string, unknown> = {};
+  const job = async (name: string, fn: () => Promise<unknown>) => {
+    const t0 = Date.now();
+    try {
+      results[name] = await fn();
+      log('info', 'cron_job_done', { job: name, cron: controller.cron, ms: Date.now() - t0 });
+    } catch (e) {
+      results[name] = { error: (e as Error).message };
+      log('error', 'cron_job_failed', { job: name, cron: controller.cron, error: (e as Error).message });
+      return false;
+    }
+    return true;
+  };
+  if (frequent) {
+    await job('canary', () => opsStub(env).evaluateCanary());
+    await job('drift', async () => checkDrift(env, await getModel(env, 0), now));
+  }
+  if (daily) {
+    if (await job('export', () => exportEvents(env, now))) await job('trim', () => trimEvents(env, now));
+    await job('compact', () => compactProfiles(env, now));
+  }
+  return results;
+}

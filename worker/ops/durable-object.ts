@@ -1,0 +1,272 @@
+/**
+ * OpsState: one SQLite-backed Durable Object per deployment ("ops") holding
+ *  - per-minute aggregates of requests and served recommendations (kept 3 hours),
+ *  - per-rollout canary counters, and the canary decision (it serialises evaluations),
+ *  - drift detector state.
+ * Workers send it buffered metric points through waitUntil (worker/ops/metrics.ts).
+ */
+import { DurableObject } from 'cloudflare:workers';
+import type { RolloutRow } from '../db/schema';
+import { runningRollout } from '../inference/registry';
+import { emptyArm, evaluateRollout, ruleOf, type Decision } from './canary';
+import type { Point } from './metrics';
+
+/** Latency histogram upper bounds (ms); the last bucket is open. */
+export const LATENCY_BUCKETS = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, Infinity];
+const KEEP_MS = 3 * 3600_000;
+/** Re-evaluate a canary every this many canary requests once it has reached min_requests. */
+const EVALUATE_EVERY = 25;
+
+const minuteOf = (t: number) => Math.floor(t / 60_000) * 60_000;
+const bucketOf = (ms: number) => LATENCY_BUCKETS.findIndex((b) => ms <= b);
+
+export interface RouteSummary {
+  requests: number;
+  by_status: Record<string, number>;
+  error_rate: number;
+  avg_ms: number;
+  p50_ms: number | null;
+  p95_ms: number | null;
+  max_ms: number;
+}
+
+export interface MetricsSummary {
+  window: { from: number; to: number; minutes: number };
+  requests: { total: number; error_rate: number; routes: Record<string, RouteSummary> };
+  recommendations: {
+    total: number;
+    fallbacks: number;
+    fallback_rate: number;
+    errors: number;
+    error_rate: number;
+    by_model: Record<string, { requests: number; fallback_rate: number; error_rate: number }>;
+    by_slot: Record<string, { requests: number; fallback_rate: number }>;
+    by_arm: Record<string, { requests: number; fallback_rate: number; error_rate: number }>;
+    avg_top_score: number | null;
+    categories: Record<string, number>;
+  };
+}
+
+export class OpsState extends DurableObject<Env> {
+  private sql: SqlStorage;
+  private rollout?: RolloutRow | null;
+  private lastEvaluated = new Map<string, number>();
+  private lastPrune = 0;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.sql.exec(`
+      CREATE TABLE IF NOT EXISTS req_minute (minute INTEGER NOT NULL, route TEXT NOT NULL, status INTEGER NOT NULL, n INTEGER NOT NULL, ms_sum REAL NOT NULL, ms_max REAL NOT NULL, PRIMARY KEY (minute, route, status));
+      CREATE TABLE IF NOT EXISTS lat_minute (minute INTEGER NOT NULL, route TEXT NOT NULL, bucket INTEGER NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (minute, route, bucket));
+      CREATE TABLE IF NOT EXISTS serve_minute (minute INTEGER NOT NULL, slot TEXT NOT NULL, model TEXT NOT NULL, arm TEXT NOT NULL, n INTEGER NOT NULL, fallbacks INTEGER NOT NULL, errors INTEGER NOT NULL, score_sum REAL NOT NULL, score_n INTEGER NOT NULL, PRIMARY KEY (minute, slot, model, arm));
+      CREATE TABLE IF NOT EXISTS cat_minute (minute INTEGER NOT NULL, category TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (minute, category));
+      CREATE TABLE IF NOT EXISTS canary (rollout TEXT NOT NULL, arm TEXT NOT NULL, n INTEGER NOT NULL, errors INTEGER NOT NULL, fallbacks INTEGER NOT NULL, PRIMARY KEY (rollout, arm));
+      CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    `);
+  }
+
+  /** Add a batch of points; then apply the canary rule if canary traffic arrived. */
+  async record(points: Point[]): Promise<Decision | null> {
+    const rollouts = new Set<string>();
+    for (const p of points) {
+      const m = minuteOf(p.t);
+      if (p.kind === 'request') {
+        this.sql.exec(
+          `INSERT INTO req_minute VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT DO UPDATE SET n = n + 1, ms_sum = ms_sum + excluded.ms_sum, ms_max = max(ms_max, excluded.ms_max)`,
+          m, p.route, p.status, p.ms, p.ms,
+        );
+        this.sql.exec(`INSERT INTO lat_minute VALUES (?, ?, ?, 1) ON CONFLICT DO UPDATE SET n = n + 1`, m, p.route, bucketOf(p.ms));
+      } else {
+        const scored = p.topScore !== null && Number.isFinite(p.topScore);
+        this.sql.exec(
+          `INSERT INTO serve_minute VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + 1, fallbacks = fallbacks + excluded.fallbacks, errors = errors + excluded.errors, score_sum = score_sum + excluded.score_sum, score_n = score_n + excluded.score_n`,
+          m, p.slot, p.model ?? '', p.arm ?? '', p.fallback ? 1 : 0, p.error ? 1 : 0, scored ? p.topScore : 0, scored ? 1 : 0,
+        );
+        for (const [c, n] of Object.entries(p.categories)) {
+          this.sql.exec(`INSERT INTO cat_minute VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n`, m, c, n);
+        }
+        if (p.rollout && p.arm) {
+          this.sql.exec(
+            `INSERT INTO canary VALUES (?, ?, 1, ?, ?) ON CONFLICT DO UPDATE SET n = n + 1, errors = errors + excluded.errors, fallbacks = fallbacks + excluded.fallbacks`,
+            p.rollout, p.arm, p.error ? 1 : 0, p.fallback ? 1 : 0,
+          );
+          rollouts.add(p.rollout);
+        }
+      }
+    }
+    this.prune();
+    let decision: Decision | null = null;
+    for (const id of rollouts) decision = (await this.maybeEvaluate(id, false)) ?? decision;
+    return decision;
+  }
+
+  private prune(): void {
+    const now = Date.now();
+    if (now - this.lastPrune < 60_000) return;
+    this.lastPrune = now;
+    const cut = now - KEEP_MS;
+    for (const t of ['req_minute', 'lat_minute', 'serve_minute', 'cat_minute']) this.sql.exec(`DELETE FROM ${t} WHERE minute < ?`, cut);
+  }
+
+  canaryCounts(rolloutId: string): Record<'canary' | 'stable', { requests: number; errors: number; fallbacks: number }> {
+    const out = { canary: emptyArm(), stable: emptyArm() };
+    for (const r of this.sql.exec<{ arm: string; n: number; errors: number; fallbacks: number }>('SELECT arm, n, errors, fallbacks FROM canary WHERE rollout = ?', rolloutId)) {
+      if (r.arm === 'canary' || r.arm === 'stable') out[r.arm] = { requests: r.n, errors: r.errors, fallbacks: r.fallbacks };
+    }
+    return out;
+  }
+
+  private async currentRollout(id: string | null, refresh: boolean): Promise<RolloutRow | null> {
+    if (refresh || this.rollout === undefined || (id && this.rollout?.id !== id)) this.rollout = (await runningRollout(this.env.DB)) ?? null;
+    return this.rollout;
+  }
+
+  /** Evaluate the running rollout (rate-limited unless `force`); `trigger` is logged with a decision. */
+  private async maybeEvaluate(id: string | null, force: boolean, trigger = 'traffic'): Promise<Decision | null> {
+    const rollout = await this.currentRollout(id, force);
+    if (!rollout || (id && rollout.id !== id)) return null;
+    const counts = this.canaryCounts(rollout.id);
+    const rule = ruleOf(rollout);
+    if (counts.canary.requests < rule.min_requests) return null;
+    const last = this.lastEvaluated.get(rollout.id) ?? -Infinity;
+    if (!force && counts.canary.requests - last < EVALUATE_EVERY) return null;
+    this.lastEvaluated.set(rollout.id, counts.canary.requests);
+    const d = await evaluateRollout(this.env, rollout, counts, trigger);
+    if (d.action !== 'wait') this.rollout = undefined;
+    return d;
+  }
+
+  /** The cron job's entry: evaluate whatever rollout is running, now. */
+  async evaluateCanary(): Promise<Decision | null> {
+    return this.maybeEvaluate(null, true, 'cron');
+  }
+
+  summary(windowMs = 3600_000, now = Date.now()): MetricsSummary {
+    const from = minuteOf(now - windowMs) + 60_000;
+    const routes: Record<string, RouteSummary> = {};
+    let total = 0;
+    let errors5xx = 0;
+    for (const r of this.sql.exec<{ route: string; status: number; n: number; ms_sum: number; ms_max: number }>(
+      'SELECT route, status, sum(n) AS n, sum(ms_sum) AS ms_sum, max(ms_max) AS ms_max FROM req_minute WHERE minute >= ? GROUP BY route, status',
+      from,
+    )) {
+      const s = (routes[r.route] ??= { requests: 0, by_status: {}, error_rate: 0, avg_ms: 0, p50_ms: null, p95_ms: null, max_ms: 0 });
+      s.requests += r.n;
+      s.by_status[String(r.status)] = (s.by_status[String(r.status)] ?? 0) + r.n;
+      s.avg_ms += r.ms_sum;
+      s.max_ms = Math.max(s.max_ms, r.ms_max);
+      if (r.status >= 500) {
+        s.error_rate += r.n;
+        errors5xx += r.n;
+      }
+      total += r.n;
+    }
+    const hist = new Map<string, number[]>();
+    for (const r of this.sql.exec<{ route: string; bucket: number; n: number }>('SELECT route, bucket, sum(n) AS n FROM lat_minute WHERE minute >= ? GROUP BY route, bucket', from)) {
+      const h = hist.get(r.route) ?? LATENCY_BUCKETS.map(() => 0);
+      h[r.bucket] = r.n;
+      hist.set(r.route, h);
+    }
+    for (const [route, s] of Object.entries(routes)) {
+      s.avg_ms = round(s.avg_ms / s.requests);
+      s.error_rate = round(s.error_rate / s.requests, 4);
+      s.max_ms = round(s.max_ms);
+      const h = hist.get(route);
+      if (h) {
+        s.p50_ms = quantile(h, 0.5);
+        s.p95_ms = quantile(h, 0.95);
+      }
+    }
+    const rec = { total: 0, fallbacks: 0, errors: 0, score_sum: 0, score_n: 0 };
+    const byModel: MetricsSummary['recommendations']['by_model'] = {};
+    const bySlot: MetricsSummary['recommendations']['by_slot'] = {};
+    const byArm: MetricsSummary['recommendations']['by_arm'] = {};
+    for (const r of this.sql.exec<{ slot: string; model: string; arm: string; n: number; fallbacks: number; errors: number; score_sum: number; score_n: number }>(
+      'SELECT slot, model, arm, sum(n) AS n, sum(fallbacks) AS fallbacks, sum(errors) AS errors, sum(score_sum) AS score_sum, sum(score_n) AS score_n FROM serve_minute WHERE minute >= ? GROUP BY slot, model, arm',
+      from,
+    )) {
+      rec.total += r.n;
+      rec.fallbacks += r.fallbacks;
+      rec.errors += r.errors;
+      rec.score_sum += r.score_sum;
+      rec.score_n += r.score_n;
+      const model = r.model || '(fallback)';
+      const m = (byModel[model] ??= { requests: 0, fallback_rate: 0, error_rate: 0 });
+      m.requests += r.n;
+      m.fallback_rate += r.fallbacks;
+      m.error_rate += r.errors;
+      const s = (bySlot[r.slot] ??= { requests: 0, fallback_rate: 0 });
+      s.requests += r.n;
+      s.fallback_rate += r.fallbacks;
+      if (r.arm) {
+        const a = (byArm[r.arm] ??= { requests: 0, fallback_rate: 0, error_rate: 0 });
+        a.requests += r.n;
+        a.fallback_rate += r.fallbacks;
+        a.error_rate += r.errors;
+      }
+    }
+    for (const m of [...Object.values(byModel), ...Object.values(byArm)]) {
+      m.fallback_rate = round(m.fallback_rate / m.requests, 4);
+      m.error_rate = round(m.error_rate / m.requests, 4);
+    }
+    for (const s of Object.values(bySlot)) s.fallback_rate = round(s.fallback_rate / s.requests, 4);
+    const categories: Record<string, number> = {};
+    for (const r of this.sql.exec<{ category: string; n: number }>('SELECT category, sum(n) AS n FROM cat_minute WHERE minute >= ? GROUP BY category ORDER BY n DESC LIMIT 50', from)) {
+      categories[r.category] = r.n;
+    }
+    return {
+      window: { from, to: now, minutes: Math.round(windowMs / 60_000) },
+      requests: { total, error_rate: total ? round(errors5xx / total, 4) : 0, routes },
+      recommendations: {
+        total: rec.total,
+        fallbacks: rec.fallbacks,
+        fallback_rate: rec.total ? round(rec.fallbacks / rec.total, 4) : 0,
+        errors: rec.errors,
+        error_rate: rec.total ? round(rec.errors / rec.total, 4) : 0,
+        by_model: byModel,
+        by_slot: bySlot,
+        by_arm: byArm,
+        avg_top_score: rec.score_n ? round(rec.score_sum / rec.score_n, 6) : null,
+        categories,
+      },
+    };
+  }
+
+  /** Served-recommendation aggregates since `since` (drift detection input). */
+  servedSince(since: number): { minutes: number; requests: number; scoreSum: number; scoreN: number; categories: Record<string, number> } {
+    const r = this.sql.exec<{ n: number | null; s: number | null; c: number | null; minutes: number }>(
+      'SELECT sum(n) AS n, sum(score_sum) AS s, sum(score_n) AS c, count(DISTINCT minute) AS minutes FROM serve_minute WHERE minute >= ?',
+      since,
+    ).one();
+    const categories: Record<string, number> = {};
+    for (const c of this.sql.exec<{ category: string; n: number }>('SELECT category, sum(n) AS n FROM cat_minute WHERE minute >= ? GROUP BY category', since)) categories[c.category] = c.n;
+    return { minutes: r.minutes, requests: r.n ?? 0, scoreSum: r.s ?? 0, scoreN: r.c ?? 0, categories };
+  }
+
+  getState<T>(key: string): T | null {
+    const row = this.sql.exec<{ value: string }>('SELECT value FROM kv WHERE key = ?', key).toArray()[0];
+    return row ? (JSON.parse(row.value) as T) : null;
+  }
+
+  putState(key: string, value: unknown): void {
+    this.sql.exec('INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value', key, JSON.stringify(value));
+  }
+}
+
+function round(x: number, digits = 2): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+/** Upper bound of the bucket holding quantile q (null for the open last bucket's "> 2500"). */
+function quantile(hist: number[], q: number): number | null {
+  const total = hist.reduce((a, b) => a + b, 0);
+  if (!total) return null;
+  let acc = 0;
+  for (let i = 0; i < hist.length; i++) {
+    acc += hist[i]!;
+    if (acc >= q * total) return Number.isFinite(LATENCY_BUCKETS[i]!) ? LATENCY_BUCKETS[i]! : null;
+  }
+  return null;
+}

@@ -1,0 +1,161 @@
+/**
+ * Event log → R2, then trim D1.
+ *
+ * exportEvents: every event received in (last done run's watermark, now − settle] is written to
+ * the EXPORTS bucket as gzip-compressed NDJSON, one file per event date and part:
+ *   exports/events/dt=YYYY-MM-DD/part-<run start ms>-<nnnn>.ndjson.gz
+ * (one JSON object per line, the D1 row with its column names). The run is recorded in D1
+ * (export_runs) only after every part is stored and read back with the right row count.
+ *
+ * trimEvents: deletes events older than EVENT_RETENTION_DAYS, but never an event received after
+ * the newest completed export — so an event leaves D1 only once it is in R2.
+ */
+import { and, asc, desc, eq, gt, lte, sql } from 'drizzle-orm';
+import { db } from '../db/client';
+import { events, exportRuns, type ExportRunRow } from '../db/schema';
+
+type EventSelect = typeof events.$inferSelect;
+import { log } from './log';
+
+/** Events received in the last minute may still be arriving out of order; leave them for the next run. */
+export const SETTLE_MS = 60_000;
+const PAGE = 1000;
+const ROWS_PER_PART = 50_000;
+const TRIM_CHUNK = 2000;
+
+export const COLUMNS = ['event_id', 'type', 'item_id', 'session_key', 'user_key', 'ts', 'recommendation_id', 'slot', 'value', 'received_at'] as const;
+export type ExportedEvent = Record<(typeof COLUMNS)[number], string | number | null>;
+
+export interface ExportResult {
+  run: string;
+  rows: number;
+  parts: { key: string; rows: number; bytes: number }[];
+  from: number;
+  to: number;
+}
+
+export async function gzip(text: string): Promise<ArrayBuffer> {
+  return new Response(new Blob([text]).stream().pipeThrough(new CompressionStream('gzip'))).arrayBuffer();
+}
+
+export async function gunzip(body: ReadableStream<Uint8Array> | ArrayBuffer): Promise<string> {
+  const stream = body instanceof ArrayBuffer ? new Blob([body]).stream() : body;
+  return new Response(stream.pipeThrough(new DecompressionStream('gzip'))).text();
+}
+
+/** The watermark: every event received at or before it is in R2. */
+export async function exportedThrough(d1: D1Database): Promise<number> {
+  const last = await db(d1).select({ to: exportRuns.toReceivedAt }).from(exportRuns).where(eq(exportRuns.status, 'done')).orderBy(desc(exportRuns.toReceivedAt)).limit(1).get();
+  return last?.to ?? 0;
+}
+
+export async function exportEvents(env: Env, now = Date.now(), opts: { settleMs?: number } = {}): Promise<ExportResult> {
+  const d = db(env.DB);
+  const from = await exportedThrough(env.DB);
+  // Never past the real clock: an event stamped later must not fall under this run's watermark.
+  const to = Math.min(now, Date.now()) - (opts.settleMs ?? SETTLE_MS);
+  const run = `${now}`;
+  const result: ExportResult = { run, rows: 0, parts: [], from, to };
+  if (to <= from) return result;
+  await d.insert(exportRuns).values({ id: run, status: 'running', startedAt: Date.now(), fromReceivedAt: from, toReceivedAt: to }).onConflictDoNothing();
+  try {
+    // Buffer lines per event date; write a part when it reaches ROWS_PER_PART, the rest at the end.
+    const open = new Map<string, string[]>();
+    const counters = new Map<string, number>();
+    const flush = async (dt: string) => {
+      const lines = open.get(dt);
+      if (!lines?.length) return;
+      const n = (counters.get(dt) ?? 0) + 1;
+      counters.set(dt, n);
+      const key = `exports/events/dt=${dt}/part-${run}-${String(n).padStart(4, '0')}.ndjson.gz`;
+      const body = await gzip(lines.join('\n') + '\n');
+      await env.EXPORTS.put(key, body, {
+        httpMetadata: { contentType: 'application/x-ndjson', contentEncoding: 'gzip' },
+        customMetadata: { rows: String(lines.length), run },
+      });
+      // Read back: the object must be there with the size we wrote before anything counts as exported.
+      const head = await env.EXPORTS.head(key);
+      if (!head || head.size !== body.byteLength) throw new Error(`export part ${key} did not read back (${head?.size ?? 'missing'} of ${body.byteLength} bytes)`);
+      result.parts.push({ key, rows: lines.length, bytes: body.byteLength });
+      open.delete(dt);
+    };
+    // Keyset pagination over (received_at, event_id): stable even while new events arrive.
+    let cursor: { receivedAt: number; eventId: string } | null = null;
+    for (;;) {
+      const page: EventSelect[] = await d
+        .select()
+        .from(events)
+        .where(
+          and(
+            lte(events.receivedAt, to),
+            cursor
+              ? sql`(${events.receivedAt}, ${events.eventId}) > (${cursor.receivedAt}, ${cursor.eventId})`
+              : gt(events.receivedAt, from),
+          ),
+        )
+        .orderBy(asc(events.receivedAt), asc(events.eventId))
+        .limit(PAGE)
+        .all();
+      for (const e of page) {
+        if (e.receivedAt <= from) continue;
+        const dt = new Date(e.ts).toISOString().slice(0, 10);
+        const row: ExportedEvent = {
+          event_id: e.eventId,
+          type: e.type,
+          item_id: e.itemId,
+          session_key: e.sessionKey,
+          user_key: e.userKey ?? null,
+          ts: e.ts,
+          recommendation_id: e.recommendationId ?? null,
+          slot: e.slot ?? null,
+          value: e.value ?? null,
+          received_at: e.receivedAt,
+        };
+        const lines = open.get(dt) ?? [];
+        lines.push(JSON.stringify(row));
+        open.set(dt, lines);
+        result.rows++;
+        if (lines.length >= ROWS_PER_PART) await flush(dt);
+      }
+      if (page.length < PAGE) break;
+      const last: EventSelect = page[page.length - 1]!;
+      cursor = { receivedAt: last.receivedAt, eventId: last.eventId };
+    }
+    for (const dt of [...open.keys()].sort()) await flush(dt);
+    await d.update(exportRuns).set({ status: 'done', finishedAt: Date.now(), rows: result.rows, parts: result.parts }).where(eq(exportRuns.id, run));
+    log('info', 'events_exported', { run, rows: result.rows, parts: result.parts.length, from, to });
+    return result;
+  } catch (e) {
+    await d.update(exportRuns).set({ status: 'failed', finishedAt: Date.now(), error: (e as Error).message }).where(eq(exportRuns.id, run));
+    log('error', 'events_export_failed', { run, error: (e as Error).message });
+    throw e;
+  }
+}
+
+export interface TrimResult {
+  deleted: number;
+  cutoff: number;
+  exportedThrough: number;
+}
+
+export async function trimEvents(env: Env, now = Date.now()): Promise<TrimResult> {
+  const days = Number(env.EVENT_RETENTION_DAYS ?? 30);
+  const cutoff = now - (Number.isFinite(days) && days > 0 ? days : 30) * 86_400_000;
+  const through = await exportedThrough(env.DB);
+  let deleted = 0;
+  for (;;) {
+    const r = await env.DB.prepare(
+      'DELETE FROM events WHERE event_id IN (SELECT event_id FROM events WHERE ts < ?1 AND received_at <= ?2 LIMIT ?3)',
+    )
+      .bind(cutoff, through, TRIM_CHUNK)
+      .run();
+    deleted += r.meta.changes ?? 0;
+    if ((r.meta.changes ?? 0) < TRIM_CHUNK) break;
+  }
+  log('info', 'events_trimmed', { deleted, cutoff, exported_through: through });
+  return { deleted, cutoff, exportedThrough: through };
+}
+
+export async function lastExportRuns(d1: D1Database, limit = 5): Promise<ExportRunRow[]> {
+  return db(d1).select().from(exportRuns).orderBy(desc(exportRuns.startedAt)).limit(limit).all();
+}

@@ -1,0 +1,96 @@
+/**
+ * Metrics. Every request and every recommendation served becomes
+ *  - one Workers Analytics Engine data point (binding METRICS; long-term, queried with SQL), and
+ *  - a count in the OPS Durable Object's per-minute aggregate (the admin summary for the last
+ *    hour, the canary rule, the fallback rate in health and the drift inputs).
+ * Points are buffered per isolate and sent to the Durable Object in one call per request, through
+ * waitUntil: nothing here is on a request's critical path. Points hold no personal data.
+ *
+ * Analytics Engine layout (see docs/operations.md):
+ *   request: blobs [kind="request", route, method, status class, request id, environment]
+ *            doubles [status, latency ms]            index: route
+ *   serve:   blobs [kind="serve", slot, model version, arm, variant, strategy, environment]
+ *            doubles [fallback 0/1, error 0/1, top score, items]  index: slot
+ */
+import { log } from './log';
+
+export interface RequestPoint {
+  kind: 'request';
+  t: number;
+  route: string;
+  method: string;
+  status: number;
+  ms: number;
+}
+
+export interface ServePoint {
+  kind: 'serve';
+  t: number;
+  slot: string;
+  model: string | null;
+  /** model arm during a canary rollout: "stable" or "canary" (null when no rollout is running) */
+  arm: 'stable' | 'canary' | null;
+  rollout: string | null;
+  /** experiment variant, when the recommendation was served inside one */
+  variant: string | null;
+  fallback: boolean;
+  /** the model that should have answered failed (inference error, or a canary that cannot load) */
+  error: boolean;
+  topScore: number | null;
+  /** category -> number of items shown */
+  categories: Record<string, number>;
+}
+
+export type Point = RequestPoint | ServePoint;
+
+const buffer: Point[] = [];
+const MAX_BUFFER = 5000;
+
+function push(p: Point): void {
+  if (buffer.length >= MAX_BUFFER) buffer.shift();
+  buffer.push(p);
+}
+
+function writeAE(env: Env, data: AnalyticsEngineDataPoint): void {
+  try {
+    env.METRICS?.writeDataPoint(data);
+  } catch (e) {
+    log('warn', 'analytics_engine_write_failed', { error: (e as Error).message });
+  }
+}
+
+export function recordRequest(env: Env, p: Omit<RequestPoint, 'kind' | 't'>, requestId: string): void {
+  const point: RequestPoint = { kind: 'request', t: Date.now(), ...p };
+  writeAE(env, {
+    indexes: [p.route.slice(0, 96)],
+    blobs: ['request', p.route, p.method, `${Math.floor(p.status / 100)}xx`, requestId, String(env.ENVIRONMENT ?? '')],
+    doubles: [p.status, p.ms],
+  });
+  push(point);
+}
+
+export function recordServe(env: Env, p: Omit<ServePoint, 'kind' | 't'>): void {
+  const point: ServePoint = { kind: 'serve', t: Date.now(), ...p };
+  const items = Object.values(p.categories).reduce((a, b) => a + b, 0);
+  writeAE(env, {
+    indexes: [p.slot.slice(0, 96)],
+    blobs: ['serve', p.slot, p.model ?? '', p.arm ?? '', p.variant ?? '', p.fallback ? 'popular' : 'model', String(env.ENVIRONMENT ?? '')],
+    doubles: [p.fallback ? 1 : 0, p.error ? 1 : 0, p.topScore ?? 0, items],
+  });
+  push(point);
+}
+
+export function opsStub(env: Env) {
+  return env.OPS.get(env.OPS.idFromName('ops'));
+}
+
+/** Send the buffered points to the OPS Durable Object (call once per request, after the response). */
+export function flushMetrics(env: Env, waitUntil: (p: Promise<unknown>) => void): void {
+  if (!buffer.length || !env.OPS) return;
+  const batch = buffer.splice(0, buffer.length);
+  waitUntil(
+    opsStub(env)
+      .record(batch)
+      .catch((e: Error) => log('warn', 'metrics_flush_failed', { points: batch.length, error: e.message })),
+  );
+}
