@@ -21,6 +21,8 @@ export default defineConfig(async () => {
             PSEUDONYM_KEY: 'test-pseudonym-key',
             MODEL_TTL_MS: '0',
             CATALOG_TTL_MS: '0',
+            // Tests read metrics right after the requests that made them.
+            METRICS_FLUSH_MS: '0',
             // HTML proxy tests: the storefront origin is a programmable Node HTTP server
             // (test/worker/rewrite-origin.ts) reached through the outbound service below.
             ORIGIN_URL: 'http://origin.test',

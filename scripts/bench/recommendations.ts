@@ -38,7 +38,7 @@ console.log(`preparing ${nItems} items, demo history and a model …`);
 migrate({ persistTo: state });
 const demo = await prepareDemo({ dir: work, items: nItems, target: { persistTo: state }, tune: false });
 
-const server = await startDev({ port: Number(values.port), persistTo: state, vars: { MODEL_TTL_MS: '10000', CATALOG_TTL_MS: '5000' } });
+const server = await startDev({ port: Number(values.port), persistTo: state, vars: { MODEL_TTL_MS: '10000', CATALOG_TTL_MS: '5000', ACCESS_LOG: 'off' } });
 try {
   const seeded = await seed({ url: server.url, token: TOKEN, itemsFile: demo.itemsFile, eventsFile: demo.eventsFile, maxEvents: 5000 });
   console.log(`seeded ${seeded.items} items, ${seeded.events} history events`);
@@ -100,7 +100,7 @@ try {
     `## Serving: /v1/recommendations vs /health (\`npm run bench\`)
 
 ${nItems.toLocaleString('en-US')} catalog items, model \`${probe.model_version}\` scoring the whole catalog per request; local \`wrangler dev\` (workerd) on loopback,
-autocannon with ${values.connections} connections, ${values.rounds} alternating rounds of ${values.seconds} s per route; medians over rounds.
+autocannon with ${values.connections} connections, access log off (wrangler dev relays every console line to Node, a dev-only cost), ${values.rounds} alternating rounds of ${values.seconds} s per route; medians over rounds.
 80% of requests come from 300 sessions with live history in their Durable Objects, 20% from unknown sessions. ${machine()}.
 
 ${table}`,

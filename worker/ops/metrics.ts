@@ -85,8 +85,14 @@ export function opsStub(env: Env) {
 }
 
 /** Send the buffered points to the OPS Durable Object (call once per request, after the response). */
+let lastFlush = 0;
+
+/** At most one call to the metrics object per METRICS_FLUSH_MS per isolate (or when 200 points wait), off the hot path. */
 export function flushMetrics(env: Env, waitUntil: (p: Promise<unknown>) => void): void {
   if (!buffer.length || !env.OPS) return;
+  const now = Date.now();
+  if (buffer.length < 200 && now - lastFlush < Number(env.METRICS_FLUSH_MS ?? 1000)) return;
+  lastFlush = now;
   const batch = buffer.splice(0, buffer.length);
   waitUntil(
     opsStub(env)

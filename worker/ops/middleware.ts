@@ -54,7 +54,7 @@ export const opsMiddleware = createMiddleware<AppEnv>(async (c, next) => {
   // Route pattern ("/v1/blocks/:slot"), not the concrete path: bounded cardinality, no ids.
   const route = routeOf(c, path);
   if (!thrown) c.res.headers.set('X-Request-Id', id);
-  log(status >= 500 ? 'error' : 'info', 'request', { request_id: id, method: c.req.method, route, path, status, ms: Math.round(ms * 100) / 100 });
+  if (status >= 500 || (c.env.ACCESS_LOG as string) !== 'off') log(status >= 500 ? 'error' : 'info', 'request', { request_id: id, method: c.req.method, route, path, status, ms: Math.round(ms * 100) / 100 });
   recordRequest(c.env, { route, method: c.req.method, status, ms }, id);
   try {
     flushMetrics(c.env, (p) => c.executionCtx.waitUntil(p));
