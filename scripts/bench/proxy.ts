@@ -2,17 +2,22 @@
  * npm run bench:proxy — the HTML proxy's cost: time to first byte and total time for a page
  * with three slots (the demo origin's /bench/three-slots, never cached), straight from the
  * origin versus through the worker (wrangler dev on loopback, local D1/R2/DO, demo model),
- * measured in the same run with requests interleaved one at a time:
- *   origin      GET origin/bench/three-slots
- *   proxy anon  GET worker/bench/three-slots, no consent (non-personalized slots, no cookie)
- *   proxy full  GET worker/bench/three-slots, consent + a session with history
+ * measured in the same run with requests interleaved one at a time, each path on its own
+ * keep-alive connection (as a browser would):
+ *   origin          GET origin/bench/three-slots
  *   worker /health  the floor: wrangler dev + workerd + our middleware, no proxy work
- * TTFB = first byte of the body. Prints medians / p90 and ratios, writes the "HTML proxy"
- * section of docs/benchmarks.md. Not a test: no thresholds.
+ *   proxy anon      GET worker/bench/three-slots, no consent (non-personalized slots, no cookie)
+ *   proxy new       consent, no session cookie yet (a first page view: a session is minted)
+ *   proxy full      consent + a session with history
+ * TTFB = first byte of the body; "slot" = when the bytes of the first filled slot arrived (its
+ * recommendation had finished by then). Prints medians / p90, the TTFB the proxy adds over the
+ * origin and over the worker's floor, and on how many pages the first bytes came before the
+ * first slot's content (i.e. before its inference finished); writes the "HTML proxy" section of
+ * docs/benchmarks.md. Access log off, as in `npm run bench`. Not a test: no thresholds.
  *
- *   npm run bench:proxy [-- --requests 400 --items 3000]
+ *   npm run bench:proxy [-- --requests 400 --items 3000 --no-write]
  */
-import { request } from 'node:http';
+import { Agent, request } from 'node:http';
 import { mkdirSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -27,6 +32,7 @@ const { values } = parseArgs({
     requests: { type: 'string', default: '400' },
     items: { type: 'string', default: '3000' },
     port: { type: 'string', default: '8791' },
+    'no-write': { type: 'boolean', default: false },
     'origin-port': { type: 'string', default: '8792' },
   },
 });
@@ -38,23 +44,34 @@ mkdirSync(work, { recursive: true });
 
 interface Sample {
   ttfb: number;
+  /** when the first filled slot's bytes arrived (NaN: no slot filled) */
+  slot: number;
   total: number;
   bytes: number;
 }
 
-function get(url: string, headers: Record<string, string> = {}): Promise<Sample & { body: string }> {
+const FILLED = 'data-p13n-state="filled"';
+
+function get(url: string, agent: Agent, headers: Record<string, string> = {}): Promise<Sample & { body: string }> {
   return new Promise((resolveP, reject) => {
     const t0 = performance.now();
     let ttfb = 0;
+    let slot = NaN;
+    let text = '';
     const chunks: Buffer[] = [];
-    const req = request(url, { headers: { accept: 'text/html', ...headers }, agent: false }, (res) => {
+    const req = request(url, { headers: { accept: 'text/html', ...headers }, agent }, (res) => {
       res.on('data', (c: Buffer) => {
-        if (!ttfb) ttfb = performance.now() - t0;
+        const now = performance.now() - t0;
+        if (!ttfb) ttfb = now;
         chunks.push(c);
+        if (Number.isNaN(slot)) {
+          text += c.toString('latin1');
+          if (text.includes(FILLED)) slot = now;
+        }
       });
       res.on('end', () => {
         const body = Buffer.concat(chunks).toString('utf8');
-        resolveP({ ttfb, total: performance.now() - t0, bytes: Buffer.byteLength(body), body });
+        resolveP({ ttfb, slot, total: performance.now() - t0, bytes: Buffer.byteLength(body), body });
       });
       res.on('error', reject);
     });
@@ -70,7 +87,7 @@ console.log('preparing demo data, model and local state …');
 migrate({ persistTo: state });
 const demo = await prepareDemo({ dir: work, items: Number(values.items), target: { persistTo: state }, tune: false });
 const origin = await startDemoOrigin({ port: Number(values['origin-port']), itemsFile: demo.itemsFile });
-const server = await startDev({ port: Number(values.port), persistTo: state, vars: { ORIGIN_URL: origin.url } });
+const server = await startDev({ port: Number(values.port), persistTo: state, vars: { ORIGIN_URL: origin.url, ACCESS_LOG: 'off' } });
 try {
   await seed({ url: server.url, token: TOKEN, itemsFile: demo.itemsFile, eventsFile: demo.eventsFile, maxEvents: 3000, quiet: true });
   const path = '/bench/three-slots';
@@ -83,11 +100,14 @@ try {
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ events: ids.map((id, i) => ({ event_id: `bench-${sid}-${i}`, type: 'view', item_id: id, session_id: sid, timestamp: Date.now() - 1000 + i })) }),
   });
+  const agent = () => new Agent({ keepAlive: true, maxSockets: 1 });
+  const agents = { origin: agent(), health: agent(), anon: agent(), fresh: agent(), full: agent() };
   const variants = {
-    origin: () => get(`${origin.url}${path}`),
-    'worker /health': () => get(`${server.url}/health`),
-    'proxy anon': () => get(`${server.url}${path}`),
-    'proxy full': () => get(`${server.url}${path}`, { cookie: `p13n_consent=granted; p13n_sid=${sid}` }),
+    origin: () => get(`${origin.url}${path}`, agents.origin),
+    'worker /health': () => get(`${server.url}/health`, agents.health),
+    'proxy anon': () => get(`${server.url}${path}`, agents.anon),
+    'proxy new': () => get(`${server.url}${path}`, agents.fresh, { cookie: 'p13n_consent=granted' }),
+    'proxy full': () => get(`${server.url}${path}`, agents.full, { cookie: `p13n_consent=granted; p13n_sid=${sid}` }),
   } as const;
   type Name = keyof typeof variants;
   const check = await variants['proxy full']();
@@ -106,28 +126,37 @@ try {
   const row = (name: Name) => {
     const t = samples[name].map((s) => s.ttfb);
     const tot = samples[name].map((s) => s.total);
-    return { name, ttfbP50: median(t), ttfbP90: pct(t, 0.9), totalP50: median(tot), totalP90: pct(tot, 0.9) };
+    const slots = samples[name].map((s) => s.slot).filter((x) => !Number.isNaN(x));
+    // first bytes strictly before the first filled slot's bytes: the page started before that slot's inference ended
+    const early = samples[name].filter((s) => !Number.isNaN(s.slot) && s.ttfb < s.slot).length;
+    return { name, ttfbP50: median(t), ttfbP90: pct(t, 0.9), totalP50: median(tot), totalP90: pct(tot, 0.9), slotP50: slots.length ? median(slots) : NaN, early, filled: slots.length };
   };
   const rows = (Object.keys(variants) as Name[]).map(row);
   const o = rows[0]!;
+  const h = rows[1]!;
+  const ms = (x: number) => (Number.isNaN(x) ? '—' : `${x.toFixed(2)} ms`);
+  const plus = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(2)} ms`;
   const lines = [
-    `| path | TTFB p50 | TTFB p90 | total p50 | total p90 | TTFB p50 vs origin | total p50 vs origin |`,
-    `|---|---:|---:|---:|---:|---:|---:|`,
-    ...rows.map(
-      (r) =>
-        `| ${r.name} | ${r.ttfbP50.toFixed(2)} ms | ${r.ttfbP90.toFixed(2)} ms | ${r.totalP50.toFixed(2)} ms | ${r.totalP90.toFixed(2)} ms | ${r.name === 'origin' ? '—' : `+${(r.ttfbP50 - o.ttfbP50).toFixed(2)} ms (×${(r.ttfbP50 / o.ttfbP50).toFixed(2)})`} | ${r.name === 'origin' ? '—' : `+${(r.totalP50 - o.totalP50).toFixed(2)} ms (×${(r.totalP50 / o.totalP50).toFixed(2)})`} |`,
-    ),
+    `| path | TTFB p50 | TTFB p90 | first filled slot p50 | total p50 | total p90 | TTFB p50 vs origin (≤ +2 ms?) | TTFB p50 vs worker /health | first bytes before the first slot's content |`,
+    `|---|---:|---:|---:|---:|---:|---:|---:|---:|`,
+    ...rows.map((r) => {
+      const proxied = r.name.startsWith('proxy');
+      const vsOrigin = r.ttfbP50 - o.ttfbP50;
+      return `| ${r.name} | ${ms(r.ttfbP50)} | ${ms(r.ttfbP90)} | ${ms(r.slotP50)} | ${ms(r.totalP50)} | ${ms(r.totalP90)} | ${r.name === 'origin' ? '—' : `${plus(vsOrigin)}${proxied ? (vsOrigin <= 2 ? ' (yes)' : ' (**no**)') : ''}`} | ${proxied ? plus(r.ttfbP50 - h.ttfbP50) : '—'} | ${proxied ? `${r.early}/${r.filled} pages with a filled slot` : '—'} |`;
+    }),
   ];
   console.log('\n' + lines.join('\n'));
-  writeSection(
+  for (const a of Object.values(agents)) a.destroy();
+  if (!values['no-write'])
+    writeSection(
     'proxy',
     `## HTML proxy
 
-\`npm run bench:proxy\` — ${machine()}. A ${check.bytes}-byte page with three slots (demo origin \`${path}\`, \`no-store\`, so every proxied request also fetches the origin), ${N} sequential requests per path, interleaved in one run after 30 warm-up rounds; ${values.items}-item catalog, demo model active. TTFB is the first body byte at the client. \`proxy full\`: consent and a session with history (personalized, ${filledAll}/${N} pages with all three slots filled); \`proxy anon\`: no consent (popular lists, no cookie). Through \`wrangler dev\` on loopback, so the proxy rows also include wrangler's local dev proxy in front of workerd.
+\`npm run bench:proxy\` — ${machine()}. A ${check.bytes}-byte page with three slots (demo origin \`${path}\`, \`no-store\`, so every proxied request also fetches the origin), ${N} sequential requests per path, interleaved in one run after 30 warm-up rounds, one keep-alive connection per path; ${values.items}-item catalog, demo model active, access log off. TTFB is the first body byte at the client; "first filled slot" is when the bytes of the first personalized slot arrived (its recommendation had finished). \`proxy full\`: consent and a session with history (personalized, ${filledAll}/${N} pages with all three slots filled); \`proxy new\`: consent, no session cookie yet (first page view); \`proxy anon\`: no consent (popular lists, no cookie). Target (serving issue): the proxy adds at most 2 ms p50 to TTFB, and the first bytes arrive before inference finishes. Through \`wrangler dev\` on loopback: every worker row also pays wrangler's local dev server, which \`worker /health\` (no proxy work) shows.
 
 ${lines.join('\n')}`,
   );
-  console.log('\nwritten to docs/benchmarks.md (section "HTML proxy")');
+  if (!values['no-write']) console.log('\nwritten to docs/benchmarks.md (section "HTML proxy")');
 } finally {
   await server.stop();
   await origin.stop();

@@ -26,10 +26,22 @@ export interface DevServer {
   stop(): Promise<void>;
 }
 
+/** Refuse a port that something else listens on: /health would be answered by that server. */
+async function assertPortFree(port: number): Promise<void> {
+  const { createServer } = await import('node:net');
+  await new Promise<void>((res, rej) => {
+    const s = createServer();
+    s.once('error', () => rej(new Error(`port ${port} is in use on 127.0.0.1 (another wrangler dev?); pick another with --port`)));
+    s.listen(port, '127.0.0.1', () => s.close(() => res()));
+  });
+}
+
 /** Start `wrangler dev` on loopback and wait until /health answers. */
-export async function startDev(opts: { port: number; persistTo?: string; vars?: Record<string, string>; logLevel?: string }): Promise<DevServer> {
+export async function startDev(opts: { port: number; persistTo?: string; vars?: Record<string, string>; logLevel?: string; inspectorPort?: number }): Promise<DevServer> {
+  await assertPortFree(opts.port);
   const args = ['dev', '--ip', '127.0.0.1', '--port', String(opts.port), '--show-interactive-dev-session=false', '--log-level', opts.logLevel ?? 'warn'];
   if (opts.persistTo) args.push('--persist-to', opts.persistTo);
+  if (opts.inspectorPort) args.push('--inspector-port', String(opts.inspectorPort));
   for (const [k, v] of Object.entries(opts.vars ?? {})) args.push('--var', `${k}:${v}`);
   const child = spawn(BIN, args, { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } });
   const url = `http://127.0.0.1:${opts.port}`;

@@ -80,6 +80,28 @@ describe('recommendations from the ONNX model', () => {
   });
 });
 
+describe('filters on the model path', () => {
+  it('return exactly the items that pass category, brand and price filters, also when a filter repeats with other exclusions', async () => {
+    const cats = categories.slice(0, 2);
+    const brands = [...new Set(catalog.filter((i: any) => cats.includes(i.category) && i.brand).map((i: any) => i.brand as string))].slice(0, 3);
+    const pool = catalog.filter((i: any) => cats.includes(i.category) && brands.includes(i.brand) && i.price !== null).sort((a: any, b: any) => a.price - b.price);
+    // a price window holding at most 40 of them, so k = 100 returns every eligible item
+    const lo = pool[Math.floor(pool.length / 4)].price as number;
+    const hi = pool[Math.min(pool.length - 1, Math.floor(pool.length / 4) + 39)].price as number;
+    const eligible = pool.filter((i: any) => i.price >= lo && i.price <= hi && i.in_stock !== false).map((i: any) => i.item_id as string);
+    expect(eligible.length).toBeGreaterThan(1);
+    const ask = async (extra: Record<string, string> = {}) => {
+      const r = await recommendations({ slot: 'home', category: cats.join(','), brand: brands.join(','), price_min: lo, price_max: hi, k: 100, ...extra });
+      expect(r.status).toBe(200);
+      expect(r.body.strategy).toBe('model');
+      return r.body.items.map((i: any) => i.item_id as string).sort();
+    };
+    expect(await ask()).toEqual([...eligible].sort());
+    expect(await ask({ exclude: eligible[0]! })).toEqual(eligible.slice(1).sort());
+    expect(await ask()).toEqual([...eligible].sort());
+  });
+});
+
 describe('model versions', () => {
   it('keeps serving the old model when a new one fails its checksum, then picks up a good one without a redeploy, and rolls back', async () => {
     await registerModel('v2-corrupt', onnx, manifest, { registrySha: '0'.repeat(64) });

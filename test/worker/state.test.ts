@@ -40,6 +40,25 @@ describe('session Durable Object', () => {
     });
   });
 
+  it('a session that only reads (no events yet) stores nothing; its first event creates its state', async () => {
+    const items = fixtureCatalog();
+    const stub = sessionStub(env, await pseudonymize(env, 's', 'read-only-visit'));
+    const tables = () =>
+      runInDurableObject(stub, async (_obj, state) =>
+        state.storage.sql
+          .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'")
+          .toArray()
+          .map((r) => r.name),
+      );
+    const first = await recommendations({ slot: 'home', session_id: 'read-only-visit', k: 5 });
+    expect(first.status).toBe(200);
+    expect((await stub.features(null)).recent).toEqual([]);
+    expect(await tables()).toEqual([]);
+    await postEvents([event('view', items[3]!.item_id, 'read-only-visit')]);
+    expect(await tables()).toContain('recent');
+    expect((await stub.features(null)).recent.map((r) => r.itemId)).toEqual([items[3]!.item_id]);
+  });
+
   it("a purchase in one session is excluded in the shopper's next session, via the profile", async () => {
     const uid = 'two-sessions';
     await postEvents([event('purchase', 'fragrance-0', 'first-visit', { user_id: uid, value: 5 })]);

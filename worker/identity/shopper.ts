@@ -24,6 +24,8 @@ export interface Shopper {
   consent: Consent;
   /** Anonymous first-party session id; only with full consent. */
   sessionId?: string;
+  /** The session id was minted for this request: no event can refer to it yet, so it has no state. */
+  newSession?: boolean;
   /** From a valid signed token only; only with full consent. */
   userId?: string;
   /** A Set-Cookie value the response must carry (new session cookie, or expiring a stale one). */
@@ -138,9 +140,10 @@ export async function resolveShopper(request: Request, env: IdentityEnv): Promis
     // Nothing is tracked; a session cookie from an earlier consent is removed.
     return existing !== undefined ? { consent, setCookie: sessionCookie(request, '', 0) } : { consent };
   }
-  const sessionId = existing && SESSION_ID.test(existing) ? existing : newSessionId();
+  const known = existing !== undefined && SESSION_ID.test(existing);
+  const sessionId = known ? existing : newSessionId();
   const maxAge = Number(env.SESSION_COOKIE_MAX_AGE) > 0 ? Math.floor(Number(env.SESSION_COOKIE_MAX_AGE)) : 1800;
   const token = request.headers.get(USER_TOKEN_HEADER) ?? cookies.get(USER_TOKEN_COOKIE);
   const userId = await verifyUserToken(env, token);
-  return { consent, sessionId, ...(userId ? { userId } : {}), setCookie: sessionCookie(request, sessionId, maxAge) };
+  return { consent, sessionId, ...(known ? {} : { newSession: true }), ...(userId ? { userId } : {}), setCookie: sessionCookie(request, sessionId, maxAge) };
 }

@@ -13,9 +13,9 @@ import { armFor } from '../ops/canary';
 import { recordServe } from '../ops/metrics';
 import type { RecommendationRequest, RecommendationResponse } from '../schemas/recommendations';
 import { sessionStub } from '../session/client';
-import type { SessionFeatures } from '../session/durable-object';
+import { emptyFeatures, type SessionFeatures } from '../session/durable-object';
 import { getSlotConfig } from '../slots/config';
-import { buildFilter, buildMask, hasAttributeFilters, maskFromBase } from './filters';
+import { attributeFilterKey, attributeMask, buildFilter, buildMask, hasAttributeFilters, itemColumns, maskFromBase, type ItemColumns } from './filters';
 import { modelInputs } from './history';
 import { popularRanking } from './popular';
 import { reasonFor } from './reasons';
@@ -25,6 +25,8 @@ export interface RecommendDeps {
   env: Env;
   waitUntil?: (p: Promise<unknown>) => void;
   timing: Timing;
+  /** The session id was minted by this very request (worker/identity/shopper.ts): it has no state yet. */
+  newSession?: boolean;
 }
 
 interface Aligned {
@@ -34,7 +36,13 @@ interface Aligned {
   /** 1 where the item is in the catalog and in stock / merely in the catalog */
   inStock: Float32Array;
   present: Float32Array;
+  /** built on the first attribute-filtered request */
+  columns?: ItemColumns;
+  /** attribute-filtered base masks by filter (and stock) key: pages repeat the same few filters */
+  filtered: Map<string, Float32Array>;
 }
+
+const MAX_FILTERED_MASKS = 32;
 
 /** Rebuilt only when the model or the catalog changes. */
 const aligned = new WeakMap<LoadedModel, Aligned>();
@@ -48,15 +56,33 @@ function alignedItems(model: LoadedModel, catalog: CatalogSnapshot): Aligned {
     items,
     inStock: buildMask(items, (it) => it.inStock),
     present: buildMask(items, () => true),
+    filtered: new Map(),
   };
   aligned.set(model, a);
   return a;
 }
 
+/** The request's base mask before exclusions: present / in stock, narrowed by its attribute filters (cached). */
+function baseMask(a: Aligned, req: RecommendationRequest): Float32Array {
+  const base = req.in_stock ? a.inStock : a.present;
+  if (!hasAttributeFilters(req)) return base;
+  const key = `${req.in_stock ? 1 : 0}${attributeFilterKey(req)}`;
+  let mask = a.filtered.get(key);
+  if (!mask) {
+    mask = attributeMask(base, (a.columns ??= itemColumns(a.items)), req);
+    if (a.filtered.size >= MAX_FILTERED_MASKS) a.filtered.delete(a.filtered.keys().next().value!);
+    a.filtered.set(key, mask);
+  }
+  return mask;
+}
+
 const num = (v: string | undefined, d: number) => (v !== undefined && Number.isFinite(Number(v)) ? Number(v) : d);
 
-async function sessionFeatures(env: Env, sessionKey: string | null, userKey: string | null): Promise<SessionFeatures | null> {
+async function sessionFeatures(env: Env, sessionKey: string | null, userKey: string | null, newSession: boolean): Promise<SessionFeatures | null> {
   if (!sessionKey) return null;
+  // A session minted by this request has nothing stored yet; without a user (whose profile the
+  // object would load) asking its object would only create it.
+  if (newSession && !userKey) return emptyFeatures();
   try {
     return await sessionStub(env, sessionKey).features(userKey);
   } catch (e) {
@@ -66,7 +92,7 @@ async function sessionFeatures(env: Env, sessionKey: string | null, userKey: str
   }
 }
 
-export async function recommend(req: RecommendationRequest, { env, waitUntil, timing }: RecommendDeps): Promise<RecommendationResponse> {
+export async function recommend(req: RecommendationRequest, { env, waitUntil, timing, newSession = false }: RecommendDeps): Promise<RecommendationResponse> {
   // A signed token (identity module) replaces user_id; a forged or expired one means anonymous.
   const userId = req.user_token !== undefined ? await verifyUserToken(env, req.user_token) : req.user_id;
   const [sessionKey, userKey] = await Promise.all([
@@ -80,7 +106,7 @@ export async function recommend(req: RecommendationRequest, { env, waitUntil, ti
       // MODEL_DISABLED=1: serve the popularity fallback as if no model were active.
       String(env.MODEL_DISABLED) === '1' ? Promise.resolve(undefined) : getModel(env, num(env.MODEL_TTL_MS, 10_000), waitUntil).catch(() => undefined),
     ),
-    timing.measure('session', sessionFeatures(env, sessionKey, userKey)),
+    timing.measure('session', sessionFeatures(env, sessionKey, userKey, newSession)),
     getSlotConfig(env.DB, req.slot, waitUntil),
     timing.measure('experiment', loadExperimentContext(env, waitUntil)),
   ]);
@@ -117,8 +143,9 @@ export async function recommend(req: RecommendationRequest, { env, waitUntil, ti
     }
     try {
       const t0 = performance.now();
-      const { items, inStock, present } = alignedItems(m, catalog);
-      const mask = hasAttributeFilters(req) ? buildMask(items, filter) : maskFromBase(req.in_stock ? inStock : present, excluded, m.itemIndex);
+      const a = alignedItems(m, catalog);
+      const items = a.items;
+      const mask = maskFromBase(baseMask(a, req), excluded, m.itemIndex);
       const hour = req.hour ?? new Date().getUTCHours();
       const inputs = modelInputs(m, features, req.item_id, hour, req.device);
       timing.add('features', performance.now() - t0);

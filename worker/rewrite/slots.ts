@@ -93,6 +93,9 @@ export interface PlannerDeps {
   log?: (entry: Record<string, unknown>) => void;
 }
 
+/** One turn of the event loop: lets the page's first bytes go out before a slot's CPU work starts. */
+const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
 /**
  * Slot computations of one response, keyed by the slot's position in the document (the
  * n-th element matching SLOT_SELECTOR): whichever pass meets a slot first starts it.
@@ -110,7 +113,9 @@ export class SlotPlanner {
     const result =
       index >= MAX_SLOTS_PER_PAGE
         ? Promise.resolve<SlotOutcome>({ state: 'skipped', detail: 'too many slots on the page' })
-        : this.compute(attrs).catch((e: unknown): SlotOutcome => ({ state: 'error', detail: String((e as Error)?.message ?? e) }));
+        : nextTurn()
+            .then(() => this.compute(attrs))
+            .catch((e: unknown): SlotOutcome => ({ state: 'error', detail: String((e as Error)?.message ?? e) }));
     const t: Task = { attrs, startedAt, result };
     result.then((out) => (t.settled = out));
     task = t;
@@ -161,7 +166,7 @@ export class SlotPlanner {
     const { env, waitUntil } = this.deps;
     const templateSlot = attrs.template?.trim() || parsed.data.slot;
     const [rec, ownConfig, namedConfig] = await Promise.all([
-      recommend(parsed.data, { env, timing: new Timing(), waitUntil }),
+      recommend(parsed.data, { env, timing: new Timing(), waitUntil, newSession: shopper.consent === 'full' && shopper.newSession === true }),
       getSlotConfig(env.DB, parsed.data.slot, waitUntil),
       templateSlot !== parsed.data.slot ? getSlotConfig(env.DB, templateSlot, waitUntil) : null,
     ]);

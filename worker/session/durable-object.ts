@@ -22,14 +22,29 @@ export interface SessionFeatures {
   lastActivity: number | null;
 }
 
+/** A session before its first event. */
+export function emptyFeatures(): SessionFeatures {
+  return { recent: [], attrs: {}, cart: [], purchased: [], profile: null, lastActivity: null };
+}
+
 const PROFILE_TTL_MS = 10 * 60_000;
 
 export class SessionState extends DurableObject<Env> {
   private sql: SqlStorage;
 
+  /** Whether this session's tables exist. A session never written to has none, and stays that way when only read. */
+  private hasSchema: boolean;
+
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
+    // Reading a session that never received an event (most first page views, every bot) must
+    // not create its storage: tables are created on the first write, not here.
+    this.hasSchema = this.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outbox'").toArray().length > 0;
+  }
+
+  private ensureSchema(): void {
+    if (this.hasSchema) return;
     this.sql.exec(`
       CREATE TABLE IF NOT EXISTS recent (seq INTEGER PRIMARY KEY AUTOINCREMENT, item_id TEXT NOT NULL, type TEXT NOT NULL, ts INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS attrs (attr TEXT PRIMARY KEY, weight REAL NOT NULL);
@@ -38,6 +53,7 @@ export class SessionState extends DurableObject<Env> {
       CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, user_key TEXT NOT NULL, event TEXT NOT NULL);
     `);
+    this.hasSchema = true;
   }
 
   private kvGet<T>(key: string): T | null {
@@ -51,6 +67,7 @@ export class SessionState extends DurableObject<Env> {
 
   /** Apply new (already de-duplicated) events, oldest first. */
   async ingest(events: SessionEvent[], userKey: string | null): Promise<void> {
+    this.ensureSchema();
     const sorted = [...events].sort((a, b) => a.ts - b.ts);
     let last = this.kvGet<number>('last_activity') ?? 0;
     for (const ev of sorted) {
@@ -84,6 +101,10 @@ export class SessionState extends DurableObject<Env> {
   }
 
   async features(userKey: string | null): Promise<SessionFeatures> {
+    if (!this.hasSchema) {
+      if (!userKey) return emptyFeatures();
+      this.ensureSchema(); // the shopper's profile is cached here
+    }
     const recent = this.sql
       .exec<{ item_id: string; type: string; ts: number }>('SELECT item_id, type, ts FROM recent ORDER BY seq DESC')
       .toArray()
@@ -129,6 +150,7 @@ export class SessionState extends DurableObject<Env> {
 
   /** Write queued profile changes to D1 in one batch. Rows leave the outbox only after D1 accepted them. */
   async flush(): Promise<number> {
+    if (!this.hasSchema) return 0;
     const maxSeq = this.sql.exec<{ m: number | null }>('SELECT MAX(seq) AS m FROM outbox').one().m;
     if (maxSeq === null) return 0;
     const users = this.sql.exec<{ user_key: string }>('SELECT DISTINCT user_key FROM outbox WHERE seq <= ?', maxSeq).toArray();

@@ -1,0 +1,102 @@
+/**
+ * Shared setup of `npm run bench` and `npm run bench:profile`: local state with a catalog of
+ * `items` items, a model trained for it, the seeded history and sessions with live history,
+ * and the request mix both send. `reuse` keeps the prepared state of an earlier run (same
+ * item count) instead of building it again; the model, catalog and sessions are then as before.
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { readItems } from '../../model/io';
+import { prepareDemo } from '../lib/demo';
+import { localAdminToken, migrate, ROOT, startDev, type DevServer } from '../lib/wrangler';
+import { seed } from '../seed';
+
+export interface Bench {
+  server: DevServer;
+  modelVersion: string;
+  /** Session ids with live history in their Durable Objects. */
+  sessions: string[];
+  itemIds: string[];
+  categories: string[];
+}
+
+const N_SESSIONS = 300;
+
+export async function openBench(o: { items: number; port: number; reuse: boolean; inspectorPort?: number }): Promise<Bench> {
+  const work = resolve(ROOT, `.tmp/bench-${o.items}`);
+  const state = resolve(work, 'state');
+  const marker = resolve(work, 'ready.json');
+  const token = localAdminToken();
+  const vars = { MODEL_TTL_MS: '10000', CATALOG_TTL_MS: '5000', ACCESS_LOG: 'off' };
+  const sessions = Array.from({ length: N_SESSIONS }, (_, s) => `bench-s${s}`);
+  if (o.reuse && existsSync(marker)) {
+    const ready = JSON.parse(readFileSync(marker, 'utf8')) as { itemIds: string[]; categories: string[] };
+    console.log(`reusing the prepared state in ${work}`);
+    const server = await startDev({ port: o.port, persistTo: state, vars, inspectorPort: o.inspectorPort });
+    return { server, modelVersion: await probe(server.url), sessions, ...ready };
+  }
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  console.log(`preparing ${o.items} items, demo history and a model …`);
+  migrate({ persistTo: state });
+  const demo = await prepareDemo({ dir: work, items: o.items, target: { persistTo: state }, tune: false });
+  const server = await startDev({ port: o.port, persistTo: state, vars, inspectorPort: o.inspectorPort });
+  try {
+    const seeded = await seed({ url: server.url, token, itemsFile: demo.itemsFile, eventsFile: demo.eventsFile, maxEvents: 5000 });
+    console.log(`seeded ${seeded.items} items, ${seeded.events} history events`);
+    // Sessions with live history: 300 sessions x 6 views.
+    const ids = demo.itemIds;
+    for (let s = 0; s < sessions.length; s += 50) {
+      const events = sessions.slice(s, s + 50).flatMap((sid, j) =>
+        Array.from({ length: 6 }, (_, v) => ({ event_id: `bench-${sid}-${v}`, type: 'view', item_id: ids[((s + j) * 131 + v * 17) % ids.length], session_id: sid, timestamp: Date.now() - 60_000 + v })),
+      );
+      const r = await fetch(`${server.url}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ events }) });
+      if (!r.ok) throw new Error(`seeding sessions: ${r.status} ${await r.text()}`);
+    }
+    const categories = categoriesOf(demo.itemsFile);
+    writeFileSync(marker, JSON.stringify({ itemIds: ids, categories }));
+    return { server, modelVersion: await probe(server.url), sessions, itemIds: ids, categories };
+  } catch (e) {
+    await server.stop();
+    throw e;
+  }
+}
+
+function categoriesOf(itemsFile: string): string[] {
+  const seen = new Set<string>();
+  for (const r of readItems(itemsFile).rows) if (r.category) seen.add(r.category);
+  return [...seen].slice(0, 20);
+}
+
+async function probe(url: string): Promise<string> {
+  const res = await fetch(`${url}/v1/recommendations?slot=home&session_id=bench-s1&k=10`);
+  const body = (await res.json()) as { fallback: boolean; model_version: string | null };
+  if (body.fallback || !body.model_version) throw new Error(`the model is not serving: ${JSON.stringify(body).slice(0, 300)}`);
+  return body.model_version;
+}
+
+/**
+ * The request mix, in a fixed cycle of 20 requests:
+ *   12  a session with live history (300 sessions, round robin)         home slot
+ *    3  a session id never seen before (a first page view)               home slot
+ *    2  no session id at all (no consent: anonymous)                      home slot
+ *    2  a session with history on a product page (item_id context)       pdp slot
+ *    1  a session with history and a category filter                     home slot
+ */
+export const MIX_DESCRIPTION =
+  'a fixed cycle of 20 requests: 12 from 300 sessions with live history, 3 from never-seen session ids, 2 without a session id (no consent), 2 product-page requests (item_id) from sessions with history, 1 with a category filter';
+
+export function recommendationMix(b: Bench): () => string {
+  let n = 0;
+  return () => {
+    n += 1;
+    const i = n % 20;
+    const sid = b.sessions[n % b.sessions.length]!;
+    const base = '/v1/recommendations?k=10';
+    if (i < 12) return `${base}&slot=home&session_id=${sid}`;
+    if (i < 15) return `${base}&slot=home&session_id=new-${process.pid}-${n}`;
+    if (i < 17) return `${base}&slot=home`;
+    if (i < 19) return `${base}&slot=pdp&session_id=${sid}&item_id=${encodeURIComponent(b.itemIds[(n * 7919) % b.itemIds.length]!)}`;
+    return `${base}&slot=home&session_id=${sid}&category=${encodeURIComponent(b.categories[n % b.categories.length]!)}`;
+  };
+}
