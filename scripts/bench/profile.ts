@@ -5,6 +5,8 @@
  * Chrome DevTools) under .tmp/. Not a test: no thresholds.
  *
  *   npm run bench:profile [-- --items 50000 --requests 2000 --connections 1 --route recommendations|health --reuse]
+ *   npm run bench:profile -- --path '/v1/recommendations?slot=home&session_id={session}'   one kind of request
+ *     ({session}: the bench's sessions with history, round robin)
  */
 import autocannon from 'autocannon';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -20,6 +22,7 @@ const { values } = parseArgs({
     requests: { type: 'string', default: '2000' },
     connections: { type: 'string', default: '1' },
     route: { type: 'string', default: 'recommendations' },
+    path: { type: 'string' },
     port: { type: 'string', default: '8796' },
     'inspector-port': { type: 'string', default: '9331' },
     reuse: { type: 'boolean', default: false },
@@ -29,7 +32,9 @@ const { values } = parseArgs({
 const bench = await openBench({ items: Number(values.items), port: Number(values.port), reuse: values.reuse, inspectorPort: Number(values['inspector-port']) });
 try {
   const mix = recommendationMix(bench);
-  const path = values.route === 'health' ? () => '/health' : mix;
+  let n = 0;
+  const fixed = values.path;
+  const path = fixed ? () => fixed.replace('{session}', bench.sessions[n++ % bench.sessions.length]!) : values.route === 'health' ? () => '/health' : mix;
   const load = (amount: number) =>
     autocannon({
       url: bench.server.url,
@@ -55,7 +60,7 @@ try {
     out,
     bundle,
   );
-  console.log(`\nGET ${values.route === 'health' ? '/health' : '/v1/recommendations (bench mix)'} x ${values.requests}, ${values.connections} connection(s)\n${summary}\nraw profile: ${out}`);
+  console.log(`\nGET ${fixed ?? (values.route === 'health' ? '/health' : '/v1/recommendations (bench mix)')} x ${values.requests}, ${values.connections} connection(s)\n${summary}\nraw profile: ${out}`);
 } finally {
   await bench.server.stop();
 }

@@ -5,6 +5,7 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { redact } from '../../worker/ops/log';
+import { opsStub } from '../../worker/ops/metrics';
 import { ADMIN, event, seedCatalog } from './helpers';
 import { admin, call, captureLogs, recs } from './ops-helpers';
 
@@ -122,6 +123,34 @@ describe('metrics', () => {
     expect(after.recommendations.by_model['(fallback)'].requests).toBeGreaterThanOrEqual(5);
     expect(after.recommendations.fallback_rate).toBe(1);
     expect(Object.keys(after.recommendations.categories).length).toBeGreaterThan(0);
+  });
+
+  it('a batch of many points from one isolate counts every one of them', async () => {
+    const t = Date.now();
+    const requests = Array.from({ length: 40 }, (_, i) => ({ kind: 'request' as const, t, route: '/batch-route', method: 'GET', status: i < 30 ? 200 : 503, ms: i + 1 }));
+    const serves = Array.from({ length: 12 }, (_, i) => ({
+      kind: 'serve' as const,
+      t,
+      slot: 'batch-slot',
+      model: null,
+      arm: null,
+      rollout: null,
+      variant: null,
+      fallback: true, // no model is active in this file
+      error: false,
+      topScore: null,
+      categories: { 'batch-cat-a': 2, 'batch-cat-b': 1 },
+    }));
+    await opsStub(env).record([...requests, ...serves]);
+    const m = (await admin('/v1/admin/metrics')).body;
+    const r = m.requests.routes['/batch-route'];
+    expect(r.requests).toBe(40);
+    expect(r.by_status).toEqual({ '200': 30, '503': 10 });
+    expect(r.avg_ms).toBeCloseTo(20.5);
+    expect(r.max_ms).toBe(40);
+    expect(m.recommendations.by_slot['batch-slot']).toEqual({ requests: 12, fallback_rate: 1 });
+    expect(m.recommendations.categories['batch-cat-a']).toBe(24);
+    expect(m.recommendations.categories['batch-cat-b']).toBe(12);
   });
 
   it('health reports model version and age, storage reachability, the fallback rate and why it is degraded', async () => {

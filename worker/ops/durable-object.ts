@@ -17,6 +17,13 @@ const KEEP_MS = 3 * 3600_000;
 /** Re-evaluate a canary every this many canary requests once it has reached min_requests. */
 const EVALUATE_EVERY = 25;
 
+// One row per key; `excluded` holds a batch's sums (worker/ops/metrics.ts buffers points per isolate).
+const REQ_UPSERT = `INSERT INTO req_minute VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n, ms_sum = ms_sum + excluded.ms_sum, ms_max = max(ms_max, excluded.ms_max)`;
+const LAT_UPSERT = `INSERT INTO lat_minute VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n`;
+const SERVE_UPSERT = `INSERT INTO serve_minute VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n, fallbacks = fallbacks + excluded.fallbacks, errors = errors + excluded.errors, score_sum = score_sum + excluded.score_sum, score_n = score_n + excluded.score_n`;
+const CAT_UPSERT = `INSERT INTO cat_minute VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n`;
+const CANARY_UPSERT = `INSERT INTO canary VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n, errors = errors + excluded.errors, fallbacks = fallbacks + excluded.fallbacks`;
+
 const minuteOf = (t: number) => Math.floor(t / 60_000) * 60_000;
 const bucketOf = (ms: number) => LATENCY_BUCKETS.findIndex((b) => ms <= b);
 
@@ -68,33 +75,37 @@ export class OpsState extends DurableObject<Env> {
 
   /** Add a batch of points; then apply the canary rule if canary traffic arrived. */
   async record(points: Point[]): Promise<Decision | null> {
+    // A batch holds up to a second of an isolate's traffic: sum it per row first, then one upsert
+    // per row (not one or more per point: that made the metrics object cost more than the requests).
+    const rows = new Map<string, Map<string, { key: unknown[]; vals: number[]; max?: number }>>();
+    const add = (sql: string, key: unknown[], vals: number[], max?: number) => {
+      let table = rows.get(sql);
+      if (!table) rows.set(sql, (table = new Map()));
+      const id = JSON.stringify(key);
+      const r = table.get(id);
+      if (!r) table.set(id, { key, vals: [...vals], max });
+      else {
+        vals.forEach((v, i) => (r.vals[i]! += v));
+        if (max !== undefined) r.max = Math.max(r.max ?? max, max);
+      }
+    };
     const rollouts = new Set<string>();
     for (const p of points) {
       const m = minuteOf(p.t);
       if (p.kind === 'request') {
-        this.sql.exec(
-          `INSERT INTO req_minute VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT DO UPDATE SET n = n + 1, ms_sum = ms_sum + excluded.ms_sum, ms_max = max(ms_max, excluded.ms_max)`,
-          m, p.route, p.status, p.ms, p.ms,
-        );
-        this.sql.exec(`INSERT INTO lat_minute VALUES (?, ?, ?, 1) ON CONFLICT DO UPDATE SET n = n + 1`, m, p.route, bucketOf(p.ms));
+        add(REQ_UPSERT, [m, p.route, p.status], [1, p.ms], p.ms);
+        add(LAT_UPSERT, [m, p.route, bucketOf(p.ms)], [1]);
       } else {
         const scored = p.topScore !== null && Number.isFinite(p.topScore);
-        this.sql.exec(
-          `INSERT INTO serve_minute VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + 1, fallbacks = fallbacks + excluded.fallbacks, errors = errors + excluded.errors, score_sum = score_sum + excluded.score_sum, score_n = score_n + excluded.score_n`,
-          m, p.slot, p.model ?? '', p.arm ?? '', p.fallback ? 1 : 0, p.error ? 1 : 0, scored ? p.topScore : 0, scored ? 1 : 0,
-        );
-        for (const [c, n] of Object.entries(p.categories)) {
-          this.sql.exec(`INSERT INTO cat_minute VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n`, m, c, n);
-        }
+        add(SERVE_UPSERT, [m, p.slot, p.model ?? '', p.arm ?? ''], [1, p.fallback ? 1 : 0, p.error ? 1 : 0, scored ? p.topScore! : 0, scored ? 1 : 0]);
+        for (const [c, n] of Object.entries(p.categories)) add(CAT_UPSERT, [m, c], [n]);
         if (p.rollout && p.arm) {
-          this.sql.exec(
-            `INSERT INTO canary VALUES (?, ?, 1, ?, ?) ON CONFLICT DO UPDATE SET n = n + 1, errors = errors + excluded.errors, fallbacks = fallbacks + excluded.fallbacks`,
-            p.rollout, p.arm, p.error ? 1 : 0, p.fallback ? 1 : 0,
-          );
+          add(CANARY_UPSERT, [p.rollout, p.arm], [1, p.error ? 1 : 0, p.fallback ? 1 : 0]);
           rollouts.add(p.rollout);
         }
       }
     }
+    for (const [sql, table] of rows) for (const r of table.values()) this.sql.exec(sql, ...r.key, ...r.vals, ...(r.max !== undefined ? [r.max] : []));
     this.prune();
     let decision: Decision | null = null;
     for (const id of rollouts) decision = (await this.maybeEvaluate(id, false)) ?? decision;
