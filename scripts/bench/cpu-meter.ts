@@ -20,28 +20,34 @@ function stat(pid: number): { ppid: number; comm: string; cpuMs: number } | null
   }
 }
 
-/** Pids of the workerd processes that descend from `root`. */
-export function workerdPids(root: number): number[] {
-  if (!existsSync('/proc')) return [];
+/** CPU milliseconds so far of each workerd process that descends from `root`. */
+export function workerdCpu(root: number): Map<number, number> {
+  const out = new Map<number, number>();
+  if (!existsSync('/proc')) return out;
   const all = readdirSync('/proc')
     .filter((d) => /^\d+$/.test(d))
-    .map(Number)
-    .map((pid) => ({ pid, s: stat(pid) }))
-    .filter((x) => x.s !== null);
-  const children = new Map<number, number[]>();
-  for (const { pid, s } of all) children.set(s!.ppid, [...(children.get(s!.ppid) ?? []), pid]);
-  const out: number[] = [];
+    .map((d) => ({ pid: Number(d), s: stat(Number(d)) }))
+    .filter((x): x is { pid: number; s: NonNullable<ReturnType<typeof stat>> } => x.s !== null);
+  const children = new Map<number, typeof all>();
+  for (const x of all) children.set(x.s.ppid, [...(children.get(x.s.ppid) ?? []), x]);
   const walk = (p: number) => {
     for (const c of children.get(p) ?? []) {
-      if (all.find((x) => x.pid === c)!.s!.comm === 'workerd') out.push(c);
-      walk(c);
+      if (c.s.comm === 'workerd') out.set(c.pid, c.s.cpuMs);
+      walk(c.pid);
     }
   };
   walk(root);
   return out;
 }
 
-/** Total CPU milliseconds (user + system) of the given processes so far. */
-export function cpuMs(pids: number[]): number {
-  return pids.reduce((sum, p) => sum + (stat(p)?.cpuMs ?? 0), 0);
+/**
+ * CPU milliseconds spent between two snapshots; NaN when a process of the first is gone (workerd
+ * restarted: its time is lost) or there is nothing to measure.
+ */
+export function cpuBetween(before: Map<number, number>, after: Map<number, number>): number {
+  if (!before.size) return NaN;
+  let ms = 0;
+  for (const [pid, t] of after) ms += t - (before.get(pid) ?? 0);
+  for (const pid of before.keys()) if (!after.has(pid)) return NaN;
+  return ms;
 }

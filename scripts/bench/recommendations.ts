@@ -15,7 +15,7 @@
 import autocannon from 'autocannon';
 import { parseArgs } from 'node:util';
 import { machine, median, writeSection } from '../lib/report';
-import { cpuMs, workerdPids } from './cpu-meter';
+import { cpuBetween, workerdCpu } from './cpu-meter';
 import { MIX_DESCRIPTION, openBench, recommendationMix } from './setup';
 
 const { values } = parseArgs({
@@ -36,17 +36,16 @@ const TARGET = { p50: 3, p99: 15 };
 const bench = await openBench({ items: nItems, port: Number(values.port), reuse: values.reuse });
 try {
   console.log(`model ${bench.modelVersion} serving`);
-  const pids = workerdPids(bench.server.child.pid!);
   const mix = recommendationMix(bench);
   const run = async (connections: number, path: string | (() => string), seconds = Number(values.seconds)) => {
-    const cpu0 = cpuMs(pids);
+    const cpu0 = workerdCpu(bench.server.child.pid!);
     const res = await autocannon({
       url: bench.server.url,
       connections,
       duration: seconds,
       requests: [{ method: 'GET', setupRequest: (req: any) => ({ ...req, path: typeof path === 'string' ? path : path() }) }],
     });
-    const cpuPerReq = pids.length && res.requests.total ? ((cpuMs(pids) - cpu0) * 1000) / res.requests.total : NaN;
+    const cpuPerReq = res.requests.total ? (cpuBetween(cpu0, workerdCpu(bench.server.child.pid!)) * 1000) / res.requests.total : NaN;
     return { res, cpuPerReq };
   };
   // Warm-up, not reported: JIT, caches, the model, the sessions' objects.
@@ -54,6 +53,7 @@ try {
   await run(4, mix, 5);
 
   type Series = { p50: number[]; p99: number[]; rps: number[]; cpu: number[]; bad: number };
+  const cpuMedian = (xs: number[]) => (xs.some(Number.isFinite) ? median(xs.filter(Number.isFinite)) : NaN);
   const empty = (): Series => ({ p50: [], p99: [], rps: [], cpu: [], bad: 0 });
   const results: { connections: number; health: Series; recs: Series }[] = [];
   for (const connections of levels) {
@@ -81,7 +81,7 @@ try {
       const d50 = median(r.p50) - median(h.p50);
       const d99 = median(r.p99) - median(h.p99);
       const met = d50 <= TARGET.p50 && d99 <= TARGET.p99;
-      return `| ${connections} | ${f(median(h.p50))} / ${f(median(h.p99))} | ${f(median(r.p50))} / ${f(median(r.p99))} | +${f(d50)} | +${f(d99)} | ${met ? 'yes' : '**no**'} | ${Math.round(median(h.rps))} / ${Math.round(median(r.rps))} | ${f(median(h.cpu), 0)} / ${f(median(r.cpu), 0)} | ${h.bad + r.bad} |`;
+      return `| ${connections} | ${f(median(h.p50))} / ${f(median(h.p99))} | ${f(median(r.p50))} / ${f(median(r.p99))} | ${d50 >= 0 ? '+' : ''}${f(d50)} | ${d99 >= 0 ? '+' : ''}${f(d99)} | ${met ? 'yes' : '**no**'} | ${Math.round(median(h.rps))} / ${Math.round(median(r.rps))} | ${f(cpuMedian(h.cpu), 0)} / ${f(cpuMedian(r.cpu), 0)} | ${h.bad + r.bad} |`;
     }),
   ].join('\n');
   console.log(`\n${table}\n`);
