@@ -9,12 +9,24 @@ import { router, type AppEnv } from './api/types';
 import { ApiError, errorBody } from './lib/errors';
 import { opsMiddleware } from './ops/middleware';
 import { proxy } from './rewrite/proxy';
+import { KIB, maxBody } from './security/body-limit';
+import { publicCors } from './security/cors';
+import { securityHeaders } from './security/headers';
+import { rateLimit } from './security/rate-limit';
 import { snippetResponse } from './snippet/p13n';
 
 export const app = router();
 
 // Operations (issue 7), first: request id, secrets check, structured access log, metrics.
 app.use('*', opsMiddleware);
+
+// Security (docs/security.md): headers on everything we answer ourselves; CORS allow-list, rate
+// limits and body limits on the public API; admin bodies are bounded too (bulk catalog uploads).
+for (const path of ['/v1/*', '/health', '/openapi.json', '/p13n.js']) app.use(path, securityHeaders);
+for (const path of ['/v1/events', '/v1/recommendations', '/v1/blocks/*']) app.use(path, publicCors, rateLimit);
+app.use('/v1/events', maxBody(1024 * KIB));
+app.use('/v1/recommendations', maxBody(64 * KIB));
+app.use('/v1/admin/*', maxBody(32 * 1024 * KIB));
 
 app.get('/health', (c) => c.json({ status: 'ok' }));
 

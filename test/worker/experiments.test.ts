@@ -5,7 +5,7 @@
  */
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { adminJson, event, fetchWorker, fixtureCatalog, postEvents, recommendations, seedCatalog } from './helpers';
+import { adminJson, event, fetchWorker, fixtureCatalog, postEvents, recommendations, seedCatalog, token } from './helpers';
 
 beforeAll(() => seedCatalog());
 
@@ -103,8 +103,9 @@ describe('assignment', () => {
       expect(b.body.variant).toBe(a.body.variant);
     }
     // a signed-in shopper is assigned by user, so the variant follows them across sessions
-    const first = await recommendations({ slot: 'assign-slot', session_id: 'phone', user_id: 'u-42', k: 4 });
-    const second = await recommendations({ slot: 'assign-slot', session_id: 'laptop', user_id: 'u-42', k: 4 });
+    const user_token = await token('u-42');
+    const first = await recommendations({ slot: 'assign-slot', session_id: 'phone', user_token, k: 4 });
+    const second = await recommendations({ slot: 'assign-slot', session_id: 'laptop', user_token, k: 4 });
     expect(second.body.variant).toBe(first.body.variant);
   }, 120_000);
 

@@ -8,24 +8,39 @@ import { chunk, db, rowsPerStatement, runBatch } from '../db/client';
 import { events as eventsTable, type EventRow } from '../db/schema';
 import { attributeAfterInsert, planEventAttribution } from '../experiments/ingest-hooks';
 import { pseudonymize } from '../identity/pseudonym';
-import { zodIssues, type ErrorIssue } from '../lib/errors';
+import { verifyUserToken, type Consent } from '../identity/shopper';
+import { zodIssues } from '../lib/errors';
 import { attrKeys } from '../ranking/history';
-import { EventSchema, type EventInput } from '../schemas/events';
+import { EventSchema, type EventBatchResultSchema, type EventInput } from '../schemas/events';
 import { sessionStub } from '../session/client';
 import type { SessionEvent } from '../session/profile';
 
-export interface IngestResult {
-  accepted: number;
-  duplicates: number;
-  rejected: { index: number; event_id: string | null; issues: ErrorIssue[] }[];
+import type { z } from '@hono/zod-openapi';
+
+export type IngestResult = z.output<typeof EventBatchResultSchema>;
+
+/** Who sent the batch (worker/identity/shopper.ts resolveApiShopper). */
+export interface BatchIdentity {
+  consent: Consent;
+  /** The request's verified shopper (token header or cookie), for events that name no user. */
+  userId: string | null;
 }
 
 const MAX_FUTURE_MS = 24 * 3600_000;
 const COLUMNS = 10;
 
-export async function ingestEvents(env: Env, raw: unknown[], waitUntil?: (p: Promise<unknown>) => void): Promise<IngestResult> {
+export async function ingestEvents(
+  env: Env,
+  raw: unknown[],
+  identity: BatchIdentity,
+  waitUntil?: (p: Promise<unknown>) => void,
+): Promise<IngestResult> {
+  const base = { accepted: 0, duplicates: 0, consent: identity.consent, not_stored: 0, rejected: [], warnings: [] };
+  // Without consent nothing about the shopper is kept, not even a rejected event's id.
+  if (identity.consent !== 'full') return { ...base, not_stored: raw.length };
   const rejected: IngestResult['rejected'] = [];
-  const valid: EventInput[] = [];
+  const warnings: IngestResult['warnings'] = [];
+  const valid: (EventInput & { index: number })[] = [];
   const seen = new Set<string>();
   let duplicates = 0;
   const now = Date.now();
@@ -38,9 +53,9 @@ export async function ingestEvents(env: Env, raw: unknown[], waitUntil?: (p: Pro
     }
     if (seen.has(parsed.data.event_id)) return duplicates++;
     seen.add(parsed.data.event_id);
-    valid.push(parsed.data);
+    valid.push({ ...parsed.data, index });
   });
-  if (!valid.length) return { accepted: 0, duplicates, rejected };
+  if (!valid.length) return { ...base, duplicates, rejected };
 
   const keys = new Map<string, Promise<string>>();
   const key = (kind: 'u' | 's', id: string) => {
@@ -48,19 +63,35 @@ export async function ingestEvents(env: Env, raw: unknown[], waitUntil?: (p: Pro
     if (!keys.has(k)) keys.set(k, pseudonymize(env, kind, id));
     return keys.get(k)!;
   };
+  const users = new Map<string, Promise<string | null>>();
+  const userOf = async (e: (typeof valid)[number]): Promise<string | null> => {
+    // Only a signed token names a shopper; a bare user_id is a forgeable claim.
+    const token = e.user_token ?? (e.user_id?.includes('.') ? e.user_id : undefined);
+    if (token === undefined) {
+      if (e.user_id !== undefined) warnings.push({ index: e.index, event_id: e.event_id, field: `events.${e.index}.user_id`, message: 'is not a signed shopper token; stored as anonymous' });
+      return identity.userId;
+    }
+    if (!users.has(token)) users.set(token, verifyUserToken(env, token));
+    const id = await users.get(token)!;
+    if (!id) warnings.push({ index: e.index, event_id: e.event_id, field: `events.${e.index}.${e.user_token !== undefined ? 'user_token' : 'user_id'}`, message: 'is not a valid, unexpired signed token; stored as anonymous' });
+    return id;
+  };
   const rows: EventRow[] = await Promise.all(
-    valid.map(async (e) => ({
-      eventId: e.event_id,
-      type: e.type,
-      itemId: e.item_id,
-      sessionKey: await key('s', e.session_id),
-      userKey: e.user_id ? await key('u', e.user_id) : null,
-      ts: e.timestamp,
-      recommendationId: e.recommendation_id ?? null,
-      slot: e.slot ?? null,
-      value: e.value ?? null,
-      receivedAt: now,
-    })),
+    valid.map(async (e) => {
+      const userId = await userOf(e);
+      return {
+        eventId: e.event_id,
+        type: e.type,
+        itemId: e.item_id,
+        sessionKey: await key('s', e.session_id),
+        userKey: userId ? await key('u', userId) : null,
+        ts: e.timestamp,
+        recommendationId: e.recommendation_id ?? null,
+        slot: e.slot ?? null,
+        value: e.value ?? null,
+        receivedAt: now,
+      };
+    }),
   );
 
   const d = db(env.DB);
@@ -77,7 +108,8 @@ export async function ingestEvents(env: Env, raw: unknown[], waitUntil?: (p: Pro
 
   const fresh = rows.filter((r) => inserted.has(r.eventId));
   if (fresh.length) await feedSessions(env, fresh, waitUntil);
-  return { accepted: inserted.size, duplicates, rejected };
+  warnings.sort((a, b) => a.index - b.index);
+  return { ...base, accepted: inserted.size, duplicates, rejected, warnings };
 }
 
 /** Session features follow the log; a failure here loses nothing (the log has the event). */

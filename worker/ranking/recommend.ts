@@ -5,7 +5,6 @@
 import { getCatalog, type CatalogItem, type CatalogSnapshot } from '../catalog/snapshot';
 import { chooseTreatment, editorialRanking, loadExperimentContext, modelForVersion, recordTreatment, setVariantTemplate } from '../experiments/serve';
 import { pseudonymize } from '../identity/pseudonym';
-import { verifyUserToken } from '../identity/shopper';
 import { getCanary, getModel, type LoadedModel } from '../inference/model-store';
 import { score } from '../inference/score';
 import type { Timing } from '../lib/timing';
@@ -25,6 +24,8 @@ export interface RecommendDeps {
   env: Env;
   waitUntil?: (p: Promise<unknown>) => void;
   timing: Timing;
+  /** The shopper as the identity module verified them (null: anonymous). */
+  shopper: { userId: string | null };
 }
 
 interface Aligned {
@@ -66,9 +67,10 @@ async function sessionFeatures(env: Env, sessionKey: string | null, userKey: str
   }
 }
 
-export async function recommend(req: RecommendationRequest, { env, waitUntil, timing }: RecommendDeps): Promise<RecommendationResponse> {
-  // A signed token (identity module) replaces user_id; a forged or expired one means anonymous.
-  const userId = req.user_token !== undefined ? await verifyUserToken(env, req.user_token) : req.user_id;
+export async function recommend(req: RecommendationRequest, { env, waitUntil, timing, shopper }: RecommendDeps): Promise<RecommendationResponse> {
+  // The caller resolved the shopper (identity module): a verified id, or none. The request's
+  // own user_id / user_token are claims, never read here.
+  const userId = shopper.userId;
   const [sessionKey, userKey] = await Promise.all([
     req.session_id ? pseudonymize(env, 's', req.session_id) : null,
     userId ? pseudonymize(env, 'u', userId) : null,

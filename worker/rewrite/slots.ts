@@ -154,14 +154,13 @@ export class SlotPlanner {
       ...(attrs.priceMax ? { price_max: attrs.priceMax } : {}),
       // Identifiers only with full consent (the identity module hands out none otherwise).
       ...(shopper.consent === 'full' && shopper.sessionId ? { session_id: shopper.sessionId } : {}),
-      ...(shopper.consent === 'full' && shopper.userId ? { user_id: shopper.userId } : {}),
       ...(this.deps.device ? { device: this.deps.device } : {}),
     });
     if (!parsed.success) return { state: 'invalid', detail: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
     const { env, waitUntil } = this.deps;
     const templateSlot = attrs.template?.trim() || parsed.data.slot;
     const [rec, ownConfig, namedConfig] = await Promise.all([
-      recommend(parsed.data, { env, timing: new Timing(), waitUntil }),
+      recommend(parsed.data, { env, timing: new Timing(), waitUntil, shopper: { userId: shopper.consent === 'full' ? (shopper.userId ?? null) : null } }),
       getSlotConfig(env.DB, parsed.data.slot, waitUntil),
       templateSlot !== parsed.data.slot ? getSlotConfig(env.DB, templateSlot, waitUntil) : null,
     ]);

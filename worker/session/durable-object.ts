@@ -38,6 +38,26 @@ export class SessionState extends DurableObject<Env> {
       CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, user_key TEXT NOT NULL, event TEXT NOT NULL);
     `);
+    // Anonymous events of this session, kept (bounded) until the shopper logs in: then they
+    // join the user's profile (mergeAtLogin).
+    this.sql.exec('CREATE TABLE IF NOT EXISTS anonymous (seq INTEGER PRIMARY KEY AUTOINCREMENT, event TEXT NOT NULL)');
+  }
+
+  /** The session's anonymous history goes to the user's profile (through the outbox) at login. */
+  private async mergeAtLogin(userKey: string): Promise<void> {
+    const rows = this.sql.exec<{ event: string }>('SELECT event FROM anonymous ORDER BY seq').toArray();
+    if (!rows.length) return;
+    for (const r of rows) this.sql.exec('INSERT INTO outbox (user_key, event) VALUES (?, ?)', userKey, r.event);
+    this.sql.exec('DELETE FROM anonymous');
+    // A cached profile no longer includes everything: read it again (with the outbox) next time.
+    this.sql.exec("DELETE FROM kv WHERE key IN ('profile', 'profile_at')");
+    await this.scheduleFlush();
+  }
+
+  private async scheduleFlush(): Promise<void> {
+    if ((await this.ctx.storage.getAlarm()) === null) {
+      await this.ctx.storage.setAlarm(Date.now() + Number(this.env.PROFILE_FLUSH_MS ?? 30_000));
+    }
   }
 
   private kvGet<T>(key: string): T | null {
@@ -51,6 +71,7 @@ export class SessionState extends DurableObject<Env> {
 
   /** Apply new (already de-duplicated) events, oldest first. */
   async ingest(events: SessionEvent[], userKey: string | null): Promise<void> {
+    if (userKey) await this.mergeAtLogin(userKey);
     const sorted = [...events].sort((a, b) => a.ts - b.ts);
     let last = this.kvGet<number>('last_activity') ?? 0;
     for (const ev of sorted) {
@@ -66,6 +87,7 @@ export class SessionState extends DurableObject<Env> {
         this.sql.exec('DELETE FROM cart WHERE item_id = ?', ev.itemId);
       }
       if (userKey) this.sql.exec('INSERT INTO outbox (user_key, event) VALUES (?, ?)', userKey, JSON.stringify(ev));
+      else this.sql.exec('INSERT INTO anonymous (event) VALUES (?)', JSON.stringify(ev));
       last = Math.max(last, ev.ts);
     }
     // Bounded state: keep the newest rows only.
@@ -73,17 +95,17 @@ export class SessionState extends DurableObject<Env> {
     this.sql.exec('DELETE FROM attrs WHERE attr NOT IN (SELECT attr FROM attrs ORDER BY weight DESC LIMIT ?)', LIMITS.attrs);
     this.sql.exec('DELETE FROM purchased WHERE item_id NOT IN (SELECT item_id FROM purchased ORDER BY ts DESC LIMIT ?)', LIMITS.purchases);
     this.sql.exec('DELETE FROM cart WHERE item_id NOT IN (SELECT item_id FROM cart ORDER BY added_at DESC LIMIT ?)', LIMITS.recent);
+    this.sql.exec('DELETE FROM anonymous WHERE seq <= (SELECT MAX(seq) FROM anonymous) - ?', LIMITS.recent);
     this.kvPut('last_activity', last);
     if (userKey) {
       const cached = this.kvGet<ProfileData>('profile');
       if (cached && this.kvGet<string>('user_key') === userKey) this.kvPut('profile', applyEvents(cached, sorted));
-      if ((await this.ctx.storage.getAlarm()) === null) {
-        await this.ctx.storage.setAlarm(Date.now() + Number(this.env.PROFILE_FLUSH_MS ?? 30_000));
-      }
+      await this.scheduleFlush();
     }
   }
 
   async features(userKey: string | null): Promise<SessionFeatures> {
+    if (userKey) await this.mergeAtLogin(userKey);
     const recent = this.sql
       .exec<{ item_id: string; type: string; ts: number }>('SELECT item_id, type, ts FROM recent ORDER BY seq DESC')
       .toArray()
