@@ -53,6 +53,29 @@ describe('session Durable Object', () => {
   });
 });
 
+describe('session retention', () => {
+  it('an idle session forgets everything after SESSION_RETENTION_DAYS; an active one keeps its state', async () => {
+    await postEvents([event('view', 'makeup-3', 'idle-session'), event('add_to_cart', 'makeup-4', 'idle-session')]);
+    await postEvents([event('view', 'makeup-5', 'active-session')]);
+    const idle = sessionStub(env, await pseudonymize(env, 's', 'idle-session'));
+    const active = sessionStub(env, await pseudonymize(env, 's', 'active-session'));
+    // 31 days pass for the idle one (its last activity is moved back; retention is 30 days).
+    await runInDurableObject(idle, async (_obj, state) => {
+      state.storage.sql.exec("UPDATE kv SET value = ? WHERE key = 'touched_at'", JSON.stringify(Date.now() - 31 * 86_400_000));
+    });
+    expect(await runDurableObjectAlarm(idle)).toBe(true);
+    expect(await runDurableObjectAlarm(active)).toBe(true);
+    const gone = await idle.features(null);
+    expect(gone.recent).toEqual([]);
+    expect(gone.cart).toEqual([]);
+    expect((await active.features(null)).recent.map((r) => r.itemId)).toEqual(['makeup-5']);
+    // The active session is checked again when its retention would end.
+    await runInDurableObject(active, async (_obj, state) => {
+      expect(await state.storage.getAlarm()).toBeGreaterThan(Date.now() + 29 * 86_400_000);
+    });
+  });
+});
+
 describe('catalog administration', () => {
   it('upserts thousands of items per call as NDJSON and reports bad lines', async () => {
     const lines = Array.from({ length: 3000 }, (_, i) => JSON.stringify({ item_id: `bulk-${i}`, title: `Bulk ${i}`, category: 'bulk', price: i % 50 }));

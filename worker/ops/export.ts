@@ -152,7 +152,14 @@ export async function trimEvents(env: Env, now = Date.now()): Promise<TrimResult
     deleted += r.meta.changes ?? 0;
     if ((r.meta.changes ?? 0) < TRIM_CHUNK) break;
   }
-  log('info', 'events_trimmed', { deleted, cutoff, exported_through: through });
+  // Experiment outcomes hold pseudonymous unit keys too; reports need them longer than raw events.
+  const expDays = Number(env.EXPERIMENT_RETENTION_DAYS ?? 180);
+  const expCutoff = now - (Number.isFinite(expDays) && expDays > 0 ? expDays : 180) * 86_400_000;
+  const [served] = await env.DB.batch([
+    env.DB.prepare('DELETE FROM rec_served WHERE served_at < ?').bind(expCutoff),
+    env.DB.prepare('DELETE FROM rec_purchases WHERE ts < ?').bind(expCutoff),
+  ]);
+  log('info', 'events_trimmed', { deleted, cutoff, exported_through: through, experiment_rows_deleted: served?.meta.changes ?? 0 });
   return { deleted, cutoff, exportedThrough: through };
 }
 

@@ -30,6 +30,10 @@ export class SessionState extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
+    this.createTables();
+  }
+
+  private createTables(): void {
     this.sql.exec(`
       CREATE TABLE IF NOT EXISTS recent (seq INTEGER PRIMARY KEY AUTOINCREMENT, item_id TEXT NOT NULL, type TEXT NOT NULL, ts INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS attrs (attr TEXT PRIMARY KEY, weight REAL NOT NULL);
@@ -54,10 +58,28 @@ export class SessionState extends DurableObject<Env> {
     await this.scheduleFlush();
   }
 
+  /** One alarm serves both jobs: the profile flush, and deleting the session once it is idle. */
   private async scheduleFlush(): Promise<void> {
-    if ((await this.ctx.storage.getAlarm()) === null) {
-      await this.ctx.storage.setAlarm(Date.now() + Number(this.env.PROFILE_FLUSH_MS ?? 30_000));
-    }
+    const at = Date.now() + Number(this.env.PROFILE_FLUSH_MS ?? 30_000);
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+  }
+
+  private retentionMs(): number {
+    const days = Number(this.env.SESSION_RETENTION_DAYS);
+    return (Number.isFinite(days) && days > 0 ? days : 30) * 86_400_000;
+  }
+
+  /** After the last flush: forget the session when idle for SESSION_RETENTION_DAYS, else check again then. */
+  private async expireOrWait(): Promise<void> {
+    const pending = this.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM outbox').one().n;
+    if (pending) return this.scheduleFlush();
+    const touched = this.kvGet<number>('touched_at') ?? 0;
+    const expiresAt = touched + this.retentionMs();
+    if (Date.now() >= expiresAt) {
+      await this.ctx.storage.deleteAll();
+      this.createTables();
+    } else await this.ctx.storage.setAlarm(expiresAt);
   }
 
   private kvGet<T>(key: string): T | null {
@@ -97,10 +119,13 @@ export class SessionState extends DurableObject<Env> {
     this.sql.exec('DELETE FROM cart WHERE item_id NOT IN (SELECT item_id FROM cart ORDER BY added_at DESC LIMIT ?)', LIMITS.recent);
     this.sql.exec('DELETE FROM anonymous WHERE seq <= (SELECT MAX(seq) FROM anonymous) - ?', LIMITS.recent);
     this.kvPut('last_activity', last);
+    this.kvPut('touched_at', Date.now());
     if (userKey) {
       const cached = this.kvGet<ProfileData>('profile');
       if (cached && this.kvGet<string>('user_key') === userKey) this.kvPut('profile', applyEvents(cached, sorted));
       await this.scheduleFlush();
+    } else if ((await this.ctx.storage.getAlarm()) === null) {
+      await this.ctx.storage.setAlarm(Date.now() + this.retentionMs());
     }
   }
 
@@ -183,6 +208,8 @@ export class SessionState extends DurableObject<Env> {
       // D1 unavailable: keep the outbox and try again later; nothing is dropped.
       console.error(JSON.stringify({ level: 'error', msg: 'profile_flush_failed', error: (e as Error).message }));
       await this.ctx.storage.setAlarm(Date.now() + 60_000);
+      return;
     }
+    await this.expireOrWait();
   }
 }
