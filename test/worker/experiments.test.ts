@@ -5,6 +5,7 @@
  */
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { originPage, page, slot, storePage } from './rewrite-helpers';
 import { adminJson, event, fetchWorker, fixtureCatalog, postEvents, recommendations, seedCatalog, token } from './helpers';
 
 beforeAll(() => seedCatalog());
@@ -282,6 +283,14 @@ describe('attribution', () => {
       classes.add(/class="(plain|fancy)"/.exec(html)?.[1] ?? 'none');
     }
     expect([...classes].sort()).toEqual(['fancy', 'plain']);
+    // The HTML proxy renders the slot with the variant's template too.
+    await originPage('/tpl-page', storePage(slot('tpl-slot', { k: 2 })));
+    const proxied = new Set<string>();
+    for (let i = 0; i < 30 && proxied.size < 2; i++) {
+      const { html } = await page('/tpl-page', { cookies: { p13n_consent: 'granted', p13n_sid: `tpl-proxy-session-${i}` } });
+      proxied.add(/class="(plain|fancy)"/.exec(html)?.[1] ?? 'none');
+    }
+    expect([...proxied].sort()).toEqual(['fancy', 'plain']);
   });
 });
 

@@ -14,6 +14,7 @@
  * The element's own content is the fallback: it stays when the budget runs out, on any error,
  * when the request is invalid, or when no item qualifies.
  */
+import { variantTemplate } from '../experiments/serve';
 import { DEFAULT_TEMPLATE, renderBlock } from '../render/block';
 import { Timing } from '../lib/timing';
 import { recommend } from '../ranking/recommend';
@@ -165,7 +166,8 @@ export class SlotPlanner {
       templateSlot !== parsed.data.slot ? getSlotConfig(env.DB, templateSlot, waitUntil) : null,
     ]);
     if (!rec.items.length) return { state: 'empty' };
-    const template = namedConfig?.template ?? ownConfig.template ?? DEFAULT_TEMPLATE;
+    // An experiment variant's template wins (it is what the variant tests), then the page's choice.
+    const template = variantTemplate(rec) ?? namedConfig?.template ?? ownConfig.template ?? DEFAULT_TEMPLATE;
     return { state: 'filled', html: renderBlock(rec, template), rec };
   }
 }
