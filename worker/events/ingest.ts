@@ -9,6 +9,7 @@ import { events as eventsTable, type EventRow } from '../db/schema';
 import { attributeAfterInsert, planEventAttribution } from '../experiments/ingest-hooks';
 import { pseudonymize } from '../identity/pseudonym';
 import { zodIssues, type ErrorIssue } from '../lib/errors';
+import { sessionLinkStatements } from '../privacy/session-index';
 import { attrKeys } from '../ranking/history';
 import { EventSchema, type EventInput } from '../schemas/events';
 import { sessionStub } from '../session/client';
@@ -69,7 +70,8 @@ export async function ingestEvents(env: Env, raw: unknown[], waitUntil?: (p: Pro
   );
   // Attribution to experiment recommendations runs in the same D1 batch (one transaction).
   const attribution = await planEventAttribution(env, d, rows);
-  const all = await runBatch(d, [...stmts, ...attribution.statements]);
+  // The user → session index (for erasure and access) joins the same batch, after attribution.
+  const all = await runBatch(d, [...stmts, ...attribution.statements, ...sessionLinkStatements(d, rows)]);
   const results = all.slice(0, stmts.length) as { id: string }[][];
   await attributeAfterInsert(env, attribution, all.slice(stmts.length), waitUntil);
   const inserted = new Set(results.flat().map((r) => r.id));
