@@ -14,6 +14,7 @@ import { SlotConfigSchema } from '../schemas/slots';
 import { listSlotConfigs, putSlotConfig } from '../slots/config';
 import { opsAdminApi, opsHealth, supersedeCanary } from '../ops/admin';
 import { requireAdmin } from './admin-auth';
+import { shoppersAdminApi } from './shoppers';
 import { router } from './types';
 
 const security = [{ bearerAuth: [] }];
@@ -284,3 +285,5 @@ adminApi
 
 // Operations (issue 7): metrics summary, canary rollouts, export runs (worker/ops/admin.ts).
 adminApi.route('/', opsAdminApi);
+// Shopper rights (issue 6): erasure and access (worker/api/shoppers.ts).
+adminApi.route('/', shoppersAdminApi);

@@ -8,8 +8,9 @@ import { chunk, db, rowsPerStatement, runBatch } from '../db/client';
 import { events as eventsTable, type EventRow } from '../db/schema';
 import { attributeAfterInsert, planEventAttribution } from '../experiments/ingest-hooks';
 import { pseudonymize } from '../identity/pseudonym';
-import { verifyUserToken, type Consent } from '../identity/shopper';
+import { isTokenShaped, verifyUserToken, type Consent } from '../identity/shopper';
 import { zodIssues } from '../lib/errors';
+import { sessionLinkStatements } from '../privacy/session-index';
 import { attrKeys } from '../ranking/history';
 import { EventSchema, type EventBatchResultSchema, type EventInput } from '../schemas/events';
 import { sessionStub } from '../session/client';
@@ -66,15 +67,22 @@ export async function ingestEvents(
   const users = new Map<string, Promise<string | null>>();
   const userOf = async (e: (typeof valid)[number]): Promise<string | null> => {
     // Only a signed token names a shopper; a bare user_id is a forgeable claim.
-    const token = e.user_token ?? (e.user_id?.includes('.') ? e.user_id : undefined);
-    if (token === undefined) {
-      if (e.user_id !== undefined) warnings.push({ index: e.index, event_id: e.event_id, field: `events.${e.index}.user_id`, message: 'is not a signed shopper token; stored as anonymous' });
-      return identity.userId;
+    const verify = (token: string) => {
+      if (!users.has(token)) users.set(token, verifyUserToken(env, token));
+      return users.get(token)!;
+    };
+    const warn = (field: string, message: string) => warnings.push({ index: e.index, event_id: e.event_id, field: `events.${e.index}.${field}`, message });
+    if (e.user_token !== undefined) {
+      const id = await verify(e.user_token);
+      if (!id) warn('user_token', 'is not a valid, unexpired signed token; stored as anonymous');
+      return id;
     }
-    if (!users.has(token)) users.set(token, verifyUserToken(env, token));
-    const id = await users.get(token)!;
-    if (!id) warnings.push({ index: e.index, event_id: e.event_id, field: `events.${e.index}.${e.user_token !== undefined ? 'user_token' : 'user_id'}`, message: 'is not a valid, unexpired signed token; stored as anonymous' });
-    return id;
+    if (e.user_id !== undefined) {
+      const id = isTokenShaped(e.user_id) ? await verify(e.user_id) : null;
+      if (id) return id;
+      warn('user_id', `is not a valid signed shopper token; stored ${identity.userId ? "under the request's token" : 'as anonymous'}`);
+    }
+    return identity.userId;
   };
   const rows: EventRow[] = await Promise.all(
     valid.map(async (e) => {
@@ -100,7 +108,8 @@ export async function ingestEvents(
   );
   // Attribution to experiment recommendations runs in the same D1 batch (one transaction).
   const attribution = await planEventAttribution(env, d, rows);
-  const all = await runBatch(d, [...stmts, ...attribution.statements]);
+  // The user → session index (for erasure and access) joins the same batch, after attribution.
+  const all = await runBatch(d, [...stmts, ...attribution.statements, ...sessionLinkStatements(d, rows)]);
   const results = all.slice(0, stmts.length) as { id: string }[][];
   await attributeAfterInsert(env, attribution, all.slice(stmts.length), waitUntil);
   const inserted = new Set(results.flat().map((r) => r.id));

@@ -176,6 +176,13 @@ function requestToken(request: Request, cookies: Map<string, string>): string | 
   return request.headers.get(USER_TOKEN_HEADER) ?? cookies.get(USER_TOKEN_COOKIE);
 }
 
+const TOKEN_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+/** Whether a `user_id` value is really a signed token (callers may put one there). */
+export function isTokenShaped(v: string | undefined): v is string {
+  return v !== undefined && TOKEN_SHAPE.test(v);
+}
+
 export interface ApiShopper {
   consent: Consent;
   /** From a valid signed token, and only with full consent. */
@@ -196,7 +203,7 @@ export async function resolveApiShopper(
 ): Promise<ApiShopper> {
   const cookies = parseCookies(request.headers.get('cookie'));
   const consent = resolveConsent(request, env, cookies, { fallback: asConsent(env.API_CONSENT_DEFAULT, 'full'), explicit: given.consent });
-  const token = given.user_token ?? (given.user_id?.includes('.') ? given.user_id : undefined) ?? requestToken(request, cookies);
+  const token = given.user_token ?? (isTokenShaped(given.user_id) ? given.user_id : undefined) ?? requestToken(request, cookies);
   const named = token !== undefined || given.user_id !== undefined;
   const userId = consent === 'full' && token !== undefined ? await verifyUserToken(env, token) : null;
   return { consent, userId, unverifiedUser: consent === 'full' && named && !userId };

@@ -7,7 +7,8 @@
 import { DurableObject } from 'cloudflare:workers';
 import { eq } from 'drizzle-orm';
 import { db, runBatch } from '../db/client';
-import { profiles } from '../db/schema';
+import { profiles, type Profile } from '../db/schema';
+import { linkStatement } from '../privacy/session-index';
 import { applyEvents, emptyProfile, EVENT_STRENGTH, LIMITS, type ProfileData, type SessionEvent } from './profile';
 
 export interface SessionFeatures {
@@ -22,18 +23,44 @@ export interface SessionFeatures {
   lastActivity: number | null;
 }
 
+/** What a session object holds, as the access export shows it. */
+export type SessionDump = {
+  recent: { item_id: string; type: string; ts: number }[];
+  attrs: Record<string, number>;
+  cart: { item_id: string; added_at: number }[];
+  purchased: { item_id: string; ts: number }[];
+  /** last activity, the cached profile and whose it is */
+  kv: Record<string, unknown>;
+  /** profile changes not yet written to D1 */
+  pending_profile_events: { user_key: string; event: SessionEvent }[];
+  /** events from before the shopper logged in, waiting to join their profile */
+  anonymous_events: SessionEvent[];
+  alarm_at: number | null;
+};
+
+export interface SessionErasure {
+  rows: number;
+  pending_profile_events: number;
+  alarm_cleared: boolean;
+}
+
 const PROFILE_TTL_MS = 10 * 60_000;
 
 export class SessionState extends DurableObject<Env> {
   private sql: SqlStorage;
 
+  /** Tables exist once this instance created them (lazily, so an erased object stays empty). */
+  private ready = false;
+  /** The profile flush in progress, which erasure waits for. */
+  private flushing: Promise<number> | null = null;
+
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.createTables();
   }
 
-  private createTables(): void {
+  private schema(): void {
+    if (this.ready) return;
     this.sql.exec(`
       CREATE TABLE IF NOT EXISTS recent (seq INTEGER PRIMARY KEY AUTOINCREMENT, item_id TEXT NOT NULL, type TEXT NOT NULL, ts INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS attrs (attr TEXT PRIMARY KEY, weight REAL NOT NULL);
@@ -45,6 +72,7 @@ export class SessionState extends DurableObject<Env> {
     // Anonymous events of this session, kept (bounded) until the shopper logs in: then they
     // join the user's profile (mergeAtLogin).
     this.sql.exec('CREATE TABLE IF NOT EXISTS anonymous (seq INTEGER PRIMARY KEY AUTOINCREMENT, event TEXT NOT NULL)');
+    this.ready = true;
   }
 
   /** The session's anonymous history goes to the user's profile (through the outbox) at login. */
@@ -78,7 +106,7 @@ export class SessionState extends DurableObject<Env> {
     const expiresAt = touched + this.retentionMs();
     if (Date.now() >= expiresAt) {
       await this.ctx.storage.deleteAll();
-      this.createTables();
+      this.ready = false;
     } else await this.ctx.storage.setAlarm(expiresAt);
   }
 
@@ -93,6 +121,7 @@ export class SessionState extends DurableObject<Env> {
 
   /** Apply new (already de-duplicated) events, oldest first. */
   async ingest(events: SessionEvent[], userKey: string | null): Promise<void> {
+    this.schema();
     if (userKey) await this.mergeAtLogin(userKey);
     const sorted = [...events].sort((a, b) => a.ts - b.ts);
     let last = this.kvGet<number>('last_activity') ?? 0;
@@ -130,6 +159,7 @@ export class SessionState extends DurableObject<Env> {
   }
 
   async features(userKey: string | null): Promise<SessionFeatures> {
+    this.schema();
     if (userKey) await this.mergeAtLogin(userKey);
     const recent = this.sql
       .exec<{ item_id: string; type: string; ts: number }>('SELECT item_id, type, ts FROM recent ORDER BY seq DESC')
@@ -156,8 +186,12 @@ export class SessionState extends DurableObject<Env> {
       const cached = this.kvGet<ProfileData>('profile');
       if (cached) return cached;
     }
-    const row = await db(this.env.DB).select().from(profiles).where(eq(profiles.userKey, userKey)).get();
-    let p: ProfileData = row ?? emptyProfile(Date.now());
+    const d = db(this.env.DB);
+    // This session now holds the user's profile: the user → session index must know (erasure finds it there).
+    const sessionKey = this.ctx.id.name;
+    const link = sessionKey ? [linkStatement(d, [{ userKey, sessionKey, firstSeen: Date.now() }])] : [];
+    const [rows] = (await runBatch(d, [d.select().from(profiles).where(eq(profiles.userKey, userKey)).limit(1), ...link])) as [Profile[]];
+    let p: ProfileData = rows[0] ?? emptyProfile(Date.now());
     // Events still waiting in the outbox are part of what we know.
     const pending = this.pendingFor(userKey);
     if (pending.length) p = applyEvents(p, pending);
@@ -176,6 +210,17 @@ export class SessionState extends DurableObject<Env> {
 
   /** Write queued profile changes to D1 in one batch. Rows leave the outbox only after D1 accepted them. */
   async flush(): Promise<number> {
+    this.schema();
+    const run = this.flushOutbox();
+    this.flushing = run;
+    try {
+      return await run;
+    } finally {
+      if (this.flushing === run) this.flushing = null;
+    }
+  }
+
+  private async flushOutbox(): Promise<number> {
     const maxSeq = this.sql.exec<{ m: number | null }>('SELECT MAX(seq) AS m FROM outbox').one().m;
     if (maxSeq === null) return 0;
     const users = this.sql.exec<{ user_key: string }>('SELECT DISTINCT user_key FROM outbox WHERE seq <= ?', maxSeq).toArray();
@@ -211,5 +256,55 @@ export class SessionState extends DurableObject<Env> {
       return;
     }
     await this.expireOrWait();
+  }
+
+  // ---- shopper rights (worker/privacy/) ----
+
+  /** Right of access: everything this object holds, read-only (null when it holds nothing). */
+  async dump(): Promise<SessionDump | null> {
+    const tables = this.existingTables();
+    const rows = <T>(table: string, q: string) => (tables.has(table) ? this.sql.exec<T & Record<string, SqlStorageValue>>(q).toArray() : []);
+    const dump: SessionDump = {
+      recent: rows<{ item_id: string; type: string; ts: number }>('recent', 'SELECT item_id, type, ts FROM recent ORDER BY seq DESC'),
+      attrs: Object.fromEntries(rows<{ attr: string; weight: number }>('attrs', 'SELECT attr, weight FROM attrs').map((r) => [r.attr, r.weight])),
+      cart: rows<{ item_id: string; added_at: number }>('cart', 'SELECT item_id, added_at FROM cart ORDER BY added_at DESC'),
+      purchased: rows<{ item_id: string; ts: number }>('purchased', 'SELECT item_id, ts FROM purchased ORDER BY ts DESC'),
+      kv: Object.fromEntries(rows<{ key: string; value: string }>('kv', 'SELECT key, value FROM kv').map((r) => [r.key, JSON.parse(r.value) as unknown])),
+      pending_profile_events: rows<{ user_key: string; event: string }>('outbox', 'SELECT user_key, event FROM outbox ORDER BY seq').map((r) => ({
+        user_key: r.user_key,
+        event: JSON.parse(r.event) as SessionEvent,
+      })),
+      anonymous_events: rows<{ event: string }>('anonymous', 'SELECT event FROM anonymous ORDER BY seq').map((r) => JSON.parse(r.event) as SessionEvent),
+      alarm_at: await this.ctx.storage.getAlarm(),
+    };
+    const empty = !dump.recent.length && !Object.keys(dump.attrs).length && !dump.cart.length && !dump.purchased.length && !Object.keys(dump.kv).length && !dump.pending_profile_events.length && !dump.anonymous_events.length;
+    return empty && dump.alarm_at === null ? null : dump;
+  }
+
+  /**
+   * Right to erasure: wait for a profile flush in progress, then delete every row and table and
+   * the pending alarm, so no queued profile change can re-create the profile afterwards.
+   */
+  async erase(): Promise<SessionErasure> {
+    await this.flushing?.catch(() => 0);
+    const tables = this.existingTables();
+    let rows = 0;
+    let pending = 0;
+    for (const t of tables) {
+      const n = this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${t}`).one().n;
+      rows += n;
+      if (t === 'outbox') pending = n;
+    }
+    const alarm = await this.ctx.storage.getAlarm();
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+    this.ready = false;
+    return { rows, pending_profile_events: pending, alarm_cleared: alarm !== null };
+  }
+
+  private existingTables(): Set<string> {
+    const ours = ['recent', 'attrs', 'cart', 'purchased', 'kv', 'outbox', 'anonymous'];
+    const found = this.sql.exec<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table'`).toArray();
+    return new Set(found.map((r) => r.name).filter((n) => ours.includes(n)));
   }
 }
