@@ -21,7 +21,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { prepareDemo } from '../../scripts/lib/demo';
 import { startDemoOrigin } from '../../scripts/lib/demo-origin';
 import { DB_NAME, wrangler } from '../../model/wrangler';
-import { migrate, ROOT, startDev, type DevServer } from '../../scripts/lib/wrangler';
+import { localAdminToken, migrate, ROOT, startDev, type DevServer } from '../../scripts/lib/wrangler';
 import { seed } from '../../scripts/seed';
 
 const WORKER_PORT = 8797;
@@ -29,7 +29,7 @@ const ORIGIN_PORT = 8798;
 const STATE = resolve(ROOT, '.tmp/browser/state');
 const DOCS = resolve(ROOT, 'docs');
 
-const token = /^ADMIN_TOKEN=(.*)$/m.exec(readFileSync(resolve(ROOT, '.dev.vars'), 'utf8'))?.[1]?.trim() ?? '';
+const token = localAdminToken();
 let failures = 0;
 
 async function check(name: string, fn: () => Promise<void>): Promise<void> {
