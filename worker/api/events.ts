@@ -12,12 +12,16 @@ export const eventsApi = router().openapi(
     request: { body: { required: true, content: { 'application/json': { schema: EventBatchSchema } } } },
     responses: {
       200: { description: 'Batch processed; rejected events are listed with reasons', content: { 'application/json': { schema: EventBatchResultSchema } } },
+      202: {
+        description: 'The event log was unavailable: the valid events are buffered (`buffered`) and will be stored exactly once; do not resend',
+        content: { 'application/json': { schema: EventBatchResultSchema } },
+      },
       ...errorResponses,
     },
   }),
   async (c) => {
     const { events } = c.req.valid('json');
     const result = await ingestEvents(c.env, events, (p) => c.executionCtx.waitUntil(p));
-    return c.json(result, 200);
+    return result.buffered ? c.json(result, 202) : c.json(result, 200);
   },
 );

@@ -45,6 +45,11 @@ export const EventBatchSchema = z
 export const EventBatchResultSchema = z
   .object({
     accepted: z.number().int().openapi({ description: 'Events newly stored' }),
+    buffered: z
+      .number()
+      .int()
+      .optional()
+      .openapi({ description: 'Events held durably because the event log was unavailable (answer 202); each is stored later exactly once. Present only when > 0' }),
     duplicates: z.number().int().openapi({ description: 'Events already stored earlier (same event_id), not counted again' }),
     rejected: z.array(
       z.object({
