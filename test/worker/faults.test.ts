@@ -120,6 +120,10 @@ describe('D1 errors and time-outs', () => {
         expect(body.error.code).toBe('unavailable');
         expect(JSON.stringify(body)).not.toMatch(/injected|D1_ERROR|at .*\.ts/);
       }
+      // Admin writes cannot be done: 503 too, so the operator retries.
+      const patch = await call('/v1/admin/catalog/skincare-1', broken, { method: 'PATCH', headers: { ...ADMIN, 'content-type': 'application/json' }, body: '{"in_stock":false}' });
+      expect(patch.status).toBe(503);
+      expect((await json(patch)).error.code).toBe('unavailable');
       // A caller's mistake is still a 400, not a 503.
       expect((await call('/v1/recommendations?k=3', broken)).status).toBe(400);
     });
@@ -222,13 +226,13 @@ async function runInBuffer(): Promise<string> {
 describe('session object throws or is slow', () => {
   for (const mode of ['error', 'hang'] as const) {
     it(`${mode}: recommendations still answer, as for an unknown shopper, and health names the session object`, async () => {
-      const res = await call('/v1/recommendations?slot=so-slot&k=5&session_id=so-shopper', { SESSIONS: faultySessions(mode) });
+      const res = await call('/v1/recommendations?slot=so-slot&k=5&session_id=so-shopper', { SESSIONS: faultySessions(mode), SESSION_BUDGET_MS: '150' });
       expect(res.status).toBe(200);
       const body = await json(res);
       expect(body.items.map((i: any) => i.item_id)).toEqual(popular(5));
       const h = await health();
       expect(h.reasons).toContain('session_object_errors');
-      expect(h.faults.session_object.last_error).toMatch(mode === 'error' ? /crashed/ : /did not answer within/);
+      expect(h.faults.session_object.last_error).toMatch(mode === 'error' ? /crashed/ : /did not answer within 150 ms/);
     });
   }
 });
