@@ -38,6 +38,9 @@ const nasty = fc.oneof(
     '../../etc/passwd',
     'a'.repeat(600),
     '١٢٣',
+    '__proto__',
+    'constructor',
+    'prototype',
     '😀'.repeat(70),
     'NaN',
     '-1',
@@ -51,7 +54,7 @@ const bodyText = fc.oneof(
   jsonish.map((v) => JSON.stringify(v) ?? ''),
   fc.record({ events: jsonish }).map((v) => JSON.stringify(v)),
   nasty,
-  fc.constantFrom('{', '{"events":', '[]', 'null', '{"events":[]}', '\u0000\u0001', '{"events":[{}]}'),
+  fc.constantFrom('{', '{"events":', '[]', 'null', '{"events":[]}', '\u0000\u0001', '{"events":[{}]}', '{"__proto__":{"polluted":1}}', '{"constructor":{"prototype":{"polluted":1}}}'),
 );
 const contentType = fc.constantFrom('application/json', 'application/json; charset=utf-8', 'text/plain', 'application/x-ndjson', '', 'multipart/form-data', 'application/x-www-form-urlencoded');
 const queryKeys = ['slot', 'session_id', 'user_id', 'user_token', 'k', 'item_id', 'category', 'brand', 'price_min', 'price_max', 'in_stock', 'exclude', 'include_purchased', 'device', 'hour', 'window_minutes', 'x'];
@@ -333,6 +336,26 @@ describe('the HTML rewriter', () => {
     // Some slots were valid enough to be filled: the property checked real output.
     expect(filled).toBeGreaterThan(0);
   });
+});
+
+it('names like __proto__ are plain names: the metrics count a slot called "__proto__", and Object.prototype stays clean', async () => {
+  // Found by the properties above: a slot named "__proto__" wrote the metrics object's counters
+  // onto Object.prototype, after which every JSON answer with extra headers failed.
+  const before = Object.getOwnPropertyNames(Object.prototype).sort();
+  const count = async (slot: string) => {
+    const res = await fetchWorker('/v1/admin/metrics', { headers: ADMIN });
+    expect(res.status).toBe(200);
+    const bySlot = ((await res.json()) as any).recommendations.by_slot;
+    return (Object.getOwnPropertyDescriptor(bySlot, slot)?.value?.requests as number | undefined) ?? 0;
+  };
+  const [proto0, ctor0] = [await count('__proto__'), await count('constructor')];
+  for (const slot of ['__proto__', 'constructor', 'prototype', 'toString']) {
+    for (const path of [`/v1/recommendations?slot=${slot}&k=2`, `/v1/blocks/${slot}?k=2`]) expect((await fetchWorker(path)).status).toBe(200);
+  }
+  expect((await count('__proto__')) - proto0).toBe(2);
+  expect((await count('constructor')) - ctor0).toBe(2);
+  expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(before);
+  expect((await fetchWorker('/v1/admin/health', { headers: ADMIN })).status).toBe(200);
 });
 
 it('the fixture catalog is intact enough for the properties above to be meaningful', async () => {
