@@ -6,6 +6,7 @@ import { eventsApi } from './api/events';
 import { experimentsApi } from './api/experiments';
 import { recommendationsApi } from './api/recommendations';
 import { router, type AppEnv } from './api/types';
+import { d1TimeoutMs, withDeadline } from './db/deadline';
 import { ApiError, errorBody } from './lib/errors';
 import { opsMiddleware } from './ops/middleware';
 import { proxy } from './rewrite/proxy';
@@ -19,6 +20,12 @@ export const app = router();
 
 // Operations (issue 7), first: request id, secrets check, structured access log, metrics.
 app.use('*', opsMiddleware);
+
+// Every D1 call made for a request has a time limit (D1_TIMEOUT_MS): a hanging D1 degrades like a failing one.
+app.use('*', async (c, next) => {
+  c.env = { ...c.env, DB: withDeadline(c.env.DB, d1TimeoutMs(c.env)) };
+  await next();
+});
 
 // Security (docs/security.md): headers on everything we answer ourselves; CORS allow-list, rate
 // limits and body limits on the public API; admin bodies are bounded too (bulk catalog uploads).
@@ -63,5 +70,5 @@ app.onError((err, c) => {
   }
   console.error(JSON.stringify({ level: 'error', msg: 'unhandled', path: new URL(c.req.url).pathname, error: String((err as Error)?.message ?? err) }));
   // Storage failures are transient: tell callers to retry, without internals.
-  return c.json(errorBody('unavailable', 'the service could not complete the request; retry later'), 503);
+  return c.json(errorBody('unavailable', 'the service could not complete the request; retry later'), 503, { 'Retry-After': '5' });
 });

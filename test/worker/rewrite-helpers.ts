@@ -9,6 +9,7 @@ export interface PageSpec {
   chunks?: string[];
   base64?: string;
   hold?: boolean;
+  holdHeaders?: boolean;
 }
 
 export async function originPage(path: string, spec: PageSpec | string): Promise<void> {

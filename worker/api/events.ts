@@ -13,6 +13,10 @@ export const eventsApi = router().openapi(
     request: { body: { required: true, content: { 'application/json': { schema: EventBatchSchema } } } },
     responses: {
       200: { description: 'Batch processed; rejected events are listed with reasons; without consent nothing is stored (not_stored)', content: { 'application/json': { schema: EventBatchResultSchema } } },
+      202: {
+        description: 'The event log was unavailable: the valid events are buffered (`buffered`) and will be stored exactly once; do not resend',
+        content: { 'application/json': { schema: EventBatchResultSchema } },
+      },
       ...errorResponses,
     },
   }),
@@ -20,6 +24,6 @@ export const eventsApi = router().openapi(
     const { events, consent } = c.req.valid('json');
     const shopper = await resolveApiShopper(c.req.raw, c.env, { consent });
     const result = await ingestEvents(c.env, events, shopper, (p) => c.executionCtx.waitUntil(p));
-    return c.json(result, 200);
+    return result.buffered ? c.json(result, 202) : c.json(result, 200);
   },
 );

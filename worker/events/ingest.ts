@@ -1,8 +1,11 @@
 /**
  * Event ingestion: validate each event on its own, store new ones in the D1 event log
  * (idempotent per event_id), then feed only the newly stored ones to their sessions'
- * Durable Objects. An event is reported accepted only once D1 holds it.
+ * Durable Objects. An event is reported accepted once D1 holds it; when the D1 write fails
+ * or times out, the batch is held in the event buffer (worker/events/buffer.ts) and reported
+ * `buffered`: it is stored later, exactly once, by the buffer's retries.
  */
+import type { z } from '@hono/zod-openapi';
 import { getCatalog } from '../catalog/snapshot';
 import { chunk, db, rowsPerStatement, runBatch } from '../db/client';
 import { events as eventsTable, type EventRow } from '../db/schema';
@@ -10,13 +13,13 @@ import { attributeAfterInsert, planEventAttribution } from '../experiments/inges
 import { pseudonymize } from '../identity/pseudonym';
 import { isTokenShaped, verifyUserToken, type Consent } from '../identity/shopper';
 import { zodIssues } from '../lib/errors';
+import { log } from '../ops/log';
 import { sessionLinkStatements } from '../privacy/session-index';
 import { attrKeys } from '../ranking/history';
 import { EventSchema, type EventBatchResultSchema, type EventInput } from '../schemas/events';
 import { sessionStub } from '../session/client';
 import type { SessionEvent } from '../session/profile';
-
-import type { z } from '@hono/zod-openapi';
+import { bufferStub } from './buffer-client';
 
 export type IngestResult = z.output<typeof EventBatchResultSchema>;
 
@@ -102,6 +105,28 @@ export async function ingestEvents(
     }),
   );
 
+  const sortedWarnings = () => warnings.sort((a, b) => a.index - b.index);
+  try {
+    const accepted = await storeEvents(env, rows, waitUntil);
+    return { ...base, accepted, duplicates: duplicates + rows.length - accepted, rejected, warnings: sortedWarnings() };
+  } catch (e) {
+    // D1 failed or timed out. If the buffer cannot take the batch either, this throws (503):
+    // nothing was accepted and the caller retries the same event ids.
+    log('error', 'event_store_failed', { events: rows.length, error: (e as Error).message });
+    await bufferStub(env).hold(rows);
+    return { ...base, accepted: 0, buffered: rows.length, duplicates, rejected, warnings: sortedWarnings() };
+  }
+}
+
+/**
+ * Write events to the D1 log (and their experiment attribution, in the same batch), then feed
+ * the newly stored ones to their sessions. Returns how many were new. Safe to repeat: an
+ * event_id already in D1 is not stored again. `received_at` is the time D1 stores the event,
+ * so a buffered event stored late still falls after the export watermark (worker/ops/export.ts).
+ */
+export async function storeEvents(env: Env, pending: EventRow[], waitUntil?: (p: Promise<unknown>) => void): Promise<number> {
+  const receivedAt = Date.now();
+  const rows = pending.map((r) => ({ ...r, receivedAt }));
   const d = db(env.DB);
   const stmts = chunk(rows, rowsPerStatement(COLUMNS)).map((part) =>
     d.insert(eventsTable).values(part).onConflictDoNothing({ target: eventsTable.eventId }).returning({ id: eventsTable.eventId }),
@@ -113,12 +138,9 @@ export async function ingestEvents(
   const results = all.slice(0, stmts.length) as { id: string }[][];
   await attributeAfterInsert(env, attribution, all.slice(stmts.length), waitUntil);
   const inserted = new Set(results.flat().map((r) => r.id));
-  duplicates += rows.length - inserted.size;
-
   const fresh = rows.filter((r) => inserted.has(r.eventId));
   if (fresh.length) await feedSessions(env, fresh, waitUntil);
-  warnings.sort((a, b) => a.index - b.index);
-  return { ...base, accepted: inserted.size, duplicates, rejected, warnings };
+  return inserted.size;
 }
 
 /** Session features follow the log; a failure here loses nothing (the log has the event). */
@@ -136,7 +158,7 @@ async function feedSessions(env: Env, rows: EventRow[], waitUntil?: (p: Promise<
     [...bySession].map(([sessionKey, g]) =>
       sessionStub(env, sessionKey)
         .ingest(g.events, g.userKey)
-        .catch((e: Error) => console.error(JSON.stringify({ level: 'error', msg: 'session_ingest_failed', events: g.events.length, error: e.message }))),
+        .catch((e: Error) => log('error', 'session_ingest_failed', { events: g.events.length, error: e.message })),
     ),
   );
 }

@@ -9,6 +9,8 @@ import { getCanary, getModel, type LoadedModel } from '../inference/model-store'
 import { score } from '../inference/score';
 import type { Timing } from '../lib/timing';
 import { armFor } from '../ops/canary';
+import { noteFault } from '../ops/faults';
+import { log } from '../ops/log';
 import { recordServe } from '../ops/metrics';
 import type { RecommendationRequest, RecommendationResponse } from '../schemas/recommendations';
 import { sessionStub } from '../session/client';
@@ -56,14 +58,23 @@ function alignedItems(model: LoadedModel, catalog: CatalogSnapshot): Aligned {
 
 const num = (v: string | undefined, d: number) => (v !== undefined && Number.isFinite(Number(v)) ? Number(v) : d);
 
+const DEFAULT_SESSION_BUDGET_MS = 150;
+
+/** The session's features, or null (an unknown shopper) when its object fails or misses its time budget. */
 async function sessionFeatures(env: Env, sessionKey: string | null, userKey: string | null): Promise<SessionFeatures | null> {
   if (!sessionKey) return null;
+  const budget = num(env.SESSION_BUDGET_MS, DEFAULT_SESSION_BUDGET_MS);
+  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    return await sessionStub(env, sessionKey).features(userKey);
+    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`session object did not answer within ${budget} ms`)), budget)));
+    return await Promise.race([sessionStub(env, sessionKey).features(userKey), late]);
   } catch (e) {
-    // A failing session object degrades to "unknown shopper", never to an error.
-    console.error(JSON.stringify({ level: 'warn', msg: 'session_features_failed', error: (e as Error).message }));
+    // A failing or slow session object degrades to "unknown shopper", never to an error.
+    log('warn', 'session_features_failed', { error: (e as Error).message });
+    noteFault('session_object', (e as Error).message);
     return null;
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -128,7 +139,8 @@ export async function recommend(req: RecommendationRequest, { env, waitUntil, ti
       ranked = scored.flatMap((s) => (items[s.index] ? [{ item: items[s.index]!, score: s.score }] : []));
       usedModel = m;
     } catch (e) {
-      console.error(JSON.stringify({ level: 'error', msg: 'inference_failed', version: m.version, error: (e as Error).message }));
+      log('error', 'inference_failed', { version: m.version, error: (e as Error).message });
+      noteFault('inference', `model ${m.version}: ${(e as Error).message}`);
       modelFailed = true;
       ranked = null;
     }

@@ -53,6 +53,11 @@ export const EventBatchSchema = z
 export const EventBatchResultSchema = z
   .object({
     accepted: z.number().int().openapi({ description: 'Events newly stored' }),
+    buffered: z
+      .number()
+      .int()
+      .optional()
+      .openapi({ description: 'Events held durably because the event log was unavailable (answer 202); each is stored later exactly once. Present only when > 0' }),
     duplicates: z.number().int().openapi({ description: 'Events already stored earlier (same event_id), not counted again' }),
     consent: ConsentSchema.openapi({ description: 'The consent the batch was processed under' }),
     not_stored: z.number().int().openapi({ description: 'Events not stored because the shopper has not consented to tracking' }),
