@@ -84,6 +84,23 @@ export class EventBuffer extends DurableObject<Env> {
     return out;
   }
 
+  // ---- shopper rights (worker/privacy/): buffered events are the shopper's data too ----
+
+  private static readonly MINE = "json_extract(row, '$.userKey') = ?1 OR json_extract(row, '$.sessionKey') IN (SELECT value FROM json_each(?2))";
+
+  /** The shopper's events waiting here, for the access export. */
+  heldFor(userKey: string | null, sessionKeys: string[]): EventRow[] {
+    return this.sql
+      .exec<{ row: string }>(`SELECT row FROM pending WHERE ${EventBuffer.MINE} ORDER BY seq`, userKey ?? '', JSON.stringify(sessionKeys))
+      .toArray()
+      .map((r) => JSON.parse(r.row) as EventRow);
+  }
+
+  /** Erasure: the shopper's events never reach D1. Returns how many were dropped. */
+  erase(userKey: string | null, sessionKeys: string[]): number {
+    return this.sql.exec(`DELETE FROM pending WHERE ${EventBuffer.MINE}`, userKey ?? '', JSON.stringify(sessionKeys)).rowsWritten;
+  }
+
   override async alarm(): Promise<void> {
     const r = await this.drain();
     if (r.pending) await this.ctx.storage.setAlarm(Date.now() + this.retryDelay());

@@ -10,6 +10,7 @@ import { events, profiles, recPurchases, recServed } from '../db/schema';
 import { evaluateSegments, getSegmentRules, segmentFeatures } from '../experiments/segments';
 import { toExportedEvent, type ExportedEvent } from '../ops/export';
 import type { ShopperExport, ShopperRequest } from '../schemas/shoppers';
+import { bufferStub } from '../events/buffer-client';
 import { sessionStub } from '../session/client';
 import type { SessionDump } from '../session/durable-object';
 import { readArchivedEvents } from './archive';
@@ -51,6 +52,10 @@ export async function exportShopper(env: Env, req: ShopperRequest): Promise<Shop
     d.select().from(recServed).where(sql`${recServed.unitKey} IN ${inJson(unitsJson)}`),
   ]);
   const byId = new Map<string, ExportedEvent>(archived.rows.map((r) => [String(r.event_id), r]));
+  // Events still waiting in the buffer (D1 was failing when they arrived) are held too.
+  for (const e of await bufferStub(env).heldFor(s.userKey, [...s.sessionKeys])) {
+    byId.set(e.eventId, toExportedEvent({ recommendationId: null, slot: null, userKey: null, value: null, ...e }));
+  }
   for (const e of eventRows) byId.set(e.eventId, toExportedEvent(e));
   const allEvents = [...byId.values()].sort((a, b) => Number(a.ts) - Number(b.ts) || String(a.event_id).localeCompare(String(b.event_id)));
   const purchaseIds = JSON.stringify(allEvents.filter((e) => e.type === 'purchase').map((e) => e.event_id));

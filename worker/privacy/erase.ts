@@ -8,6 +8,7 @@
  *     again), then the receipt log entry.
  */
 import { chunk } from '../db/client';
+import { bufferStub } from '../events/buffer-client';
 import type { ErasureCounts, ErasureReceipt, ShopperRequest } from '../schemas/shoppers';
 import { sessionStub } from '../session/client';
 import { eraseArchivedEvents, type ArchiveErasure } from './archive';
@@ -17,7 +18,9 @@ import { keysJson, resolveSubject, type Subject } from './subject';
 const DO_PARALLEL = 16;
 const IN = (n: number) => `IN (SELECT value FROM json_each(?${n}))`;
 
-async function eraseSessions(env: Env, keys: string[], into: ErasureCounts['durable_objects']): Promise<void> {
+async function eraseSessions(env: Env, userKey: string | null, keys: string[], into: ErasureCounts['durable_objects']): Promise<void> {
+  // Events waiting in the buffer (D1 was down) would otherwise reach D1 after the erasure.
+  into.buffered_events += await bufferStub(env).erase(userKey, keys);
   for (const part of chunk(keys, DO_PARALLEL)) {
     for (const r of await Promise.all(part.map((k) => sessionStub(env, k).erase()))) {
       into.sessions_erased++;
@@ -64,14 +67,14 @@ export async function eraseShopper(env: Env, req: ShopperRequest): Promise<Erasu
   const s = await resolveSubject(env, req);
   const counts: ErasureCounts = {
     d1: { events: 0, profiles: 0, rec_served: 0, rec_purchases: 0, shopper_sessions: 0 },
-    durable_objects: { sessions_erased: 0, rows: 0, pending_profile_events: 0, alarms_cleared: 0 },
+    durable_objects: { sessions_erased: 0, rows: 0, pending_profile_events: 0, alarms_cleared: 0, buffered_events: 0 },
     r2: { objects_scanned: 0, objects_rewritten: 0, objects_deleted: 0, rows_removed: 0 },
   };
   const archivedPurchases: string[] = [];
   const runUpdates: D1PreparedStatement[] = [];
   let fresh = [...s.sessionKeys];
   for (;;) {
-    await eraseSessions(env, fresh, counts.durable_objects);
+    await eraseSessions(env, s.userKey, fresh, counts.durable_objects);
     await eraseD1Rows(env, s, counts.d1);
     const r2 = await eraseArchivedEvents(env.EXPORTS, s, (e) => e.type === 'purchase' && archivedPurchases.push(String(e.event_id)));
     counts.r2.objects_scanned = Math.max(counts.r2.objects_scanned, r2.objects_scanned);

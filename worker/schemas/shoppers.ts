@@ -29,6 +29,7 @@ export const ErasureCountsSchema = z.object({
   d1: z.record(z.string(), z.number().int()).openapi({ description: 'Rows deleted per D1 table' }),
   durable_objects: z.object({
     sessions_erased: z.number().int().openapi({ description: 'Session Durable Objects whose storage and alarm were deleted' }),
+    buffered_events: z.number().int().openapi({ description: 'Events dropped from the event buffer (held there while D1 was failing)' }),
     rows: z.number().int(),
     pending_profile_events: z.number().int(),
     alarms_cleared: z.number().int(),
