@@ -27,8 +27,9 @@ export interface DevServer {
 }
 
 /** Start `wrangler dev` on loopback and wait until /health answers. */
-export async function startDev(opts: { port: number; persistTo?: string; vars?: Record<string, string>; logLevel?: string }): Promise<DevServer> {
+export async function startDev(opts: { port: number; persistTo?: string; vars?: Record<string, string>; logLevel?: string; inspectorPort?: number }): Promise<DevServer> {
   const args = ['dev', '--ip', '127.0.0.1', '--port', String(opts.port), '--show-interactive-dev-session=false', '--log-level', opts.logLevel ?? 'warn'];
+  if (opts.inspectorPort) args.push('--inspector-port', String(opts.inspectorPort));
   if (opts.persistTo) args.push('--persist-to', opts.persistTo);
   for (const [k, v] of Object.entries(opts.vars ?? {})) args.push('--var', `${k}:${v}`);
   const child = spawn(BIN, args, { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } });
