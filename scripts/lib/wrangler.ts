@@ -27,8 +27,9 @@ export interface DevServer {
 }
 
 /** Start `wrangler dev` on loopback and wait until /health answers. */
-export async function startDev(opts: { port: number; persistTo?: string; vars?: Record<string, string>; logLevel?: string }): Promise<DevServer> {
+export async function startDev(opts: { port: number; persistTo?: string; vars?: Record<string, string>; logLevel?: string; inspectorPort?: number }): Promise<DevServer> {
   const args = ['dev', '--ip', '127.0.0.1', '--port', String(opts.port), '--show-interactive-dev-session=false', '--log-level', opts.logLevel ?? 'warn'];
+  if (opts.inspectorPort) args.push('--inspector-port', String(opts.inspectorPort));
   if (opts.persistTo) args.push('--persist-to', opts.persistTo);
   // Locally every client is 127.0.0.1, so the per-IP limits would throttle the demo seeding, the
   // benchmarks and the soak; the limiter itself is covered by test/worker/security.test.ts.
