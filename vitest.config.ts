@@ -30,6 +30,18 @@ export default defineConfig(async () => {
             // A loaded CI machine must not turn "filled" into "timed out"; the time-out path is
             // tested with a per-slot budget of 0 (data-p13n-budget), which can only lower this.
             SLOT_BUDGET_MS: '5000',
+            // Same for the other time limits: a busy machine must not turn a slow answer into a
+            // degraded one; test/worker/faults.test.ts lowers them where it tests them.
+            SESSION_BUDGET_MS: '5000',
+            D1_TIMEOUT_MS: '20000',
+            CORS_ORIGINS: 'https://shop.test',
+            // Rate limits are on only where a test asks for them (test/worker/security.test.ts),
+            // with small local limits so that the test needs few requests.
+            RATE_LIMITS: 'off',
+          },
+          ratelimits: {
+            RATE_LIMIT_IP: { namespace_id: '1001', simple: { limit: 20, period: 60 } },
+            RATE_LIMIT_SESSION: { namespace_id: '1002', simple: { limit: 10, period: 60 } },
           },
           outboundService: { node: testOrigin },
         },

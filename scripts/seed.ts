@@ -8,6 +8,8 @@
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { readEvents, readItems, EVENT_STRENGTH } from '../model/io';
+import { signUserToken } from '../worker/identity/shopper';
+import { localSecret } from './lib/wrangler';
 
 export interface SeedOptions {
   url: string;
@@ -17,6 +19,8 @@ export interface SeedOptions {
   /** Cap on history events sent (the demo does not need all of them). */
   maxEvents?: number;
   quiet?: boolean;
+  /** The worker's IDENTITY_SECRET (default: the local one in .dev.vars): history events name their shopper with a signed token, as a storefront backend would. */
+  identitySecret?: string;
 }
 
 async function post(url: string, body: string, headers: Record<string, string>): Promise<any> {
@@ -70,17 +74,21 @@ export async function seed(o: SeedOptions): Promise<{ items: number; events: num
   const shift = history.length ? Date.now() - 60_000 - history[history.length - 1]!.ts : 0;
   const b2 = bar(o.quiet || !history.length, 'events', history.length);
   let accepted = 0;
+  const tokens = new Map<string, string>();
+  const expires = Date.now() / 1000 + 24 * 3600;
+  const secret = o.identitySecret ?? localSecret('IDENTITY_SECRET');
+  for (const e of history) if (!tokens.has(e.user)) tokens.set(e.user, await signUserToken(secret, e.user, expires));
   for (let i = 0; i < history.length; i += 500) {
     const part = history.slice(i, i + 500).map((e) => ({
       event_id: `seed-${e.user}-${e.item}-${e.ts}-${e.type}`,
       type: e.type,
       item_id: e.item,
       session_id: `seed-session-${e.user}`,
-      user_id: e.user,
+      user_token: tokens.get(e.user)!,
       timestamp: Math.round(e.ts + shift),
       ...(e.value !== undefined ? { value: e.value } : {}),
     }));
-    const r = await post(`${o.url}/v1/events`, JSON.stringify({ events: part }), { 'content-type': 'application/json' });
+    const r = await post(`${o.url}/v1/events`, JSON.stringify({ events: part, consent: 'full' }), { 'content-type': 'application/json' });
     accepted += r.accepted + r.duplicates;
     b2.increment(part.length);
   }
@@ -96,12 +104,13 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       events: { type: 'string' },
       token: { type: 'string', default: process.env.ADMIN_TOKEN },
       'max-events': { type: 'string' },
+      'identity-secret': { type: 'string', default: process.env.IDENTITY_SECRET },
     },
   });
   if (!values.items || !values.token) {
     console.error('usage: npm run seed -- --items FILE [--events FILE] [--url URL] [--token ADMIN_TOKEN]');
     process.exit(2);
   }
-  const r = await seed({ url: values.url!, token: values.token, itemsFile: values.items, eventsFile: values.events, maxEvents: values['max-events'] ? Number(values['max-events']) : undefined });
+  const r = await seed({ url: values.url!, token: values.token, identitySecret: values['identity-secret'], itemsFile: values.items, eventsFile: values.events, maxEvents: values['max-events'] ? Number(values['max-events']) : undefined });
   console.log(`seeded ${r.items} items and ${r.events} events into ${values.url}`);
 }

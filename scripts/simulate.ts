@@ -12,13 +12,13 @@
  *   npm run simulate -- --url http://127.0.0.1:8787 [--token T]
  *   npm run simulate -- --start
  */
-import { readFileSync, existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chooseArm, seededRng, type ArmCounts, type Rng } from '../worker/bandits/thompson';
 import { bucket } from '../worker/experiments/assignment';
 import { msprt, powerAt, sampleSizePerArm, twoProportionZTest } from '../worker/experiments/stats';
-import { migrate, ROOT, startDev } from './lib/wrangler';
+import { localAdminToken, migrate, ROOT, startDev } from './lib/wrangler';
 
 const { values: args } = parseArgs({
   options: {
@@ -311,7 +311,7 @@ if (args.url || args.start) {
   let url = args.url;
   let stop: (() => Promise<void>) | undefined;
   let token = args.token ?? '';
-  if (!token && existsSync(resolve(ROOT, '.dev.vars'))) token = /^ADMIN_TOKEN=(.*)$/m.exec(readFileSync(resolve(ROOT, '.dev.vars'), 'utf8'))?.[1]?.trim() ?? '';
+  if (!token) token = localAdminToken();
   if (args.start) {
     const persistTo = resolve(ROOT, '.tmp/simulate-state');
     mkdirSync(persistTo, { recursive: true });

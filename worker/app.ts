@@ -6,15 +6,34 @@ import { eventsApi } from './api/events';
 import { experimentsApi } from './api/experiments';
 import { recommendationsApi } from './api/recommendations';
 import { router, type AppEnv } from './api/types';
+import { d1TimeoutMs, withDeadline } from './db/deadline';
 import { ApiError, errorBody } from './lib/errors';
 import { opsMiddleware } from './ops/middleware';
 import { proxy } from './rewrite/proxy';
+import { KIB, maxBody } from './security/body-limit';
+import { publicCors } from './security/cors';
+import { securityHeaders } from './security/headers';
+import { rateLimit } from './security/rate-limit';
 import { snippetResponse } from './snippet/p13n';
 
 export const app = router();
 
 // Operations (issue 7), first: request id, secrets check, structured access log, metrics.
 app.use('*', opsMiddleware);
+
+// Every D1 call made for a request has a time limit (D1_TIMEOUT_MS): a hanging D1 degrades like a failing one.
+app.use('*', async (c, next) => {
+  c.env = { ...c.env, DB: withDeadline(c.env.DB, d1TimeoutMs(c.env)) };
+  await next();
+});
+
+// Security (docs/security.md): headers on everything we answer ourselves; CORS allow-list, rate
+// limits and body limits on the public API; admin bodies are bounded too (bulk catalog uploads).
+for (const path of ['/v1/*', '/health', '/openapi.json', '/p13n.js']) app.use(path, securityHeaders);
+for (const path of ['/v1/events', '/v1/recommendations', '/v1/blocks/*']) app.use(path, publicCors, rateLimit);
+app.use('/v1/events', maxBody(1024 * KIB));
+app.use('/v1/recommendations', maxBody(64 * KIB));
+app.use('/v1/admin/*', maxBody(32 * 1024 * KIB));
 
 app.get('/health', (c) => c.json({ status: 'ok' }));
 
@@ -51,5 +70,5 @@ app.onError((err, c) => {
   }
   console.error(JSON.stringify({ level: 'error', msg: 'unhandled', path: new URL(c.req.url).pathname, error: String((err as Error)?.message ?? err) }));
   // Storage failures are transient: tell callers to retry, without internals.
-  return c.json(errorBody('unavailable', 'the service could not complete the request; retry later'), 503);
+  return c.json(errorBody('unavailable', 'the service could not complete the request; retry later'), 503, { 'Retry-After': '5' });
 });

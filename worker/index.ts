@@ -4,6 +4,7 @@ import { runScheduled } from './ops/cron';
 export { SessionState } from './session/durable-object';
 export { OpsState } from './ops/durable-object';
 export { BanditShard } from './bandits/durable-object';
+export { EventBuffer } from './events/buffer';
 
 export default {
   fetch: app.fetch,

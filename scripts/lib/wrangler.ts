@@ -1,6 +1,6 @@
 /** Ops scripts and wrangler: local state by default, the real account with remote; `wrangler dev` on loopback. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DB_NAME, wrangler } from '../../model/wrangler';
 
@@ -40,9 +40,11 @@ async function assertPortFree(port: number): Promise<void> {
 export async function startDev(opts: { port: number; persistTo?: string; vars?: Record<string, string>; logLevel?: string; inspectorPort?: number }): Promise<DevServer> {
   await assertPortFree(opts.port);
   const args = ['dev', '--ip', '127.0.0.1', '--port', String(opts.port), '--show-interactive-dev-session=false', '--log-level', opts.logLevel ?? 'warn'];
-  if (opts.persistTo) args.push('--persist-to', opts.persistTo);
   if (opts.inspectorPort) args.push('--inspector-port', String(opts.inspectorPort));
-  for (const [k, v] of Object.entries(opts.vars ?? {})) args.push('--var', `${k}:${v}`);
+  if (opts.persistTo) args.push('--persist-to', opts.persistTo);
+  // Locally every client is 127.0.0.1, so the per-IP limits would throttle the demo seeding, the
+  // benchmarks and the soak; the limiter itself is covered by test/worker/security.test.ts.
+  for (const [k, v] of Object.entries({ RATE_LIMITS: 'off', ...opts.vars })) args.push('--var', `${k}:${v}`);
   const child = spawn(BIN, args, { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } });
   const url = `http://127.0.0.1:${opts.port}`;
   const deadline = Date.now() + 90_000;
@@ -75,15 +77,28 @@ export async function startDev(opts: { port: number; persistTo?: string; vars?: 
 
 /**
  * Local secrets for `wrangler dev` live in .dev.vars (git-ignored); create it from
- * .dev.vars.example on first use and return the admin token scripts need to seed and manage.
+ * .dev.vars.example on first use, add any key the example gained since, and return one value.
  */
-export function localAdminToken(): string {
+export function localSecret(name: string): string {
   const devVars = resolve(ROOT, '.dev.vars');
+  const example = readFileSync(resolve(ROOT, '.dev.vars.example'), 'utf8');
   if (!existsSync(devVars)) {
     copyFileSync(resolve(ROOT, '.dev.vars.example'), devVars);
     console.log('created .dev.vars from .dev.vars.example (local secrets)');
   }
-  const token = /^ADMIN_TOKEN=(.*)$/m.exec(readFileSync(devVars, 'utf8'))?.[1]?.trim();
-  if (!token) throw new Error('.dev.vars has no ADMIN_TOKEN');
-  return token;
+  let text = readFileSync(devVars, 'utf8');
+  const missing = example.split('\n').filter((line) => /^[A-Z_]+=/.test(line) && !new RegExp(`^${line.split('=')[0]}=`, 'm').test(text));
+  if (missing.length) {
+    text = `${text.replace(/\n?$/, '\n')}${missing.join('\n')}\n`;
+    writeFileSync(devVars, text);
+    console.log(`added ${missing.map((l) => l.split('=')[0]).join(', ')} to .dev.vars from .dev.vars.example`);
+  }
+  const value = new RegExp(`^${name}=(.*)$`, 'm').exec(text)?.[1]?.trim();
+  if (!value) throw new Error(`.dev.vars has no ${name}`);
+  return value;
+}
+
+/** The admin token scripts need to seed and manage the local worker. */
+export function localAdminToken(): string {
+  return localSecret('ADMIN_TOKEN');
 }

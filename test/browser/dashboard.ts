@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { chromium } from 'playwright-core';
+import { CHROMIUM, SCREENSHOTS } from './env';
 import { seededRng } from '../../worker/bandits/thompson';
 import { migrate, ROOT, startDev } from '../../scripts/lib/wrangler';
 
@@ -95,7 +96,7 @@ try {
   }
 
   const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
+    executablePath: CHROMIUM,
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
@@ -132,9 +133,8 @@ try {
       const served = Object.fromEntries(rep.variants.map((v: any) => [v.name, v.served]));
       assert.ok(served['free-shipping'] > served['spring-sale'] && served['free-shipping'] > served['new-in'], JSON.stringify(served));
     });
-    mkdirSync(resolve(ROOT, 'docs'), { recursive: true });
-    await page.screenshot({ path: resolve(ROOT, 'docs/dashboard.png'), fullPage: true });
-    console.log('  screenshot: docs/dashboard.png');
+    await page.screenshot({ path: resolve(SCREENSHOTS, 'dashboard.png'), fullPage: true });
+    console.log(`  screenshot: ${resolve(SCREENSHOTS, 'dashboard.png')}`);
     await ctx.close();
   } finally {
     await browser.close();

@@ -18,18 +18,18 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { CHROMIUM, SCREENSHOTS } from './env';
 import { prepareDemo } from '../../scripts/lib/demo';
 import { startDemoOrigin } from '../../scripts/lib/demo-origin';
 import { DB_NAME, wrangler } from '../../model/wrangler';
-import { migrate, ROOT, startDev, type DevServer } from '../../scripts/lib/wrangler';
+import { localAdminToken, migrate, ROOT, startDev, type DevServer } from '../../scripts/lib/wrangler';
 import { seed } from '../../scripts/seed';
 
 const WORKER_PORT = 8797;
 const ORIGIN_PORT = 8798;
 const STATE = resolve(ROOT, '.tmp/browser/state');
-const DOCS = resolve(ROOT, 'docs');
 
-const token = /^ADMIN_TOKEN=(.*)$/m.exec(readFileSync(resolve(ROOT, '.dev.vars'), 'utf8'))?.[1]?.trim() ?? '';
+const token = localAdminToken();
 let failures = 0;
 
 async function check(name: string, fn: () => Promise<void>): Promise<void> {
@@ -45,7 +45,7 @@ async function check(name: string, fn: () => Promise<void>): Promise<void> {
 /** Playwright gives every launch a fresh temporary --user-data-dir itself (it refuses one in args). */
 async function launch(): Promise<Browser> {
   return chromium.launch({
-    executablePath: '/usr/bin/chromium',
+    executablePath: CHROMIUM,
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
@@ -130,7 +130,7 @@ async function main() {
       assert.ok(before.items.length >= 4, `home-recs has ${before.items.length} items`);
       const cookies = await ctx.cookies(base);
       assert.ok(cookies.some((c) => c.name === 'p13n_sid'), 'session cookie set after consent');
-      await page.screenshot({ path: resolve(DOCS, 'storefront-home.png'), fullPage: false });
+      await page.screenshot({ path: resolve(SCREENSHOTS, 'storefront-home.png'), fullPage: false });
     });
 
     await check('viewing products of one category changes the next home page towards it', async () => {
@@ -150,7 +150,7 @@ async function main() {
         const similar = await slotView(page, 'similar');
         assert.equal(similar.state, 'filled');
       }
-      await page.screenshot({ path: resolve(DOCS, 'storefront-product.png') });
+      await page.screenshot({ path: resolve(SCREENSHOTS, 'storefront-product.png') });
       await page.waitForTimeout(300);
       await page.goto(`${base}/`);
       const after = await slotView(page, 'home-recs');
@@ -158,7 +158,7 @@ async function main() {
       console.log(`    ${target}: ${share(before!, target).toFixed(2)} of the home block before, ${share(after, target).toFixed(2)} after`);
       assert.ok(share(after, target) > share(before!, target), `home block did not move towards ${target}: ${cats(after)}`);
       assert.notDeepEqual(after.items.map((i) => i.id), before!.items.map((i) => i.id));
-      await page.screenshot({ path: resolve(DOCS, 'storefront-home-after-browsing.png') });
+      await page.screenshot({ path: resolve(SCREENSHOTS, 'storefront-home-after-browsing.png') });
     });
 
     await check("the snippet's impression and click events arrive with the block's recommendation_id", async () => {
@@ -225,7 +225,7 @@ async function main() {
       const v = await slotView(p3, 'home-recs');
       assert.equal(v.state, 'filled');
       assert.equal(v.strategy, 'popular');
-      await p3.screenshot({ path: resolve(DOCS, 'storefront-model-disabled.png') });
+      await p3.screenshot({ path: resolve(SCREENSHOTS, 'storefront-model-disabled.png') });
       await c3.close();
     });
     await browser.close();
@@ -242,7 +242,7 @@ async function main() {
       assert.equal(v.state, null);
       assert.equal(v.fallbackNote, true);
       assert.ok((await p4.$$('[data-p13n-slot="category-recs"] .card')).length > 0);
-      await p4.screenshot({ path: resolve(DOCS, 'storefront-fallback.png') });
+      await p4.screenshot({ path: resolve(SCREENSHOTS, 'storefront-fallback.png') });
       await c4.close();
     });
   } finally {

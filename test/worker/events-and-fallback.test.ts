@@ -9,9 +9,9 @@ describe('event ingestion', () => {
   it('a retried batch is counted once', async () => {
     const batch = [event('view', 'skincare-1', 'retry-s'), event('click', 'skincare-2', 'retry-s'), event('purchase', 'skincare-3', 'retry-s', { value: 12.5 })];
     const first = await postEvents(batch);
-    expect(first.body).toEqual({ accepted: 3, duplicates: 0, rejected: [] });
+    expect(first.body).toEqual({ accepted: 3, duplicates: 0, rejected: [], warnings: [], consent: 'full', not_stored: 0 });
     const again = await postEvents(batch);
-    expect(again.body).toEqual({ accepted: 0, duplicates: 3, rejected: [] });
+    expect(again.body).toEqual({ accepted: 0, duplicates: 3, rejected: [], warnings: [], consent: 'full', not_stored: 0 });
     const ids = batch.map((e) => e.event_id);
     const rows = await env.DB.prepare(`SELECT event_id FROM events WHERE event_id IN (${ids.map(() => '?').join(',')})`).bind(...ids).all();
     expect(rows.results).toHaveLength(3);

@@ -5,7 +5,8 @@
  */
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { adminJson, event, fetchWorker, fixtureCatalog, postEvents, recommendations, seedCatalog } from './helpers';
+import { originPage, page, slot, storePage } from './rewrite-helpers';
+import { adminJson, event, fetchWorker, fixtureCatalog, postEvents, recommendations, seedCatalog, token } from './helpers';
 
 beforeAll(() => seedCatalog());
 
@@ -103,8 +104,9 @@ describe('assignment', () => {
       expect(b.body.variant).toBe(a.body.variant);
     }
     // a signed-in shopper is assigned by user, so the variant follows them across sessions
-    const first = await recommendations({ slot: 'assign-slot', session_id: 'phone', user_id: 'u-42', k: 4 });
-    const second = await recommendations({ slot: 'assign-slot', session_id: 'laptop', user_id: 'u-42', k: 4 });
+    const user_token = await token('u-42');
+    const first = await recommendations({ slot: 'assign-slot', session_id: 'phone', user_token, k: 4 });
+    const second = await recommendations({ slot: 'assign-slot', session_id: 'laptop', user_token, k: 4 });
     expect(second.body.variant).toBe(first.body.variant);
   }, 120_000);
 
@@ -281,6 +283,14 @@ describe('attribution', () => {
       classes.add(/class="(plain|fancy)"/.exec(html)?.[1] ?? 'none');
     }
     expect([...classes].sort()).toEqual(['fancy', 'plain']);
+    // The HTML proxy renders the slot with the variant's template too.
+    await originPage('/tpl-page', storePage(slot('tpl-slot', { k: 2 })));
+    const proxied = new Set<string>();
+    for (let i = 0; i < 30 && proxied.size < 2; i++) {
+      const { html } = await page('/tpl-page', { cookies: { p13n_consent: 'granted', p13n_sid: `tpl-proxy-session-${i}` } });
+      proxied.add(/class="(plain|fancy)"/.exec(html)?.[1] ?? 'none');
+    }
+    expect([...proxied].sort()).toEqual(['fancy', 'plain']);
   });
 });
 

@@ -1,5 +1,6 @@
 /** Test helpers: they go through the public HTTP surface, like a storefront or an operator would. */
 import { env, exports } from 'cloudflare:workers';
+import { signUserToken } from '../../worker/identity/shopper';
 
 export const ADMIN = { authorization: `Bearer ${env.ADMIN_TOKEN}` };
 export const CATEGORIES = ['skincare', 'makeup', 'haircare', 'fragrance'] as const;
@@ -48,6 +49,11 @@ export async function adminJson(path: string, method: string, body?: unknown): P
 export async function seedCatalog(items: unknown[] = fixtureCatalog()): Promise<void> {
   const res = await adminJson('/v1/admin/catalog', 'POST', items);
   if (res.status !== 200) throw new Error(`seeding failed: ${res.status} ${await res.text()}`);
+}
+
+/** A shopper token as the storefront's backend signs it (docs/security.md). */
+export function token(sub: string, expiresInSec = 3600, secret = env.IDENTITY_SECRET): Promise<string> {
+  return signUserToken(secret, sub, Date.now() / 1000 + expiresInSec);
 }
 
 let seq = 0;

@@ -3,12 +3,15 @@
  * the session cookie only with consent, non-personalized content without it, GPC always respected,
  * logged-in shoppers only from a valid signed token.
  */
+import { runDurableObjectAlarm } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { pseudonymize } from '../../worker/identity/pseudonym';
 import { verifyUserToken } from '../../worker/identity/shopper';
-import { event, fixtureCatalog, postEvents, recommendations, seedCatalog } from './helpers';
-import { originPage, page, setCookies, slot, slots, storePage, token } from './rewrite-helpers';
+import { sessionStub } from '../../worker/session/client';
+import { event, fetchWorker, fixtureCatalog, postEvents, recommendations, seedCatalog, token } from './helpers';
+import { call } from './ops-helpers';
+import { originPage, page, setCookies, slot, slots, storePage } from './rewrite-helpers';
 
 const popular = fixtureCatalog()
   .sort((a, b) => b.popularity - a.popularity)
@@ -138,5 +141,99 @@ describe('signed shopper tokens', () => {
     const bad = await recommendations({ slot: 'home', session_id: 'api-token-s2', user_token: await token(USER, -1), k: 5 });
     expect(bad.status).toBe(200);
     expect(bad.body.items.map((i: any) => i.item_id)).toContain(popular[0]);
+  });
+});
+
+describe('identity and consent on the API', () => {
+  const eventCount = async (ids: string[]) =>
+    (await env.DB.prepare(`SELECT COUNT(*) AS n FROM events WHERE event_id IN (${ids.map(() => '?').join(',')})`).bind(...ids).first<{ n: number }>())!.n;
+
+  it('a bare user_id is a claim anyone could forge: recommendations stay anonymous and say so', async () => {
+    const bought = popular[0]!;
+    const user_token = await token('api-shopper');
+    await postEvents([event('purchase', bought, 'api-id-s1', { user_token, value: 3 })]);
+    const signed = await recommendations({ slot: 'home', session_id: 'api-id-s2', user_token, k: 5 });
+    expect(signed.headers.get('x-p13n-identity')).toBe('user');
+    const bare = await recommendations({ slot: 'home', session_id: 'api-id-s3', user_id: 'api-shopper', k: 5 });
+    expect(bare.status).toBe(200);
+    expect(bare.headers.get('x-p13n-identity')).toBe('unverified');
+    expect(bare.body.items.map((i: any) => i.item_id)).toContain(bought);
+    // A token in the header works like the parameter.
+    const viaHeader = await fetchWorker('/v1/recommendations?slot=home&k=5&session_id=api-id-s4', { headers: { 'x-p13n-user-token': user_token } });
+    expect(viaHeader.headers.get('x-p13n-identity')).toBe('user');
+  });
+
+  it('events store a user only from a valid token; a bare or bad one is stored as anonymous, with a warning', async () => {
+    const good = event('view', 'makeup-1', 'ev-id-s1', { user_token: await token('ev-user') });
+    const bare = event('view', 'makeup-2', 'ev-id-s1', { user_id: 'ev-user' });
+    const expired = event('view', 'makeup-3', 'ev-id-s1', { user_token: await token('ev-user', -10) });
+    const r = await postEvents([good, bare, expired]);
+    expect(r.body.accepted).toBe(3);
+    expect(r.body.warnings.map((w: any) => w.field)).toEqual(['events.1.user_id', 'events.2.user_token']);
+    const rows = (await env.DB.prepare('SELECT event_id, user_key FROM events WHERE session_key = ? ORDER BY event_id').bind(await pseudonymize(env, 's', 'ev-id-s1')).all()).results as any[];
+    const byId = new Map(rows.map((x) => [x.event_id, x.user_key]));
+    expect(byId.get(good.event_id)).toBe(await pseudonymize(env, 'u', 'ev-user'));
+    expect(byId.get(bare.event_id)).toBeNull();
+    expect(byId.get(expired.event_id)).toBeNull();
+  });
+
+  it('events without consent are not stored, and the answer says so', async () => {
+    const cases: [string, RequestInit['headers'], Record<string, unknown>][] = [
+      ['gpc', { 'sec-gpc': '1', 'x-p13n-consent': 'granted' }, {}],
+      ['header', { 'x-p13n-consent': 'denied' }, {}],
+      ['cookie', { cookie: 'p13n_consent=no' }, {}],
+      ['body', {}, { consent: 'essential' }],
+    ];
+    for (const [name, headers, extra] of cases) {
+      const evs = [event('view', 'haircare-1', `no-consent-${name}`), event('click', 'haircare-2', `no-consent-${name}`)];
+      const res = await fetchWorker('/v1/events', { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ events: evs, ...extra }) });
+      const body = (await res.json()) as any;
+      expect(res.status, name).toBe(200);
+      expect(body, name).toMatchObject({ accepted: 0, not_stored: 2, consent: 'essential' });
+      expect(await eventCount(evs.map((e) => e.event_id)), name).toBe(0);
+    }
+    // A granted signal (or, for server calls, none: API_CONSENT_DEFAULT) stores them.
+    const evs = [event('view', 'haircare-1', 'consenting')];
+    const ok = await fetchWorker('/v1/events', { method: 'POST', headers: { 'content-type': 'application/json', 'x-p13n-consent': 'granted' }, body: JSON.stringify({ events: evs }) });
+    expect(await ok.json()).toMatchObject({ accepted: 1, not_stored: 0, consent: 'full' });
+    expect(await eventCount([evs[0]!.event_id])).toBe(1);
+  });
+
+  it('recommendations without consent ignore the session and create no session state', async () => {
+    const sid = 'gpc-session-with-history';
+    await postEvents(['fragrance-20', 'fragrance-21', 'fragrance-22'].map((id) => event('view', id, sid)));
+    const personal = await recommendations({ slot: 'home', session_id: sid, k: 5 });
+    expect(personal.body.items.every((i: any) => i.item_id.startsWith('fragrance-'))).toBe(true);
+    const res = await fetchWorker(`/v1/recommendations?slot=home&k=5&session_id=${sid}`, { headers: { 'sec-gpc': '1' } });
+    expect(res.headers.get('x-p13n-consent')).toBe('essential');
+    expect(((await res.json()) as any).items.map((i: any) => i.item_id)).toEqual(popular.slice(0, 5));
+  });
+
+  it('tokens signed with the previous key stay valid during a key rotation', async () => {
+    const rotated = { IDENTITY_SECRET: 'the-new-identity-secret', IDENTITY_SECRET_PREVIOUS: env.IDENTITY_SECRET };
+    const oldToken = await token('rotating-user');
+    const newToken = await token('rotating-user', 3600, rotated.IDENTITY_SECRET);
+    expect(await verifyUserToken(rotated, oldToken)).toBe('rotating-user');
+    expect(await verifyUserToken(rotated, newToken)).toBe('rotating-user');
+    expect(await verifyUserToken({ IDENTITY_SECRET: rotated.IDENTITY_SECRET }, oldToken)).toBeNull();
+    expect(await verifyUserToken(rotated, await token('rotating-user', 3600, 'a-third-key'))).toBeNull();
+    // Through the API with the rotated configuration.
+    const res = await call('/v1/recommendations?slot=home&k=1', { headers: { 'x-p13n-user-token': oldToken } }, rotated as Partial<Env>);
+    expect(res.headers.get('x-p13n-identity')).toBe('user');
+  });
+
+  it("at login, the session's anonymous history joins the shopper's profile", async () => {
+    const sid = 'login-merge-session';
+    await postEvents([event('view', 'skincare-5', sid), event('purchase', 'skincare-6', sid, { value: 12 })]);
+    // The shopper logs in: the next event of the session carries their token.
+    const user_token = await token('merging-user');
+    await postEvents([event('view', 'skincare-7', sid, { user_token })]);
+    await runDurableObjectAlarm(sessionStub(env, await pseudonymize(env, 's', sid)));
+    const row = (await env.DB.prepare('SELECT * FROM profiles WHERE user_key = ?').bind(await pseudonymize(env, 'u', 'merging-user')).first()) as any;
+    expect(JSON.parse(row.purchases)).toEqual(['skincare-6']);
+    expect(row.event_count).toBe(3);
+    // In a later session on another device, the anonymous purchase is excluded for them.
+    const later = await recommendations({ slot: 'home', session_id: 'login-merge-other-device', user_token, k: 30, category: 'skincare' });
+    expect(later.body.items.map((i: any) => i.item_id)).not.toContain('skincare-6');
   });
 });

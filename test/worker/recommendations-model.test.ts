@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { adminJson, event, postEvents, recommendations, seedCatalog } from './helpers';
+import { adminJson, event, postEvents, recommendations, seedCatalog, token } from './helpers';
 import { activate, demoModel, registerModel } from './model-helpers';
 
 const { onnx, manifest, catalog } = demoModel();
@@ -43,10 +43,11 @@ describe('recommendations from the ONNX model', () => {
   });
 
   it('excludes items the shopper already bought, also in a later session', async () => {
-    const first = await recommendations({ slot: 'home', session_id: 'shopper-a', user_id: 'user-42', k: 10 });
+    const user_token = await token('user-42');
+    const first = await recommendations({ slot: 'home', session_id: 'shopper-a', user_token, k: 10 });
     const bought = first.body.items[0].item_id;
-    await postEvents([event('purchase', bought, 'shopper-a', { user_id: 'user-42', value: 20 })]);
-    const again = await recommendations({ slot: 'home', session_id: 'shopper-a', user_id: 'user-42', k: 10 });
+    await postEvents([event('purchase', bought, 'shopper-a', { user_token, value: 20 })]);
+    const again = await recommendations({ slot: 'home', session_id: 'shopper-a', user_token, k: 10 });
     expect(again.body.items.map((i: any) => i.item_id)).not.toContain(bought);
   });
 

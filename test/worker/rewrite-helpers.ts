@@ -1,6 +1,4 @@
 /** Helpers for the HTML proxy tests: program the test origin (rewrite-origin.ts), read pages through the worker. */
-import { env } from 'cloudflare:workers';
-import { signUserToken } from '../../worker/identity/shopper';
 import { fetchWorker } from './helpers';
 
 const ORIGIN = 'http://origin.test';
@@ -11,6 +9,7 @@ export interface PageSpec {
   chunks?: string[];
   base64?: string;
   hold?: boolean;
+  holdHeaders?: boolean;
 }
 
 export async function originPage(path: string, spec: PageSpec | string): Promise<void> {
@@ -76,10 +75,6 @@ export function slot(name: string, attrs: Record<string, string | number> = {}, 
     .map(([k, v]) => ` data-p13n-${k}="${v}"`)
     .join('');
   return `<div class="recs" data-p13n-slot="${name}"${extra}>${fallback}</div><!--/slot-->`;
-}
-
-export function token(sub: string, expiresInSec: number, secret = (env as unknown as { IDENTITY_SECRET: string }).IDENTITY_SECRET): Promise<string> {
-  return signUserToken(secret, sub, Date.now() / 1000 + expiresInSec);
 }
 
 export function setCookies(res: Response): string[] {

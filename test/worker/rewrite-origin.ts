@@ -5,7 +5,8 @@
  * streaming. Tests (inside workerd) program it over HTTP too:
  *   POST /__origin/pages    {path, status?, headers?: [name, value][], chunks?: string[],
  *                            base64?: string, hold?: boolean}
- *       `hold` sends the first chunk, then waits for POST /__origin/release?path=… before the rest.
+ *       `hold` sends the first chunk, then waits for POST /__origin/release?path=… before the rest;
+ *       `holdHeaders` waits for that release before sending anything (not even the status line).
  *   POST /__origin/release?path=/x
  *   GET  /__origin/log?path=/x       the requests the origin received for that path
  * Unknown paths answer a JSON 404, like an origin API would.
@@ -31,6 +32,7 @@ interface Page {
   chunks: string[];
   base64?: string;
   hold?: boolean;
+  holdHeaders?: boolean;
 }
 
 const pages = new Map<string, Page>();
@@ -67,7 +69,7 @@ export async function testOrigin(req: Req, res: Res): Promise<void> {
   const body = await readBody(req);
   if (url.pathname === '/__origin/pages' && method === 'POST') {
     const p = JSON.parse(body) as Partial<Page> & { path: string };
-    pages.set(p.path, { status: p.status ?? 200, headers: p.headers ?? [['content-type', 'text/html; charset=utf-8']], chunks: p.chunks ?? [], base64: p.base64, hold: p.hold });
+    pages.set(p.path, { status: p.status ?? 200, headers: p.headers ?? [['content-type', 'text/html; charset=utf-8']], chunks: p.chunks ?? [], base64: p.base64, hold: p.hold, holdHeaders: p.holdHeaders });
     log.delete(p.path);
     return json(res, 200, { ok: true });
   }
@@ -87,17 +89,19 @@ export async function testOrigin(req: Req, res: Res): Promise<void> {
   log.set(page && pages.has(key) ? key : url.pathname, entries);
   if (!page) return json(res, 404, { error: { code: 'not_found', message: `origin has no page at ${url.pathname}` } });
 
+  if (page.holdHeaders) await waitForRelease(url.pathname);
   res.writeHead(page.status, page.headers);
   if (page.base64 !== undefined) return void res.end(Uint8Array.from(atob(page.base64), (c) => c.charCodeAt(0)));
   const [first, ...rest] = page.chunks;
   if (first !== undefined) res.write(first);
   else res.flushHeaders?.();
-  if (page.hold) {
-    const path = url.pathname;
-    if (releases.has(path)) releases.delete(path);
-    else await new Promise<void>((resolve) => holds.set(path, resolve));
-    holds.delete(path);
-  }
+  if (page.hold) await waitForRelease(url.pathname);
   for (const c of rest) res.write(c);
   res.end();
+}
+
+async function waitForRelease(path: string): Promise<void> {
+  if (releases.has(path)) releases.delete(path);
+  else await new Promise<void>((resolve) => holds.set(path, resolve));
+  holds.delete(path);
 }

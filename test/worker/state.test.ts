@@ -3,7 +3,7 @@ import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { pseudonymize } from '../../worker/identity/pseudonym';
 import { sessionStub } from '../../worker/session/client';
-import { adminJson, event, fetchWorker, fixtureCatalog, postEvents, recommendations, seedCatalog } from './helpers';
+import { adminJson, event, fetchWorker, fixtureCatalog, postEvents, recommendations, seedCatalog, token } from './helpers';
 
 beforeAll(() => seedCatalog());
 
@@ -21,10 +21,11 @@ describe('session Durable Object', () => {
   it('updates the long-term profile in D1 in one batch on its alarm, not per event', async () => {
     const uid = 'profile-user';
     const userKey = await pseudonymize(env, 'u', uid);
+    const user_token = await token(uid);
     await postEvents([
-      event('view', 'haircare-1', 'p-sess', { user_id: uid }),
-      event('add_to_cart', 'haircare-2', 'p-sess', { user_id: uid }),
-      event('purchase', 'haircare-2', 'p-sess', { user_id: uid, value: 19.5 }),
+      event('view', 'haircare-1', 'p-sess', { user_token }),
+      event('add_to_cart', 'haircare-2', 'p-sess', { user_token }),
+      event('purchase', 'haircare-2', 'p-sess', { user_token, value: 19.5 }),
     ]);
     const before = await env.DB.prepare('SELECT * FROM profiles WHERE user_key = ?').bind(userKey).first();
     expect(before).toBeNull();
@@ -61,12 +62,36 @@ describe('session Durable Object', () => {
 
   it("a purchase in one session is excluded in the shopper's next session, via the profile", async () => {
     const uid = 'two-sessions';
-    await postEvents([event('purchase', 'fragrance-0', 'first-visit', { user_id: uid, value: 5 })]);
+    const user_token = await token(uid);
+    await postEvents([event('purchase', 'fragrance-0', 'first-visit', { user_token, value: 5 })]);
     await runDurableObjectAlarm(sessionStub(env, await pseudonymize(env, 's', 'first-visit')));
-    const r = await recommendations({ slot: 'home', session_id: 'second-visit', user_id: uid, k: 20, category: 'fragrance' });
+    const r = await recommendations({ slot: 'home', session_id: 'second-visit', user_token, k: 20, category: 'fragrance' });
     expect(r.body.items.map((i: any) => i.item_id)).not.toContain('fragrance-0');
     const anon = await recommendations({ slot: 'home', session_id: 'someone-else', k: 20, category: 'fragrance' });
     expect(anon.body.items.map((i: any) => i.item_id)).toContain('fragrance-0');
+  });
+});
+
+describe('session retention', () => {
+  it('an idle session forgets everything after SESSION_RETENTION_DAYS; an active one keeps its state', async () => {
+    await postEvents([event('view', 'makeup-3', 'idle-session'), event('add_to_cart', 'makeup-4', 'idle-session')]);
+    await postEvents([event('view', 'makeup-5', 'active-session')]);
+    const idle = sessionStub(env, await pseudonymize(env, 's', 'idle-session'));
+    const active = sessionStub(env, await pseudonymize(env, 's', 'active-session'));
+    // 31 days pass for the idle one (its last activity is moved back; retention is 30 days).
+    await runInDurableObject(idle, async (_obj, state) => {
+      state.storage.sql.exec("UPDATE kv SET value = ? WHERE key = 'touched_at'", JSON.stringify(Date.now() - 31 * 86_400_000));
+    });
+    expect(await runDurableObjectAlarm(idle)).toBe(true);
+    expect(await runDurableObjectAlarm(active)).toBe(true);
+    const gone = await idle.features(null);
+    expect(gone.recent).toEqual([]);
+    expect(gone.cart).toEqual([]);
+    expect((await active.features(null)).recent.map((r) => r.itemId)).toEqual(['makeup-5']);
+    // The active session is checked again when its retention would end.
+    await runInDurableObject(active, async (_obj, state) => {
+      expect(await state.storage.getAlarm()).toBeGreaterThan(Date.now() + 29 * 86_400_000);
+    });
   });
 });
 

@@ -6,7 +6,7 @@ import { db } from '../db/client';
 import { events, items, profiles } from '../db/schema';
 import { activateModel, listModels, rollbackModel } from '../inference/registry';
 import { getModel, markModelStale, modelStatus } from '../inference/model-store';
-import { ApiError, zodIssues } from '../lib/errors';
+import { ApiError, describeIssues, errorBody, zodIssues } from '../lib/errors';
 import { parseTemplate, TemplateError } from '../render/template';
 import { CatalogItemSchema, CatalogPatchSchema, CatalogUpsertResultSchema, MAX_CATALOG_ITEMS_PER_CALL, type CatalogItemInput } from '../schemas/catalog';
 import { adminErrorResponses, ErrorSchema, Id } from '../schemas/common';
@@ -14,6 +14,7 @@ import { SlotConfigSchema } from '../schemas/slots';
 import { listSlotConfigs, putSlotConfig } from '../slots/config';
 import { opsAdminApi, opsHealth, supersedeCanary } from '../ops/admin';
 import { requireAdmin } from './admin-auth';
+import { shoppersAdminApi } from './shoppers';
 import { router } from './types';
 
 const security = [{ bearerAuth: [] }];
@@ -110,7 +111,10 @@ adminApi.post('/v1/admin/catalog', async (c) => {
   const { items: valid, rejected } = parseCatalogBody(await c.req.text(), c.req.header('content-type') ?? 'application/json');
   const version = valid.length ? await upsertItems(c.env.DB, valid) : undefined;
   const body = { upserted: valid.length, rejected, catalog_version: version ?? 0 };
-  return c.json(body, valid.length ? 200 : 400);
+  if (valid.length) return c.json(body, 200);
+  // Nothing stored: the usual error shape, plus the per-item reasons.
+  const issues = rejected.flatMap((r) => r.issues.map((i) => ({ field: `line ${r.line}: ${i.field}`, message: i.message })));
+  return c.json({ ...errorBody('invalid_request', `no valid catalog item: ${describeIssues(issues.slice(0, 5))}`), ...body }, 400);
 });
 
 adminApi
@@ -194,6 +198,8 @@ adminApi
           traffic: z.record(z.string(), z.unknown()),
           drift: z.record(z.string(), z.unknown()).nullable(),
           exports: z.record(z.string(), z.unknown()).nullable(),
+          events: z.record(z.string(), z.unknown()).openapi({ description: 'Event buffer: events accepted while the event log failed, not yet stored in D1' }),
+          faults: z.record(z.string(), z.unknown()).openapi({ description: 'Dependencies (session_object, inference, origin) that failed in this isolate in the last 5 minutes' }),
         }),
       ),
     }),
@@ -228,6 +234,8 @@ adminApi
           traffic: ops.traffic,
           drift: ops.drift,
           exports: ops.exports,
+          events: ops.events,
+          faults: ops.faults,
         },
         200,
       );
@@ -284,3 +292,5 @@ adminApi
 
 // Operations (issue 7): metrics summary, canary rollouts, export runs (worker/ops/admin.ts).
 adminApi.route('/', opsAdminApi);
+// Shopper rights (issue 6): erasure and access (worker/api/shoppers.ts).
+adminApi.route('/', shoppersAdminApi);

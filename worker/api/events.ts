@@ -1,5 +1,6 @@
 import { createRoute } from '@hono/zod-openapi';
 import { ingestEvents } from '../events/ingest';
+import { resolveApiShopper } from '../identity/shopper';
 import { errorResponses } from '../schemas/common';
 import { EventBatchResultSchema, EventBatchSchema } from '../schemas/events';
 import { router } from './types';
@@ -11,13 +12,18 @@ export const eventsApi = router().openapi(
     summary: 'Ingest a batch of behavioural events (idempotent per event_id)',
     request: { body: { required: true, content: { 'application/json': { schema: EventBatchSchema } } } },
     responses: {
-      200: { description: 'Batch processed; rejected events are listed with reasons', content: { 'application/json': { schema: EventBatchResultSchema } } },
+      200: { description: 'Batch processed; rejected events are listed with reasons; without consent nothing is stored (not_stored)', content: { 'application/json': { schema: EventBatchResultSchema } } },
+      202: {
+        description: 'The event log was unavailable: the valid events are buffered (`buffered`) and will be stored exactly once; do not resend',
+        content: { 'application/json': { schema: EventBatchResultSchema } },
+      },
       ...errorResponses,
     },
   }),
   async (c) => {
-    const { events } = c.req.valid('json');
-    const result = await ingestEvents(c.env, events, (p) => c.executionCtx.waitUntil(p));
-    return c.json(result, 200);
+    const { events, consent } = c.req.valid('json');
+    const shopper = await resolveApiShopper(c.req.raw, c.env, { consent });
+    const result = await ingestEvents(c.env, events, shopper, (p) => c.executionCtx.waitUntil(p));
+    return result.buffered ? c.json(result, 202) : c.json(result, 200);
   },
 );

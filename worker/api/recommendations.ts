@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { variantTemplate } from '../experiments/serve';
+import { resolveApiShopper } from '../identity/shopper';
 import { describeIssues, errorBody, zodIssues } from '../lib/errors';
 import { Timing } from '../lib/timing';
 import { recommend } from '../ranking/recommend';
@@ -15,15 +16,21 @@ const BlockQuerySchema = z.object({ slot: z.string().optional() }).passthrough()
 
 async function answer(c: Context<AppEnv>, req: RecommendationRequest) {
   const timing = new Timing();
-  const rec = await recommend(req, { env: c.env, timing, waitUntil: (p) => c.executionCtx.waitUntil(p) });
-  return { rec, timing };
+  const shopper = await resolveApiShopper(c.req.raw, c.env, req);
+  // Without full consent the answer is non-personalized: no session state is read or created.
+  const asked = shopper.consent === 'full' ? req : { ...req, session_id: undefined };
+  const rec = await recommend(asked, { env: c.env, timing, waitUntil: (p) => c.executionCtx.waitUntil(p), shopper });
+  return { rec, timing, shopper };
 }
 
-function headers(timing: Timing, fallback: boolean): Record<string, string> {
+function headers({ rec, timing, shopper }: Awaited<ReturnType<typeof answer>>): Record<string, string> {
   return {
     'Server-Timing': timing.header(),
     'Cache-Control': 'private, no-store',
-    ...(fallback ? { 'X-P13n-Fallback': '1' } : {}),
+    // How the caller was understood: consent level, and whether a user was recognised.
+    'X-P13n-Consent': shopper.consent,
+    'X-P13n-Identity': shopper.userId ? 'user' : shopper.unverifiedUser ? 'unverified' : 'anonymous',
+    ...(rec.fallback ? { 'X-P13n-Fallback': '1' } : {}),
   };
 }
 
@@ -33,8 +40,8 @@ export const recommendationsApi = router()
   .openapi(
     createRoute({ method: 'get', path: '/v1/recommendations', summary: 'Personalized items for a slot', request: { query: QuerySchema }, responses: okJson }),
     async (c) => {
-      const { rec, timing } = await answer(c, c.req.valid('query'));
-      return c.json(rec, 200, headers(timing, rec.fallback));
+      const a = await answer(c, c.req.valid('query'));
+      return c.json(a.rec, 200, headers(a));
     },
   )
   .openapi(
@@ -46,8 +53,8 @@ export const recommendationsApi = router()
       responses: okJson,
     }),
     async (c) => {
-      const { rec, timing } = await answer(c, c.req.valid('json'));
-      return c.json(rec, 200, headers(timing, rec.fallback));
+      const a = await answer(c, c.req.valid('json'));
+      return c.json(a.rec, 200, headers(a));
     },
   )
   .openapi(
@@ -61,9 +68,9 @@ export const recommendationsApi = router()
     async (c) => {
       const parsed = RecommendationRequestSchema.safeParse({ ...c.req.query(), slot: c.req.valid('param').slot });
       if (!parsed.success) return c.json(invalid(parsed.error), 400);
-      const { rec, timing } = await answer(c, parsed.data);
-      const slot = await getSlotConfig(c.env.DB, rec.slot);
-      return c.html(renderBlock(rec, variantTemplate(rec) ?? slot.template), 200, { ...headers(timing, rec.fallback), 'X-Recommendation-Id': rec.recommendation_id });
+      const a = await answer(c, parsed.data);
+      const slot = await getSlotConfig(c.env.DB, a.rec.slot);
+      return c.html(renderBlock(a.rec, variantTemplate(a.rec) ?? slot.template), 200, { ...headers(a), 'X-Recommendation-Id': a.rec.recommendation_id });
     },
   );
 

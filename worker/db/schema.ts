@@ -4,7 +4,7 @@
  * Shopper identifiers are stored only as keyed hashes (`*_key` columns), never raw.
  */
 import { sql } from 'drizzle-orm';
-import { index, integer, real, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { index, integer, primaryKey, real, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 
 export const items = sqliteTable(
   'items',
@@ -208,3 +208,28 @@ export const exportRuns = sqliteTable('export_runs', {
 
 export type RolloutRow = typeof modelRollouts.$inferSelect;
 export type ExportRunRow = typeof exportRuns.$inferSelect;
+
+// ---- shopper rights (issue 6; see docs/privacy-rights.md) ----
+
+/**
+ * Which sessions a user was seen in (pseudonymous keys only). Erasure and access find a user's
+ * session Durable Objects through it even after retention trimmed the event log. Written with
+ * the events (same D1 batch) and by a session object when it caches the user's profile.
+ */
+export const shopperSessions = sqliteTable(
+  'shopper_sessions',
+  {
+    userKey: text('user_key').notNull(),
+    sessionKey: text('session_key').notNull(),
+    firstSeen: integer('first_seen').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.userKey, t.sessionKey] }), index('shopper_sessions_session_idx').on(t.sessionKey)],
+);
+
+/** Proof that an erasure ran: when, and how much it removed. Holds no identifier of the shopper. */
+export const erasureReceipts = sqliteTable('erasure_receipts', {
+  id: text('id').primaryKey(),
+  erasedAt: integer('erased_at').notNull(),
+  /** counts per table / durable objects / R2 objects, as in the receipt returned to the caller */
+  counts: text('counts', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+});

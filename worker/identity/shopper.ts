@@ -14,7 +14,14 @@
  * Logged-in shoppers are recognised only from a token the storefront's backend signs:
  *   base64url(JSON {sub, exp}) "." base64url(HMAC-SHA256(IDENTITY_SECRET, <first part>))
  * `exp` is in seconds since the epoch. It comes from the cookie `p13n_uid` or the header
- * `X-P13n-User-Token`. Forged, expired or malformed tokens (or no IDENTITY_SECRET) mean anonymous.
+ * `X-P13n-User-Token` (API calls may also pass it as `user_token`). During a key rotation
+ * IDENTITY_SECRET_PREVIOUS verifies too, so tokens signed with either key stay valid.
+ * Forged, expired or malformed tokens (or no IDENTITY_SECRET) mean anonymous.
+ *
+ * The API (resolveApiShopper) reads the same signals with one difference: a server calling the
+ * API with no consent signal gets API_CONSENT_DEFAULT (default 'full': the storefront's backend
+ * is expected to call only for consenting shoppers, and says otherwise with the header, the
+ * cookie or the batch's `consent` field).
  */
 import { base64url, hmac } from './pseudonym';
 
@@ -35,6 +42,8 @@ export interface Shopper {
 /** The configuration this module reads; the worker's Env satisfies it. */
 export interface IdentityEnv {
   IDENTITY_SECRET?: string;
+  /** The previous signing secret, still accepted while storefront backends switch keys. */
+  IDENTITY_SECRET_PREVIOUS?: string;
   /** Consent cookie name and the value that means "granted". */
   CONSENT_COOKIE?: string;
   CONSENT_COOKIE_VALUE?: string;
@@ -43,6 +52,8 @@ export interface IdentityEnv {
   CONSENT_HEADER_VALUE?: string;
   /** Consent when the request carries no signal: 'none' (default, opt-in) or 'full' (opt-out regimes). */
   CONSENT_DEFAULT?: string;
+  /** The same for API calls (default 'full', see above). */
+  API_CONSENT_DEFAULT?: string;
   /** Idle lifetime of the session cookie, seconds (default 1800, renewed on every page). */
   SESSION_COOKIE_MAX_AGE?: string;
 }
@@ -73,9 +84,22 @@ export function parseCookies(header: string | null): Map<string, string> {
   return out;
 }
 
-export function resolveConsent(request: Request, env: IdentityEnv, cookies = parseCookies(request.headers.get('cookie'))): Consent {
+const CONSENTS: readonly string[] = ['full', 'essential', 'none'] satisfies Consent[];
+const asConsent = (v: string | undefined, fallback: Consent): Consent => (v && CONSENTS.includes(v) ? (v as Consent) : fallback);
+
+/**
+ * `explicit` is a consent level stated in the request body (API only); like every other
+ * signal it can only lower what the cookie and header allow, and Sec-GPC always wins.
+ */
+export function resolveConsent(
+  request: Request,
+  env: IdentityEnv,
+  cookies = parseCookies(request.headers.get('cookie')),
+  { fallback = asConsent(env.CONSENT_DEFAULT, 'none'), explicit }: { fallback?: Consent; explicit?: Consent } = {},
+): Consent {
   if (request.headers.get('sec-gpc')?.trim() === '1') return 'essential';
-  const signals: boolean[] = [];
+  if (explicit && explicit !== 'full') return explicit;
+  const signals: boolean[] = explicit ? [true] : [];
   const cookieName = env.CONSENT_COOKIE || 'p13n_consent';
   const cookieValue = cookies.get(cookieName);
   if (cookieValue !== undefined) signals.push(cookieValue === (env.CONSENT_COOKIE_VALUE || 'granted'));
@@ -84,7 +108,7 @@ export function resolveConsent(request: Request, env: IdentityEnv, cookies = par
   if (headerValue !== null) signals.push(headerValue.trim() === (env.CONSENT_HEADER_VALUE || 'granted'));
   // Any explicit refusal wins over a grant.
   if (signals.length) return signals.every(Boolean) ? 'full' : 'essential';
-  return env.CONSENT_DEFAULT === 'full' ? 'full' : 'none';
+  return fallback;
 }
 
 function fromBase64url(s: string): Uint8Array {
@@ -111,8 +135,12 @@ export async function verifyUserToken(env: IdentityEnv, token: string | null | u
     if (!token || !env.IDENTITY_SECRET || token.length > MAX_TOKEN) return null;
     const parts = token.trim().split('.');
     if (parts.length !== 2 || !parts[0] || !parts[1]) return null;
-    const expected = await hmac(env.IDENTITY_SECRET, parts[0]);
-    if (!sameBytes(expected, fromBase64url(parts[1]))) return null;
+    const given = fromBase64url(parts[1]);
+    let valid = false;
+    for (const secret of [env.IDENTITY_SECRET, env.IDENTITY_SECRET_PREVIOUS]) {
+      if (secret) valid = sameBytes(await hmac(secret, parts[0]), given) || valid;
+    }
+    if (!valid) return null;
     const claims = JSON.parse(new TextDecoder().decode(fromBase64url(parts[0]))) as { sub?: unknown; exp?: unknown };
     if (typeof claims.sub !== 'string' || !claims.sub.trim() || claims.sub.length > 128) return null;
     if (typeof claims.exp !== 'number' || !Number.isFinite(claims.exp) || claims.exp * 1000 <= nowMs) return null;
@@ -143,7 +171,43 @@ export async function resolveShopper(request: Request, env: IdentityEnv): Promis
   const known = existing !== undefined && SESSION_ID.test(existing);
   const sessionId = known ? existing : newSessionId();
   const maxAge = Number(env.SESSION_COOKIE_MAX_AGE) > 0 ? Math.floor(Number(env.SESSION_COOKIE_MAX_AGE)) : 1800;
-  const token = request.headers.get(USER_TOKEN_HEADER) ?? cookies.get(USER_TOKEN_COOKIE);
-  const userId = await verifyUserToken(env, token);
+  const userId = await verifyUserToken(env, requestToken(request, cookies));
   return { consent, sessionId, ...(known ? {} : { newSession: true }), ...(userId ? { userId } : {}), setCookie: sessionCookie(request, sessionId, maxAge) };
+}
+
+function requestToken(request: Request, cookies: Map<string, string>): string | undefined {
+  return request.headers.get(USER_TOKEN_HEADER) ?? cookies.get(USER_TOKEN_COOKIE);
+}
+
+const TOKEN_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+/** Whether a `user_id` value is really a signed token (callers may put one there). */
+export function isTokenShaped(v: string | undefined): v is string {
+  return v !== undefined && TOKEN_SHAPE.test(v);
+}
+
+export interface ApiShopper {
+  consent: Consent;
+  /** From a valid signed token, and only with full consent. */
+  userId: string | null;
+  /** A user was named but not by a valid token: it is treated as anonymous (the answer says so). */
+  unverifiedUser: boolean;
+}
+
+/**
+ * The caller of the public API. The shopper's id counts only inside a signed token: `user_token`
+ * (or a `user_id` that is itself a token), else the token header or cookie. A bare `user_id`
+ * is a claim anyone can forge, so it is ignored.
+ */
+export async function resolveApiShopper(
+  request: Request,
+  env: IdentityEnv,
+  given: { user_id?: string; user_token?: string; consent?: Consent } = {},
+): Promise<ApiShopper> {
+  const cookies = parseCookies(request.headers.get('cookie'));
+  const consent = resolveConsent(request, env, cookies, { fallback: asConsent(env.API_CONSENT_DEFAULT, 'full'), explicit: given.consent });
+  const token = given.user_token ?? (isTokenShaped(given.user_id) ? given.user_id : undefined) ?? requestToken(request, cookies);
+  const named = token !== undefined || given.user_id !== undefined;
+  const userId = consent === 'full' && token !== undefined ? await verifyUserToken(env, token) : null;
+  return { consent, userId, unverifiedUser: consent === 'full' && named && !userId };
 }

@@ -6,11 +6,13 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { adminErrorResponses, Id } from '../schemas/common';
 import { router } from '../api/types';
+import { bufferStub } from '../events/buffer-client';
 import { activeModel, closeRollout, DEFAULT_CANARY_RULE, listRollouts, runningRollout, startCanary } from '../inference/registry';
 import { markModelStale, modelStatus } from '../inference/model-store';
 import { ApiError } from '../lib/errors';
 import { readDrift } from './drift';
 import { lastExportRuns } from './export';
+import { recentFaults } from './faults';
 import { log } from './log';
 import { opsStub } from './metrics';
 
@@ -143,7 +145,7 @@ export const opsAdminApi = router()
 /** The operations part of /v1/admin/health. */
 export async function opsHealth(env: Env) {
   const reasons: string[] = [];
-  const [active, summary, drift, runs, exportsBucket] = await Promise.all([
+  const [active, summary, drift, runs, exportsBucket, buffer] = await Promise.all([
     activeModel(env.DB).catch(() => undefined),
     opsStub(env)
       .summary(3600_000)
@@ -153,7 +155,16 @@ export async function opsHealth(env: Env) {
     env.EXPORTS.head('healthcheck')
       .then(() => ({ ok: true }))
       .catch((e: Error) => ({ ok: false, error: e.message })),
+    bufferStub(env)
+      .status()
+      .catch((e: Error) => ({ error: e.message })),
   ]);
+  // Events held while the D1 event log failed (worker/events/buffer.ts), and dependencies that
+  // failed recently on request paths that degrade quietly (worker/ops/faults.ts).
+  if ('error' in buffer) reasons.push('event_buffer_unreachable');
+  else if (buffer.pending > 0) reasons.push('events_buffered');
+  const faults = recentFaults();
+  for (const dep of Object.keys(faults)) reasons.push(`${dep}_errors`);
   const ops = 'error' in summary ? { ok: false, error: summary.error } : { ok: true };
   if (!ops.ok) reasons.push('metrics_unreachable');
   if (!exportsBucket.ok) reasons.push('exports_bucket_unreachable');
@@ -181,6 +192,8 @@ export async function opsHealth(env: Env) {
     drift: drift
       ? { model: drift.model, windows: drift.windows, alarms: drift.alarms, last: drift.last, statistic: drift.statistic, reference_source: drift.reference.source, since: drift.since }
       : null,
+    events: 'error' in buffer ? { ok: false, error: buffer.error } : { ok: true, ...buffer },
+    faults,
     exports: last ? { last_run: last.id, status: last.status, rows: last.rows, finished_at: last.finishedAt, exported_through: last.status === 'done' ? last.toReceivedAt : null, error: last.error } : null,
   };
 }

@@ -24,8 +24,13 @@ export async function compactProfiles(env: Env, now = Date.now()): Promise<Compa
   const d = db(env.DB);
   const days = Number(env.PROFILE_RETENTION_DAYS ?? 400);
   const idleBefore = now - (Number.isFinite(days) && days > 0 ? days : 400) * 86_400_000;
-  const del = await env.DB.prepare('DELETE FROM profiles WHERE last_seen < ?').bind(idleBefore).run();
-  const result: CompactResult = { deleted: del.meta.changes ?? 0, compacted: 0, scanned: 0 };
+  // The user → session index (erasure's map) ages out with the profiles: an old session's object
+  // and events are gone by then, and erasure still scans the R2 archive for its key.
+  const [del] = await env.DB.batch([
+    env.DB.prepare('DELETE FROM profiles WHERE last_seen < ?').bind(idleBefore),
+    env.DB.prepare('DELETE FROM shopper_sessions WHERE first_seen < ?').bind(idleBefore),
+  ]);
+  const result: CompactResult = { deleted: del!.meta.changes ?? 0, compacted: 0, scanned: 0 };
   let cursor = '';
   for (;;) {
     const page = await d.select().from(profiles).where(gt(profiles.userKey, cursor)).orderBy(asc(profiles.userKey)).limit(PAGE).all();

@@ -1,10 +1,11 @@
 /**
  * Cron triggers (wrangler.toml [triggers]):
- *   "*\/5 * * * *"  canary rule + drift check
+ *   "*\/5 * * * *"  canary rule + drift check + event buffer retry (besides its own alarm)
  *   "30 2 * * *"    export the event log to R2, then trim D1; compact profiles
  * Any other schedule runs every job. Each job logs its result; a failing job does not stop the
  * others (but export failing means trim does not run: nothing is deleted that is not in R2).
  */
+import { bufferStub } from '../events/buffer-client';
 import { getModel } from '../inference/model-store';
 import { compactProfiles } from './compact';
 import { checkDrift } from './drift';
@@ -35,6 +36,7 @@ export async function runScheduled(controller: Pick<ScheduledController, 'cron' 
   if (frequent) {
     await job('canary', () => opsStub(env).evaluateCanary());
     await job('drift', async () => checkDrift(env, await getModel(env, 0), now));
+    await job('event_buffer', () => bufferStub(env).drain());
   }
   if (daily) {
     if (await job('export', () => exportEvents(env, now))) await job('trim', () => trimEvents(env, now));

@@ -155,7 +155,7 @@ export class OpsState extends DurableObject<Env> {
 
   summary(windowMs = 3600_000, now = Date.now()): MetricsSummary {
     const from = minuteOf(now - windowMs) + 60_000;
-    const routes: Record<string, RouteSummary> = {};
+    const routes = dict<RouteSummary>();
     let total = 0;
     let errors5xx = 0;
     for (const r of this.sql.exec<{ route: string; status: number; n: number; ms_sum: number; ms_max: number }>(
@@ -190,9 +190,9 @@ export class OpsState extends DurableObject<Env> {
       }
     }
     const rec = { total: 0, fallbacks: 0, errors: 0, score_sum: 0, score_n: 0 };
-    const byModel: MetricsSummary['recommendations']['by_model'] = {};
-    const bySlot: MetricsSummary['recommendations']['by_slot'] = {};
-    const byArm: MetricsSummary['recommendations']['by_arm'] = {};
+    const byModel: MetricsSummary['recommendations']['by_model'] = dict();
+    const bySlot: MetricsSummary['recommendations']['by_slot'] = dict();
+    const byArm: MetricsSummary['recommendations']['by_arm'] = dict();
     for (const r of this.sql.exec<{ slot: string; model: string; arm: string; n: number; fallbacks: number; errors: number; score_sum: number; score_n: number }>(
       'SELECT slot, model, arm, sum(n) AS n, sum(fallbacks) AS fallbacks, sum(errors) AS errors, sum(score_sum) AS score_sum, sum(score_n) AS score_n FROM serve_minute WHERE minute >= ? GROUP BY slot, model, arm',
       from,
@@ -222,24 +222,24 @@ export class OpsState extends DurableObject<Env> {
       m.error_rate = round(m.error_rate / m.requests, 4);
     }
     for (const s of Object.values(bySlot)) s.fallback_rate = round(s.fallback_rate / s.requests, 4);
-    const categories: Record<string, number> = {};
+    const categories = dict<number>();
     for (const r of this.sql.exec<{ category: string; n: number }>('SELECT category, sum(n) AS n FROM cat_minute WHERE minute >= ? GROUP BY category ORDER BY n DESC LIMIT 50', from)) {
       categories[r.category] = r.n;
     }
     return {
       window: { from, to: now, minutes: Math.round(windowMs / 60_000) },
-      requests: { total, error_rate: total ? round(errors5xx / total, 4) : 0, routes },
+      requests: { total, error_rate: total ? round(errors5xx / total, 4) : 0, routes: plain(routes) },
       recommendations: {
         total: rec.total,
         fallbacks: rec.fallbacks,
         fallback_rate: rec.total ? round(rec.fallbacks / rec.total, 4) : 0,
         errors: rec.errors,
         error_rate: rec.total ? round(rec.errors / rec.total, 4) : 0,
-        by_model: byModel,
-        by_slot: bySlot,
-        by_arm: byArm,
+        by_model: plain(byModel),
+        by_slot: plain(bySlot),
+        by_arm: plain(byArm),
         avg_top_score: rec.score_n ? round(rec.score_sum / rec.score_n, 6) : null,
-        categories,
+        categories: plain(categories),
       },
     };
   }
@@ -250,9 +250,9 @@ export class OpsState extends DurableObject<Env> {
       'SELECT sum(n) AS n, sum(score_sum) AS s, sum(score_n) AS c, count(DISTINCT minute) AS minutes FROM serve_minute WHERE minute >= ?',
       since,
     ).one();
-    const categories: Record<string, number> = {};
+    const categories = dict<number>();
     for (const c of this.sql.exec<{ category: string; n: number }>('SELECT category, sum(n) AS n FROM cat_minute WHERE minute >= ? GROUP BY category', since)) categories[c.category] = c.n;
-    return { minutes: r.minutes, requests: r.n ?? 0, scoreSum: r.s ?? 0, scoreN: r.c ?? 0, categories };
+    return { minutes: r.minutes, requests: r.n ?? 0, scoreSum: r.s ?? 0, scoreN: r.c ?? 0, categories: plain(categories) };
   }
 
   getState<T>(key: string): T | null {
@@ -280,4 +280,17 @@ function quantile(hist: number[], q: number): number | null {
     if (acc >= q * total) return Number.isFinite(LATENCY_BUCKETS[i]!) ? LATENCY_BUCKETS[i]! : null;
   }
   return null;
+}
+
+/**
+ * Slot names come from shoppers' requests: a slot called "__proto__" must be a key like any
+ * other, not a way to write to Object.prototype (`bySlot[slot] ??= …; bySlot[slot].requests += …`).
+ */
+function dict<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
+/** RPC cannot clone null-prototype objects; a copy made with fromEntries keeps "__proto__" an own key. */
+function plain<T>(d: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(d));
 }

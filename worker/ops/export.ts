@@ -19,12 +19,30 @@ import { log } from './log';
 
 /** Events received in the last minute may still be arriving out of order; leave them for the next run. */
 export const SETTLE_MS = 60_000;
+/** Every event-log partition lives under this prefix. */
+export const EXPORT_PREFIX = 'exports/events/';
 const PAGE = 1000;
 const ROWS_PER_PART = 50_000;
 const TRIM_CHUNK = 2000;
 
 export const COLUMNS = ['event_id', 'type', 'item_id', 'session_key', 'user_key', 'ts', 'recommendation_id', 'slot', 'value', 'received_at'] as const;
 export type ExportedEvent = Record<(typeof COLUMNS)[number], string | number | null>;
+
+/** An event row as it is written to R2 (and returned by the shopper access export). */
+export function toExportedEvent(e: EventSelect): ExportedEvent {
+  return {
+    event_id: e.eventId,
+    type: e.type,
+    item_id: e.itemId,
+    session_key: e.sessionKey,
+    user_key: e.userKey ?? null,
+    ts: e.ts,
+    recommendation_id: e.recommendationId ?? null,
+    slot: e.slot ?? null,
+    value: e.value ?? null,
+    received_at: e.receivedAt,
+  };
+}
 
 export interface ExportResult {
   run: string;
@@ -67,7 +85,7 @@ export async function exportEvents(env: Env, now = Date.now(), opts: { settleMs?
       if (!lines?.length) return;
       const n = (counters.get(dt) ?? 0) + 1;
       counters.set(dt, n);
-      const key = `exports/events/dt=${dt}/part-${run}-${String(n).padStart(4, '0')}.ndjson.gz`;
+      const key = `${EXPORT_PREFIX}dt=${dt}/part-${run}-${String(n).padStart(4, '0')}.ndjson.gz`;
       const body = await gzip(lines.join('\n') + '\n');
       await env.EXPORTS.put(key, body, {
         httpMetadata: { contentType: 'application/x-ndjson', contentEncoding: 'gzip' },
@@ -99,20 +117,8 @@ export async function exportEvents(env: Env, now = Date.now(), opts: { settleMs?
       for (const e of page) {
         if (e.receivedAt <= from) continue;
         const dt = new Date(e.ts).toISOString().slice(0, 10);
-        const row: ExportedEvent = {
-          event_id: e.eventId,
-          type: e.type,
-          item_id: e.itemId,
-          session_key: e.sessionKey,
-          user_key: e.userKey ?? null,
-          ts: e.ts,
-          recommendation_id: e.recommendationId ?? null,
-          slot: e.slot ?? null,
-          value: e.value ?? null,
-          received_at: e.receivedAt,
-        };
         const lines = open.get(dt) ?? [];
-        lines.push(JSON.stringify(row));
+        lines.push(JSON.stringify(toExportedEvent(e)));
         open.set(dt, lines);
         result.rows++;
         if (lines.length >= ROWS_PER_PART) await flush(dt);
@@ -152,7 +158,14 @@ export async function trimEvents(env: Env, now = Date.now()): Promise<TrimResult
     deleted += r.meta.changes ?? 0;
     if ((r.meta.changes ?? 0) < TRIM_CHUNK) break;
   }
-  log('info', 'events_trimmed', { deleted, cutoff, exported_through: through });
+  // Experiment outcomes hold pseudonymous unit keys too; reports need them longer than raw events.
+  const expDays = Number(env.EXPERIMENT_RETENTION_DAYS ?? 180);
+  const expCutoff = now - (Number.isFinite(expDays) && expDays > 0 ? expDays : 180) * 86_400_000;
+  const [served] = await env.DB.batch([
+    env.DB.prepare('DELETE FROM rec_served WHERE served_at < ?').bind(expCutoff),
+    env.DB.prepare('DELETE FROM rec_purchases WHERE ts < ?').bind(expCutoff),
+  ]);
+  log('info', 'events_trimmed', { deleted, cutoff, exported_through: through, experiment_rows_deleted: served?.meta.changes ?? 0 });
   return { deleted, cutoff, exportedThrough: through };
 }
 

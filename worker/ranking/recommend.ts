@@ -5,11 +5,12 @@
 import { getCatalog, type CatalogItem, type CatalogSnapshot } from '../catalog/snapshot';
 import { chooseTreatment, editorialRanking, loadExperimentContext, modelForVersion, recordTreatment, setVariantTemplate } from '../experiments/serve';
 import { pseudonymize } from '../identity/pseudonym';
-import { verifyUserToken } from '../identity/shopper';
 import { getCanary, getModel, type LoadedModel } from '../inference/model-store';
 import { score } from '../inference/score';
 import type { Timing } from '../lib/timing';
 import { armFor } from '../ops/canary';
+import { noteFault } from '../ops/faults';
+import { log } from '../ops/log';
 import { recordServe } from '../ops/metrics';
 import type { RecommendationRequest, RecommendationResponse } from '../schemas/recommendations';
 import { sessionStub } from '../session/client';
@@ -27,6 +28,8 @@ export interface RecommendDeps {
   timing: Timing;
   /** The session id was minted by this very request (worker/identity/shopper.ts): it has no state yet. */
   newSession?: boolean;
+  /** The shopper as the identity module verified them (null: anonymous). */
+  shopper: { userId: string | null };
 }
 
 interface Aligned {
@@ -78,23 +81,33 @@ function baseMask(a: Aligned, req: RecommendationRequest): Float32Array {
 
 const num = (v: string | undefined, d: number) => (v !== undefined && Number.isFinite(Number(v)) ? Number(v) : d);
 
+const DEFAULT_SESSION_BUDGET_MS = 150;
+
+/** The session's features, or null (an unknown shopper) when its object fails or misses its time budget. */
 async function sessionFeatures(env: Env, sessionKey: string | null, userKey: string | null, newSession: boolean): Promise<SessionFeatures | null> {
   if (!sessionKey) return null;
   // A session minted by this request has nothing stored yet; without a user (whose profile the
   // object would load) asking its object would only create it.
   if (newSession && !userKey) return emptyFeatures();
+  const budget = num(env.SESSION_BUDGET_MS, DEFAULT_SESSION_BUDGET_MS);
+  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    return await sessionStub(env, sessionKey).features(userKey);
+    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`session object did not answer within ${budget} ms`)), budget)));
+    return await Promise.race([sessionStub(env, sessionKey).features(userKey), late]);
   } catch (e) {
-    // A failing session object degrades to "unknown shopper", never to an error.
-    console.error(JSON.stringify({ level: 'warn', msg: 'session_features_failed', error: (e as Error).message }));
+    // A failing or slow session object degrades to "unknown shopper", never to an error.
+    log('warn', 'session_features_failed', { error: (e as Error).message });
+    noteFault('session_object', (e as Error).message);
     return null;
+  } finally {
+    clearTimeout(timer);
   }
 }
 
-export async function recommend(req: RecommendationRequest, { env, waitUntil, timing, newSession = false }: RecommendDeps): Promise<RecommendationResponse> {
-  // A signed token (identity module) replaces user_id; a forged or expired one means anonymous.
-  const userId = req.user_token !== undefined ? await verifyUserToken(env, req.user_token) : req.user_id;
+export async function recommend(req: RecommendationRequest, { env, waitUntil, timing, shopper, newSession = false }: RecommendDeps): Promise<RecommendationResponse> {
+  // The caller resolved the shopper (identity module): a verified id, or none. The request's
+  // own user_id / user_token are claims, never read here.
+  const userId = shopper.userId;
   const [sessionKey, userKey] = await Promise.all([
     req.session_id ? pseudonymize(env, 's', req.session_id) : null,
     userId ? pseudonymize(env, 'u', userId) : null,
@@ -153,7 +166,8 @@ export async function recommend(req: RecommendationRequest, { env, waitUntil, ti
       ranked = scored.flatMap((s) => (items[s.index] ? [{ item: items[s.index]!, score: s.score }] : []));
       usedModel = m;
     } catch (e) {
-      console.error(JSON.stringify({ level: 'error', msg: 'inference_failed', version: m.version, error: (e as Error).message }));
+      log('error', 'inference_failed', { version: m.version, error: (e as Error).message });
+      noteFault('inference', `model ${m.version}: ${(e as Error).message}`);
       modelFailed = true;
       ranked = null;
     }

@@ -15,6 +15,23 @@ export interface OriginEnv {
   ORIGIN_URL?: string;
   /** "0" turns the edge HTML cache off. */
   ORIGIN_CACHE?: string;
+  /** How long to wait for the origin's response headers (ms). */
+  ORIGIN_TIMEOUT_MS?: string;
+}
+
+export const DEFAULT_ORIGIN_TIMEOUT_MS = 10_000;
+
+/** The origin sent no response headers within ORIGIN_TIMEOUT_MS. */
+export class OriginTimeoutError extends Error {
+  constructor(ms: number) {
+    super(`the storefront origin did not answer within ${ms} ms`);
+    this.name = 'OriginTimeoutError';
+  }
+}
+
+function originTimeoutMs(env: OriginEnv): number {
+  const v = Number(env.ORIGIN_TIMEOUT_MS);
+  return Number.isFinite(v) && v > 0 ? v : DEFAULT_ORIGIN_TIMEOUT_MS;
 }
 
 /** Hop-by-hop headers and ones the fetch layer sets itself. */
@@ -79,12 +96,24 @@ export async function fetchOrigin(
   headers.set('x-forwarded-host', incoming.host);
   headers.set('x-forwarded-proto', incoming.protocol.replace(':', ''));
   const hasBody = request.method !== 'GET' && request.method !== 'HEAD';
-  const response = await fetch(target.toString(), {
-    method: request.method,
-    headers,
-    body: hasBody ? request.body : undefined,
-    redirect: 'manual',
-  });
+  // The limit covers the wait for the headers only: once the page streams, it streams at the origin's pace.
+  const ms = originTimeoutMs(env);
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(new OriginTimeoutError(ms)), ms);
+  let response: Response;
+  try {
+    response = await fetch(target.toString(), {
+      method: request.method,
+      headers,
+      body: hasBody ? request.body : undefined,
+      redirect: 'manual',
+      signal: abort.signal,
+    });
+  } catch (e) {
+    throw abort.signal.aborted ? new OriginTimeoutError(ms) : e;
+  } finally {
+    clearTimeout(timer);
+  }
   if (!cache || !sharedCacheable(response) || !response.body) return { response, cache: cache ? 'MISS' : 'BYPASS' };
   // Store a copy while the page streams on; a failing cache write only loses the copy.
   const [forCache, forClient] = response.body.tee();

@@ -22,7 +22,10 @@
  * if setting up the rewrite fails, the origin response is returned untouched.
  */
 import { resolveShopper, type Shopper } from '../identity/shopper';
-import { fetchOrigin, isHtml } from './origin';
+import { errorBody } from '../lib/errors';
+import { noteFault } from '../ops/faults';
+import { escapeHtml } from '../render/escape';
+import { fetchOrigin, isHtml, OriginTimeoutError } from './origin';
 import { DEFAULT_BUDGET_MS, readSlotAttrs, SLOT_SELECTOR, SlotPlanner } from './slots';
 
 export interface ProxyContext {
@@ -47,8 +50,15 @@ function device(request: Request): 'mobile' | 'desktop' | undefined {
   return /Mobi|Android|iPhone|iPad/i.test(ua) ? 'mobile' : 'desktop';
 }
 
-function badGateway(message: string): Response {
-  return new Response(`Bad gateway: ${message}\n`, { status: 502, headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' } });
+/** The origin failed us (not its own 5xx, which passes through): a clear 502/504, as a page for browsers, JSON otherwise. */
+function gatewayError(request: Request, status: 502 | 504, code: string, message: string): Response {
+  const headers = { 'cache-control': 'no-store', 'retry-after': '5' };
+  if (/text\/html/i.test(request.headers.get('accept') ?? '')) {
+    const title = status === 504 ? 'Gateway time-out' : 'Bad gateway';
+    const body = `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title></head><body><h1>${title}</h1><p>${escapeHtml(message)}. Please try again in a moment.</p></body></html>\n`;
+    return new Response(body, { status, headers: { ...headers, 'content-type': 'text/html; charset=utf-8' } });
+  }
+  return Response.json(errorBody(code, message), { status, headers });
 }
 
 export async function proxy(request: Request, env: Env, ctx: ProxyContext): Promise<Response> {
@@ -69,10 +79,18 @@ export async function proxy(request: Request, env: Env, ctx: ProxyContext): Prom
   try {
     origin = await fetchOrigin(env, request, waitUntil);
   } catch (e) {
-    log({ level: 'error', msg: 'origin_unreachable', error: String((e as Error)?.message ?? e) });
-    return badGateway('the storefront origin did not answer');
+    const message = String((e as Error)?.message ?? e);
+    noteFault('origin', message);
+    if (e instanceof OriginTimeoutError) {
+      log({ level: 'error', msg: 'origin_timeout', error: message });
+      return gatewayError(request, 504, 'origin_timeout', message);
+    }
+    log({ level: 'error', msg: 'origin_unreachable', error: message });
+    return gatewayError(request, 502, 'origin_unreachable', 'the storefront origin could not be reached');
   }
   const res = origin.response;
+  // The origin's own errors pass through untouched; health notes them.
+  if (res.status >= 500) noteFault('origin', `origin answered ${res.status}`);
   if (!personalizable || res.status !== 200 || !isHtml(res) || !res.body) return passThrough(res);
   try {
     return await personalize(request, env, res, await shopper, { waitUntil, cache: origin.cache, originMs: performance.now() - t0 });

@@ -14,6 +14,7 @@
  * The element's own content is the fallback: it stays when the budget runs out, on any error,
  * when the request is invalid, or when no item qualifies.
  */
+import { variantTemplate } from '../experiments/serve';
 import { DEFAULT_TEMPLATE, renderBlock } from '../render/block';
 import { Timing } from '../lib/timing';
 import { recommend } from '../ranking/recommend';
@@ -159,19 +160,25 @@ export class SlotPlanner {
       ...(attrs.priceMax ? { price_max: attrs.priceMax } : {}),
       // Identifiers only with full consent (the identity module hands out none otherwise).
       ...(shopper.consent === 'full' && shopper.sessionId ? { session_id: shopper.sessionId } : {}),
-      ...(shopper.consent === 'full' && shopper.userId ? { user_id: shopper.userId } : {}),
       ...(this.deps.device ? { device: this.deps.device } : {}),
     });
     if (!parsed.success) return { state: 'invalid', detail: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
     const { env, waitUntil } = this.deps;
     const templateSlot = attrs.template?.trim() || parsed.data.slot;
     const [rec, ownConfig, namedConfig] = await Promise.all([
-      recommend(parsed.data, { env, timing: new Timing(), waitUntil, newSession: shopper.consent === 'full' && shopper.newSession === true }),
+      recommend(parsed.data, {
+        env,
+        timing: new Timing(),
+        waitUntil,
+        newSession: shopper.consent === 'full' && shopper.newSession === true,
+        shopper: { userId: shopper.consent === 'full' ? (shopper.userId ?? null) : null },
+      }),
       getSlotConfig(env.DB, parsed.data.slot, waitUntil),
       templateSlot !== parsed.data.slot ? getSlotConfig(env.DB, templateSlot, waitUntil) : null,
     ]);
     if (!rec.items.length) return { state: 'empty' };
-    const template = namedConfig?.template ?? ownConfig.template ?? DEFAULT_TEMPLATE;
+    // An experiment variant's template wins (it is what the variant tests), then the page's choice.
+    const template = variantTemplate(rec) ?? namedConfig?.template ?? ownConfig.template ?? DEFAULT_TEMPLATE;
     return { state: 'filled', html: renderBlock(rec, template), rec };
   }
 }

@@ -23,7 +23,8 @@ export const EventSchema = z
     type: z.enum(EVENT_TYPES),
     item_id: Id,
     session_id: Id,
-    user_id: Id.optional(),
+    user_id: Id.optional().openapi({ description: 'Honoured only when it is a signed shopper token (see user_token); a bare id is ignored and the event stored as anonymous' }),
+    user_token: z.string().trim().min(1).max(1024).optional().openapi({ description: "Signed shopper token from the storefront's backend; defaults to the request's X-P13n-User-Token header or p13n_uid cookie" }),
     timestamp: Timestamp,
     recommendation_id: Id.optional(),
     slot: Id.optional(),
@@ -34,8 +35,15 @@ export const EventSchema = z
 export type EventInput = z.output<typeof EventSchema>;
 
 /** The batch is checked as a whole for shape; each event is validated on its own so one bad event rejects only itself. */
+export const ConsentSchema = z.enum(['full', 'essential', 'none']);
+
 export const EventBatchSchema = z
-  .object({ events: z.array(z.unknown()).min(1).max(MAX_EVENTS_PER_BATCH) })
+  .object({
+    events: z.array(z.unknown()).min(1).max(MAX_EVENTS_PER_BATCH),
+    consent: ConsentSchema.optional().openapi({
+      description: "The shopper's consent, when the caller knows it: only 'full' allows storing events. Header/cookie signals and Sec-GPC: 1 apply too; the strictest wins.",
+    }),
+  })
   .openapi('EventBatch', {
     example: {
       events: [{ event_id: 'e-1', type: 'view', item_id: 'sku-1', session_id: 's-1', timestamp: '2026-11-23T10:00:00Z' }],
@@ -45,7 +53,17 @@ export const EventBatchSchema = z
 export const EventBatchResultSchema = z
   .object({
     accepted: z.number().int().openapi({ description: 'Events newly stored' }),
+    buffered: z
+      .number()
+      .int()
+      .optional()
+      .openapi({ description: 'Events held durably because the event log was unavailable (answer 202); each is stored later exactly once. Present only when > 0' }),
     duplicates: z.number().int().openapi({ description: 'Events already stored earlier (same event_id), not counted again' }),
+    consent: ConsentSchema.openapi({ description: 'The consent the batch was processed under' }),
+    not_stored: z.number().int().openapi({ description: 'Events not stored because the shopper has not consented to tracking' }),
+    warnings: z
+      .array(z.object({ index: z.number().int(), event_id: z.string().nullable(), field: z.string(), message: z.string() }))
+      .openapi({ description: 'Accepted events stored differently than sent (e.g. an unsigned user_id stored as anonymous)' }),
     rejected: z.array(
       z.object({
         index: z.number().int(),

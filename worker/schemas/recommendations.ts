@@ -11,9 +11,14 @@ export const RecommendationRequestSchema = z
   .object({
     slot: Id.openapi({ example: 'home-recs' }),
     session_id: Id.optional(),
-    user_id: Id.optional(),
-    /** Signed shopper token from the storefront's backend (worker/identity/shopper.ts); wins over user_id; invalid => anonymous. */
-    user_token: z.string().trim().min(1).max(1024).optional(),
+    user_id: Id.optional().openapi({ description: 'Honoured only when it is a signed shopper token (see user_token); a bare id is ignored (X-P13n-Identity: unverified)' }),
+    user_token: z
+      .string()
+      .trim()
+      .min(1)
+      .max(1024)
+      .optional()
+      .openapi({ description: "Signed shopper token from the storefront's backend (docs/security.md); also read from the X-P13n-User-Token header or the p13n_uid cookie. Invalid or expired: anonymous" }),
     k: z.coerce.number().int().min(1).max(MAX_K).default(10),
     /** Product-page context: "similar to / bought with this item". */
     item_id: Id.optional(),

@@ -7,7 +7,8 @@
 import { DurableObject } from 'cloudflare:workers';
 import { eq } from 'drizzle-orm';
 import { db, runBatch } from '../db/client';
-import { profiles } from '../db/schema';
+import { profiles, type Profile } from '../db/schema';
+import { linkStatement } from '../privacy/session-index';
 import { applyEvents, emptyProfile, EVENT_STRENGTH, LIMITS, type ProfileData, type SessionEvent } from './profile';
 
 export interface SessionFeatures {
@@ -22,6 +23,27 @@ export interface SessionFeatures {
   lastActivity: number | null;
 }
 
+/** What a session object holds, as the access export shows it. */
+export type SessionDump = {
+  recent: { item_id: string; type: string; ts: number }[];
+  attrs: Record<string, number>;
+  cart: { item_id: string; added_at: number }[];
+  purchased: { item_id: string; ts: number }[];
+  /** last activity, the cached profile and whose it is */
+  kv: Record<string, unknown>;
+  /** profile changes not yet written to D1 */
+  pending_profile_events: { user_key: string; event: SessionEvent }[];
+  /** events from before the shopper logged in, waiting to join their profile */
+  anonymous_events: SessionEvent[];
+  alarm_at: number | null;
+};
+
+export interface SessionErasure {
+  rows: number;
+  pending_profile_events: number;
+  alarm_cleared: boolean;
+}
+
 /** A session before its first event. */
 export function emptyFeatures(): SessionFeatures {
   return { recent: [], attrs: {}, cart: [], purchased: [], profile: null, lastActivity: null };
@@ -32,19 +54,21 @@ const PROFILE_TTL_MS = 10 * 60_000;
 export class SessionState extends DurableObject<Env> {
   private sql: SqlStorage;
 
-  /** Whether this session's tables exist. A session never written to has none, and stays that way when only read. */
-  private hasSchema: boolean;
+  /** Tables exist once this instance created them (lazily, so an erased object stays empty). */
+  private ready = false;
+  /** The profile flush in progress, which erasure waits for. */
+  private flushing: Promise<number> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     // Reading a session that never received an event (most first page views, every bot) must
-    // not create its storage: tables are created on the first write, not here.
-    this.hasSchema = this.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outbox'").toArray().length > 0;
+    // not create its storage: tables are created on the first write (schema()), not here.
+    this.ready = this.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'anonymous'").toArray().length > 0;
   }
 
-  private ensureSchema(): void {
-    if (this.hasSchema) return;
+  private schema(): void {
+    if (this.ready) return;
     this.sql.exec(`
       CREATE TABLE IF NOT EXISTS recent (seq INTEGER PRIMARY KEY AUTOINCREMENT, item_id TEXT NOT NULL, type TEXT NOT NULL, ts INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS attrs (attr TEXT PRIMARY KEY, weight REAL NOT NULL);
@@ -53,7 +77,45 @@ export class SessionState extends DurableObject<Env> {
       CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, user_key TEXT NOT NULL, event TEXT NOT NULL);
     `);
-    this.hasSchema = true;
+    // Anonymous events of this session, kept (bounded) until the shopper logs in: then they
+    // join the user's profile (mergeAtLogin).
+    this.sql.exec('CREATE TABLE IF NOT EXISTS anonymous (seq INTEGER PRIMARY KEY AUTOINCREMENT, event TEXT NOT NULL)');
+    this.ready = true;
+  }
+
+  /** The session's anonymous history goes to the user's profile (through the outbox) at login. */
+  private async mergeAtLogin(userKey: string): Promise<void> {
+    const rows = this.sql.exec<{ event: string }>('SELECT event FROM anonymous ORDER BY seq').toArray();
+    if (!rows.length) return;
+    for (const r of rows) this.sql.exec('INSERT INTO outbox (user_key, event) VALUES (?, ?)', userKey, r.event);
+    this.sql.exec('DELETE FROM anonymous');
+    // A cached profile no longer includes everything: read it again (with the outbox) next time.
+    this.sql.exec("DELETE FROM kv WHERE key IN ('profile', 'profile_at')");
+    await this.scheduleFlush();
+  }
+
+  /** One alarm serves both jobs: the profile flush, and deleting the session once it is idle. */
+  private async scheduleFlush(): Promise<void> {
+    const at = Date.now() + Number(this.env.PROFILE_FLUSH_MS ?? 30_000);
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+  }
+
+  private retentionMs(): number {
+    const days = Number(this.env.SESSION_RETENTION_DAYS);
+    return (Number.isFinite(days) && days > 0 ? days : 30) * 86_400_000;
+  }
+
+  /** After the last flush: forget the session when idle for SESSION_RETENTION_DAYS, else check again then. */
+  private async expireOrWait(): Promise<void> {
+    const pending = this.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM outbox').one().n;
+    if (pending) return this.scheduleFlush();
+    const touched = this.kvGet<number>('touched_at') ?? 0;
+    const expiresAt = touched + this.retentionMs();
+    if (Date.now() >= expiresAt) {
+      await this.ctx.storage.deleteAll();
+      this.ready = false;
+    } else await this.ctx.storage.setAlarm(expiresAt);
   }
 
   private kvGet<T>(key: string): T | null {
@@ -67,7 +129,8 @@ export class SessionState extends DurableObject<Env> {
 
   /** Apply new (already de-duplicated) events, oldest first. */
   async ingest(events: SessionEvent[], userKey: string | null): Promise<void> {
-    this.ensureSchema();
+    this.schema();
+    if (userKey) await this.mergeAtLogin(userKey);
     const sorted = [...events].sort((a, b) => a.ts - b.ts);
     let last = this.kvGet<number>('last_activity') ?? 0;
     for (const ev of sorted) {
@@ -83,6 +146,7 @@ export class SessionState extends DurableObject<Env> {
         this.sql.exec('DELETE FROM cart WHERE item_id = ?', ev.itemId);
       }
       if (userKey) this.sql.exec('INSERT INTO outbox (user_key, event) VALUES (?, ?)', userKey, JSON.stringify(ev));
+      else this.sql.exec('INSERT INTO anonymous (event) VALUES (?)', JSON.stringify(ev));
       last = Math.max(last, ev.ts);
     }
     // Bounded state: keep the newest rows only.
@@ -90,21 +154,22 @@ export class SessionState extends DurableObject<Env> {
     this.sql.exec('DELETE FROM attrs WHERE attr NOT IN (SELECT attr FROM attrs ORDER BY weight DESC LIMIT ?)', LIMITS.attrs);
     this.sql.exec('DELETE FROM purchased WHERE item_id NOT IN (SELECT item_id FROM purchased ORDER BY ts DESC LIMIT ?)', LIMITS.purchases);
     this.sql.exec('DELETE FROM cart WHERE item_id NOT IN (SELECT item_id FROM cart ORDER BY added_at DESC LIMIT ?)', LIMITS.recent);
+    this.sql.exec('DELETE FROM anonymous WHERE seq <= (SELECT MAX(seq) FROM anonymous) - ?', LIMITS.recent);
     this.kvPut('last_activity', last);
+    this.kvPut('touched_at', Date.now());
     if (userKey) {
       const cached = this.kvGet<ProfileData>('profile');
       if (cached && this.kvGet<string>('user_key') === userKey) this.kvPut('profile', applyEvents(cached, sorted));
-      if ((await this.ctx.storage.getAlarm()) === null) {
-        await this.ctx.storage.setAlarm(Date.now() + Number(this.env.PROFILE_FLUSH_MS ?? 30_000));
-      }
+      await this.scheduleFlush();
+    } else if ((await this.ctx.storage.getAlarm()) === null) {
+      await this.ctx.storage.setAlarm(Date.now() + this.retentionMs());
     }
   }
 
   async features(userKey: string | null): Promise<SessionFeatures> {
-    if (!this.hasSchema) {
-      if (!userKey) return emptyFeatures();
-      this.ensureSchema(); // the shopper's profile is cached here
-    }
+    if (!this.ready && !userKey) return emptyFeatures();
+    this.schema(); // a signed-in shopper's profile is cached here
+    if (userKey) await this.mergeAtLogin(userKey);
     const recent = this.sql
       .exec<{ item_id: string; type: string; ts: number }>('SELECT item_id, type, ts FROM recent ORDER BY seq DESC')
       .toArray()
@@ -130,8 +195,12 @@ export class SessionState extends DurableObject<Env> {
       const cached = this.kvGet<ProfileData>('profile');
       if (cached) return cached;
     }
-    const row = await db(this.env.DB).select().from(profiles).where(eq(profiles.userKey, userKey)).get();
-    let p: ProfileData = row ?? emptyProfile(Date.now());
+    const d = db(this.env.DB);
+    // This session now holds the user's profile: the user → session index must know (erasure finds it there).
+    const sessionKey = this.ctx.id.name;
+    const link = sessionKey ? [linkStatement(d, [{ userKey, sessionKey, firstSeen: Date.now() }])] : [];
+    const [rows] = (await runBatch(d, [d.select().from(profiles).where(eq(profiles.userKey, userKey)).limit(1), ...link])) as [Profile[]];
+    let p: ProfileData = rows[0] ?? emptyProfile(Date.now());
     // Events still waiting in the outbox are part of what we know.
     const pending = this.pendingFor(userKey);
     if (pending.length) p = applyEvents(p, pending);
@@ -150,7 +219,17 @@ export class SessionState extends DurableObject<Env> {
 
   /** Write queued profile changes to D1 in one batch. Rows leave the outbox only after D1 accepted them. */
   async flush(): Promise<number> {
-    if (!this.hasSchema) return 0;
+    this.schema();
+    const run = this.flushOutbox();
+    this.flushing = run;
+    try {
+      return await run;
+    } finally {
+      if (this.flushing === run) this.flushing = null;
+    }
+  }
+
+  private async flushOutbox(): Promise<number> {
     const maxSeq = this.sql.exec<{ m: number | null }>('SELECT MAX(seq) AS m FROM outbox').one().m;
     if (maxSeq === null) return 0;
     const users = this.sql.exec<{ user_key: string }>('SELECT DISTINCT user_key FROM outbox WHERE seq <= ?', maxSeq).toArray();
@@ -183,6 +262,58 @@ export class SessionState extends DurableObject<Env> {
       // D1 unavailable: keep the outbox and try again later; nothing is dropped.
       console.error(JSON.stringify({ level: 'error', msg: 'profile_flush_failed', error: (e as Error).message }));
       await this.ctx.storage.setAlarm(Date.now() + 60_000);
+      return;
     }
+    await this.expireOrWait();
+  }
+
+  // ---- shopper rights (worker/privacy/) ----
+
+  /** Right of access: everything this object holds, read-only (null when it holds nothing). */
+  async dump(): Promise<SessionDump | null> {
+    const tables = this.existingTables();
+    const rows = <T>(table: string, q: string) => (tables.has(table) ? this.sql.exec<T & Record<string, SqlStorageValue>>(q).toArray() : []);
+    const dump: SessionDump = {
+      recent: rows<{ item_id: string; type: string; ts: number }>('recent', 'SELECT item_id, type, ts FROM recent ORDER BY seq DESC'),
+      attrs: Object.fromEntries(rows<{ attr: string; weight: number }>('attrs', 'SELECT attr, weight FROM attrs').map((r) => [r.attr, r.weight])),
+      cart: rows<{ item_id: string; added_at: number }>('cart', 'SELECT item_id, added_at FROM cart ORDER BY added_at DESC'),
+      purchased: rows<{ item_id: string; ts: number }>('purchased', 'SELECT item_id, ts FROM purchased ORDER BY ts DESC'),
+      kv: Object.fromEntries(rows<{ key: string; value: string }>('kv', 'SELECT key, value FROM kv').map((r) => [r.key, JSON.parse(r.value) as unknown])),
+      pending_profile_events: rows<{ user_key: string; event: string }>('outbox', 'SELECT user_key, event FROM outbox ORDER BY seq').map((r) => ({
+        user_key: r.user_key,
+        event: JSON.parse(r.event) as SessionEvent,
+      })),
+      anonymous_events: rows<{ event: string }>('anonymous', 'SELECT event FROM anonymous ORDER BY seq').map((r) => JSON.parse(r.event) as SessionEvent),
+      alarm_at: await this.ctx.storage.getAlarm(),
+    };
+    const empty = !dump.recent.length && !Object.keys(dump.attrs).length && !dump.cart.length && !dump.purchased.length && !Object.keys(dump.kv).length && !dump.pending_profile_events.length && !dump.anonymous_events.length;
+    return empty && dump.alarm_at === null ? null : dump;
+  }
+
+  /**
+   * Right to erasure: wait for a profile flush in progress, then delete every row and table and
+   * the pending alarm, so no queued profile change can re-create the profile afterwards.
+   */
+  async erase(): Promise<SessionErasure> {
+    await this.flushing?.catch(() => 0);
+    const tables = this.existingTables();
+    let rows = 0;
+    let pending = 0;
+    for (const t of tables) {
+      const n = this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${t}`).one().n;
+      rows += n;
+      if (t === 'outbox') pending = n;
+    }
+    const alarm = await this.ctx.storage.getAlarm();
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+    this.ready = false;
+    return { rows, pending_profile_events: pending, alarm_cleared: alarm !== null };
+  }
+
+  private existingTables(): Set<string> {
+    const ours = ['recent', 'attrs', 'cart', 'purchased', 'kv', 'outbox', 'anonymous'];
+    const found = this.sql.exec<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table'`).toArray();
+    return new Set(found.map((r) => r.name).filter((n) => ours.includes(n)));
   }
 }

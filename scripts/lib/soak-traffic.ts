@@ -1,0 +1,239 @@
+/**
+ * Shopper traffic for `npm run soak`: sessions that alternate recommendation requests and event
+ * batches like a storefront's beacon, plus the mistakes real clients make (retried batches,
+ * invalid events, malformed requests), and a ledger of what the API must have stored.
+ */
+import { seededRng, type Rng } from '../../worker/bandits/thompson';
+import { EVENT_TYPES } from '../../worker/schemas/events';
+
+type EventType = (typeof EVENT_TYPES)[number];
+
+export interface Batch {
+  /** The exact body sent; a retry resends the same bytes. */
+  body: string;
+  size: number;
+  /** Valid entries' ids, in order (an id may repeat inside a batch or come from an earlier batch). */
+  validIds: string[];
+  /** Indices of the deliberately invalid entries; each must come back in `rejected`. */
+  invalid: number[];
+}
+
+export interface Visit {
+  session: string;
+  steps: number;
+  lastRec?: { id: string; slot: string; items: string[] };
+  seen: string[];
+}
+
+export interface Request {
+  method: 'GET' | 'POST';
+  path: string;
+  body?: string;
+}
+
+const SLOTS = ['home', 'product', 'cart'] as const;
+// Beacon mix: mostly impressions and views, a tail of clicks, carts and purchases.
+const TYPE_WEIGHTS: [EventType, number][] = [
+  ['impression', 0.35],
+  ['view', 0.4],
+  ['click', 0.12],
+  ['add_to_cart', 0.08],
+  ['purchase', 0.05],
+];
+/** Mean of 1 + floor(100 u²): batches of 1..100 events, most of them small. */
+export const MEAN_BATCH = 34;
+
+export class Traffic {
+  private n = 0;
+  private sessions = 0;
+  get sessionsStarted(): number {
+    return this.sessions;
+  }
+  private bad = 0;
+  private readonly returning: string[] = [];
+
+  constructor(
+    readonly run: string,
+    private readonly items: string[],
+    readonly rng: Rng,
+  ) {}
+
+  static forClient(run: string, items: string[], seed: number, client: number): Traffic {
+    return new Traffic(run, items, seededRng(seed * 1009 + client));
+  }
+
+  private pick<T>(xs: readonly T[]): T {
+    return xs[Math.floor(this.rng() * xs.length)]!;
+  }
+
+  /** Popular items are picked far more often than the tail (u² skew). */
+  private item(): string {
+    return this.items[Math.floor(this.items.length * this.rng() ** 2)]!;
+  }
+
+  private type(): EventType {
+    let u = this.rng();
+    for (const [t, w] of TYPE_WEIGHTS) if ((u -= w) < 0) return t;
+    return 'view';
+  }
+
+  /**
+   * A new shopper (80%) or a returning one from this client's earlier sessions; 3 to 20 steps.
+   * With `maxSessions`, only returning shoppers once this client has started that many.
+   */
+  visit(client: number, maxSessions = Infinity): Visit {
+    let session: string;
+    if (this.returning.length && (this.rng() < 0.2 || this.sessions >= maxSessions)) session = this.pick(this.returning);
+    else {
+      session = `${this.run}-c${client}-s${this.sessions++}`;
+      this.returning.push(session);
+      if (this.returning.length > 200) this.returning.shift();
+    }
+    return { session, steps: 3 + Math.floor(this.rng() * 18), seen: [] };
+  }
+
+  batchSize(): number {
+    return 1 + Math.floor(100 * this.rng() ** 2);
+  }
+
+  private event(v: Visit, client: number): Record<string, unknown> {
+    const type = this.type();
+    const fromRec = v.lastRec && v.lastRec.items.length && (type === 'impression' || type === 'click');
+    const item = fromRec ? this.pick(v.lastRec!.items) : type === 'view' || !v.seen.length ? this.item() : this.pick(v.seen);
+    if (type === 'view') v.seen.push(item);
+    return {
+      event_id: `${this.run}-c${client}-e${this.n++}`,
+      type,
+      item_id: item,
+      session_id: v.session,
+      timestamp: Date.now() - Math.floor(this.rng() * 5000),
+      ...(fromRec ? { recommendation_id: v.lastRec!.id, slot: v.lastRec!.slot } : {}),
+      ...(type === 'purchase' ? { value: Math.round(500 + this.rng() * 20000) / 100 } : {}),
+    };
+  }
+
+  /** Each kind breaks one rule; ids carry "-bad-" so the D1 check can prove none was stored. */
+  private invalidEvent(v: Visit, client: number): unknown {
+    const ok = { event_id: `${this.run}-c${client}-bad-${this.bad++}`, type: 'view', item_id: this.item(), session_id: v.session, timestamp: Date.now() };
+    const { event_id: _, ...noId } = ok;
+    return this.pick<unknown>([
+      noId,
+      { ...ok, type: 'hover' },
+      { ...ok, timestamp: 'yesterday' },
+      { ...ok, item_id: '' },
+      { ...ok, type: 'purchase', value: -5 },
+      { ...ok, timestamp: Date.now() + 3 * 86_400_000 },
+      { ...ok, session_id: 'x'.repeat(200) },
+      42,
+      null,
+    ]);
+  }
+
+  /**
+   * `size` new events for the visit's session; 10% of batches carry 1-3 invalid events, 3% repeat
+   * a few already-stored events (`earlier`), 2% repeat an event inside the batch.
+   */
+  batch(v: Visit, client: number, size: number, earlier: () => string[]): { batch: Batch; types: Map<string, string> } {
+    const entries: unknown[] = [];
+    const types = new Map<string, string>();
+    for (let i = 0; i < size; i++) {
+      const e = this.event(v, client);
+      types.set(e.event_id as string, e.type as string);
+      entries.push(e);
+    }
+    if (this.rng() < 0.03) {
+      for (const id of earlier()) entries.push({ event_id: id, type: 'view', item_id: this.item(), session_id: v.session, timestamp: Date.now() });
+    }
+    if (this.rng() < 0.02) entries.push(entries[Math.floor(this.rng() * size)]);
+    if (this.rng() < 0.1) {
+      const k = 1 + Math.floor(this.rng() * 3);
+      for (let i = 0; i < k; i++) entries.splice(Math.floor(this.rng() * (entries.length + 1)), 0, { __bad: this.invalidEvent(v, client) });
+    }
+    const invalid: number[] = [];
+    const validIds: string[] = [];
+    const body = entries.map((e, i) => {
+      if (e && typeof e === 'object' && '__bad' in e) {
+        invalid.push(i);
+        return (e as { __bad: unknown }).__bad;
+      }
+      validIds.push((e as { event_id: string }).event_id);
+      return e;
+    });
+    return { batch: { body: JSON.stringify({ events: body }), size: body.length, validIds, invalid }, types };
+  }
+
+  /** A recommendation request for the visit: GET for a slot (85%) or POST with a price filter. */
+  rec(v: Visit): Request & { slot: string } {
+    const slot = this.pick(SLOTS);
+    const context = slot === 'product' && v.seen.length ? `&item_id=${encodeURIComponent(v.seen[v.seen.length - 1]!)}` : '';
+    if (this.rng() < 0.85) return { method: 'GET', path: `/v1/recommendations?slot=${slot}&session_id=${encodeURIComponent(v.session)}&k=10${context}`, slot };
+    return { method: 'POST', path: '/v1/recommendations', body: JSON.stringify({ slot, session_id: v.session, k: 8, price_max: 150 }), slot };
+  }
+
+  /** A request the API must refuse with a 4xx and a JSON error (whole batch or query invalid). */
+  malformed(v: Visit): Request {
+    const tooMany = JSON.stringify({ events: Array.from({ length: 501 }, (_, i) => ({ event_id: `${this.run}-bad-many-${this.bad}-${i}`, type: 'view', item_id: 'x', session_id: v.session, timestamp: Date.now() })) });
+    this.bad++;
+    return this.pick<Request>([
+      { method: 'POST', path: '/v1/events', body: '{"events": [' },
+      { method: 'POST', path: '/v1/events', body: '{"events": []}' },
+      { method: 'POST', path: '/v1/events', body: '{"events": "none"}' },
+      { method: 'POST', path: '/v1/events', body: tooMany },
+      { method: 'GET', path: `/v1/recommendations?session_id=${encodeURIComponent(v.session)}` },
+      { method: 'GET', path: `/v1/recommendations?slot=home&k=0` },
+      { method: 'POST', path: '/v1/recommendations', body: '{"slot": "home", "price_min": 10, "price_max": 5}' },
+    ]);
+  }
+
+  chance(p: number): boolean {
+    return this.rng() < p;
+  }
+}
+
+export interface BatchAnswer {
+  accepted: number;
+  /** Held in the event buffer while D1 fails; stored later, exactly once. */
+  buffered?: number;
+  duplicates: number;
+  rejected: { index: number }[];
+}
+
+/** What the API told us it stored; compared with D1 at the end. */
+export class Ledger {
+  readonly accepted = new Set<string>();
+  readonly types = new Map<string, string>();
+  acceptedSum = 0;
+  /** Ids accepted before, for batches that repeat them. */
+  private readonly pool: string[] = [];
+
+  earlier(rng: () => number): string[] {
+    if (!this.pool.length) return [];
+    const k = 1 + Math.floor(rng() * 5);
+    return Array.from({ length: k }, () => this.pool[Math.floor(rng() * this.pool.length)]!);
+  }
+
+  /**
+   * Check one 200 answer against the batch and record its ids. `uncertain`: an earlier attempt
+   * of the same body failed (5xx or network), so some of its events may already be stored.
+   */
+  settle(b: Batch, a: BatchAnswer, uncertain: boolean): string[] {
+    const problems: string[] = [];
+    const fresh = new Set(b.validIds.filter((id) => !this.accepted.has(id)));
+    const rejected = a.rejected.map((r) => r.index).sort((x, y) => x - y);
+    if (rejected.join(',') !== b.invalid.join(',')) problems.push(`rejected indices [${rejected}] but the invalid events were at [${b.invalid}]`);
+    if (a.buffered) {
+      // Buffered: every valid event of the batch is held (D1 drops the ones it already has later).
+      if (a.buffered + a.duplicates + a.rejected.length !== b.size) problems.push(`buffered ${a.buffered} + duplicates ${a.duplicates} + rejected ${a.rejected.length} != ${b.size} events sent`);
+      this.acceptedSum += fresh.size;
+    } else {
+      if (a.accepted + a.duplicates + a.rejected.length !== b.size) problems.push(`accepted ${a.accepted} + duplicates ${a.duplicates} + rejected ${a.rejected.length} != ${b.size} events sent`);
+      if (uncertain ? a.accepted > fresh.size : a.accepted !== fresh.size) problems.push(`accepted ${a.accepted}, expected ${fresh.size} new events`);
+      this.acceptedSum += a.accepted;
+    }
+    for (const id of fresh) {
+      this.accepted.add(id);
+      if (this.pool.length < 50_000) this.pool.push(id);
+    }
+    return problems;
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * Right to erasure: delete everything held about a shopper, everywhere, and return a receipt.
+ * The order is what makes it complete and safe to retry:
+ *  1. session objects first, so no queued profile change (or its alarm) re-creates the profile;
+ *  2. D1, in one batch: attribution rows derived from the shopper, events, profile;
+ *  3. the R2 archive of the event log; sessions found only there go through 1–3 again;
+ *  4. last, the user → session index (until then, a retry after a failure finds every session
+ *     again), then the receipt log entry.
+ */
+import { chunk } from '../db/client';
+import { bufferStub } from '../events/buffer-client';
+import type { ErasureCounts, ErasureReceipt, ShopperRequest } from '../schemas/shoppers';
+import { sessionStub } from '../session/client';
+import { eraseArchivedEvents, type ArchiveErasure } from './archive';
+import { keysJson, resolveSubject, type Subject } from './subject';
+
+/** Session objects erased in parallel, at most this many at a time. */
+const DO_PARALLEL = 16;
+const IN = (n: number) => `IN (SELECT value FROM json_each(?${n}))`;
+
+async function eraseSessions(env: Env, userKey: string | null, keys: string[], into: ErasureCounts['durable_objects']): Promise<void> {
+  // Events waiting in the buffer (D1 was down) would otherwise reach D1 after the erasure.
+  into.buffered_events += await bufferStub(env).erase(userKey, keys);
+  for (const part of chunk(keys, DO_PARALLEL)) {
+    for (const r of await Promise.all(part.map((k) => sessionStub(env, k).erase()))) {
+      into.sessions_erased++;
+      into.rows += r.rows;
+      into.pending_profile_events += r.pending_profile_events;
+      if (r.alarm_cleared) into.alarms_cleared++;
+    }
+  }
+}
+
+async function eraseD1Rows(env: Env, s: Subject, into: ErasureCounts['d1']): Promise<void> {
+  const { sessions, units } = keysJson(s);
+  const mine = `(user_key = ?1 OR session_key ${IN(2)})`;
+  const u = s.userKey;
+  const steps: [string, D1PreparedStatement][] = [
+    // Derived rows first, while the events and served records that identify them are still there.
+    [
+      'rec_purchases',
+      env.DB.prepare(`DELETE FROM rec_purchases WHERE event_id IN (SELECT event_id FROM events WHERE ${mine}) OR recommendation_id IN (SELECT recommendation_id FROM rec_served WHERE unit_key ${IN(3)})`).bind(u, sessions, units),
+    ],
+    ['rec_served', env.DB.prepare(`DELETE FROM rec_served WHERE unit_key ${IN(1)}`).bind(units)],
+    ['events', env.DB.prepare(`DELETE FROM events WHERE ${mine}`).bind(u, sessions)],
+    ['profiles', env.DB.prepare('DELETE FROM profiles WHERE user_key = ?1').bind(u)],
+  ];
+  const results = await env.DB.batch(steps.map(([, st]) => st));
+  steps.forEach(([table], i) => (into[table] = (into[table] ?? 0) + (results[i]!.meta.changes ?? 0)));
+}
+
+/** Keep the export run records in step with the rewritten partitions (rows and bytes per part). */
+function exportRunUpdates(env: Env, parts: ArchiveErasure['changedParts']): D1PreparedStatement[] {
+  return parts
+    .filter((p) => p.run)
+    .map((p) =>
+      env.DB.prepare(
+        `UPDATE export_runs SET rows = MAX(0, rows - ?2), parts = (
+           SELECT json_group_array(CASE WHEN json_extract(value, '$.key') = ?3 THEN json_object('key', ?3, 'rows', ?4, 'bytes', ?5) ELSE json(value) END)
+           FROM json_each(export_runs.parts) WHERE ?4 > 0 OR json_extract(value, '$.key') != ?3)
+         WHERE id = ?1`,
+      ).bind(p.run, p.removed, p.key, p.rows, p.bytes),
+    );
+}
+
+export async function eraseShopper(env: Env, req: ShopperRequest): Promise<ErasureReceipt> {
+  const s = await resolveSubject(env, req);
+  const counts: ErasureCounts = {
+    d1: { events: 0, profiles: 0, rec_served: 0, rec_purchases: 0, shopper_sessions: 0 },
+    durable_objects: { sessions_erased: 0, rows: 0, pending_profile_events: 0, alarms_cleared: 0, buffered_events: 0 },
+    r2: { objects_scanned: 0, objects_rewritten: 0, objects_deleted: 0, rows_removed: 0 },
+  };
+  const archivedPurchases: string[] = [];
+  const runUpdates: D1PreparedStatement[] = [];
+  let fresh = [...s.sessionKeys];
+  for (;;) {
+    await eraseSessions(env, s.userKey, fresh, counts.durable_objects);
+    await eraseD1Rows(env, s, counts.d1);
+    const r2 = await eraseArchivedEvents(env.EXPORTS, s, (e) => e.type === 'purchase' && archivedPurchases.push(String(e.event_id)));
+    counts.r2.objects_scanned = Math.max(counts.r2.objects_scanned, r2.objects_scanned);
+    counts.r2.objects_rewritten += r2.objects_rewritten;
+    counts.r2.objects_deleted += r2.objects_deleted;
+    counts.r2.rows_removed += r2.rows_removed;
+    runUpdates.push(...exportRunUpdates(env, r2.changedParts));
+    fresh = r2.newSessions.filter((k) => !s.sessionKeys.has(k));
+    if (!fresh.length) break;
+    for (const k of fresh) s.sessionKeys.add(k);
+  }
+
+  const receipt: ErasureReceipt = {
+    receipt_id: crypto.randomUUID(),
+    erased_at: new Date().toISOString(),
+    subject: { user_key: s.userKey, session_keys: [...s.sessionKeys].sort() },
+    ...counts,
+  };
+  const { sessions } = keysJson(s);
+  const [purchases, index] = await env.DB.batch([
+    // Attribution rows of purchases that had already left D1 for the archive.
+    env.DB.prepare(`DELETE FROM rec_purchases WHERE event_id ${IN(1)}`).bind(JSON.stringify(archivedPurchases)),
+    env.DB.prepare(`DELETE FROM shopper_sessions WHERE user_key = ?1 OR session_key ${IN(2)}`).bind(s.userKey, sessions),
+    ...runUpdates,
+  ]);
+  receipt.d1.rec_purchases! += purchases!.meta.changes ?? 0;
+  receipt.d1.shopper_sessions = index!.meta.changes ?? 0;
+  // The receipt log keeps when and how much, never whose.
+  await env.DB.prepare('INSERT INTO erasure_receipts (id, erased_at, counts) VALUES (?1, ?2, ?3)')
+    .bind(receipt.receipt_id, Date.parse(receipt.erased_at), JSON.stringify(counts))
+    .run();
+  return receipt;
+}
