@@ -4,7 +4,7 @@
  */
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { seedCatalog } from './helpers';
+import { postEvents, seedCatalog } from './helpers';
 import { activate, demoModel, registerModel } from './model-helpers';
 import { admin, captureLogs, recs, runCron } from './ops-helpers';
 
@@ -128,4 +128,40 @@ describe('canary rollout', () => {
     expect((await recs({ slot: 'home', session_id: 'cron-0', k: 3 })).body.model_version).toBe('good-3');
     expect(env.DB).toBeDefined();
   });
+
+  it('rolls back a canary whose click-through rate falls short of the stable model by more than allowed', async () => {
+    // The same graph under another version: only the shoppers' clicks tell the two apart here.
+    await registerModel('dull-5', onnx, manifest);
+    const started = await admin('/v1/admin/models/dull-5/canary', 'POST', { share: 0.5, min_requests: 10, min_impressions: 20, max_ctr_drop: 0.2 });
+    expect(started.status).toBe(200);
+    const events: Record<string, unknown>[] = [];
+    const arms = { canary: 0, stable: 0 };
+    for (let i = 0; i < 40; i++) {
+      const session = `ctr-${i}`;
+      const r = await recs({ slot: 'home', session_id: session, k: 3 });
+      const onCanary = r.body.model_version === 'dull-5';
+      arms[onCanary ? 'canary' : 'stable']++;
+      r.body.items.forEach((it: any, j: number) => {
+        const base = { item_id: it.item_id, session_id: session, recommendation_id: r.body.recommendation_id, slot: 'home', timestamp: Date.now() };
+        events.push({ ...base, event_id: `ctr-imp-${i}-${j}`, type: 'impression' });
+        // Shoppers click the stable model's first item and never the canary's.
+        if (!onCanary && j === 0) events.push({ ...base, event_id: `ctr-click-${i}`, type: 'click' });
+      });
+    }
+    expect(arms.canary).toBeGreaterThanOrEqual(10);
+    expect(arms.stable).toBeGreaterThanOrEqual(10);
+    // Enough requests but no impressions yet: the rule waits for the CTR comparison.
+    expect((await admin('/v1/admin/models/canary')).body.running?.version).toBe('dull-5');
+    expect((await postEvents(events)).body.accepted).toBe(events.length);
+
+    await runCron('*/5 * * * *');
+    const state = (await admin('/v1/admin/models/canary')).body;
+    expect(state.running).toBeNull();
+    const decided = state.recent.find((r: any) => r.version === 'dull-5');
+    expect(decided.status).toBe('rolled_back');
+    expect(decided.decision.reason).toMatch(/^canary CTR 0\.00% vs stable [1-9]/);
+    expect(decided.decision.canary.errors).toBe(0);
+    expect((await recs({ slot: 'home', session_id: 'ctr-0', k: 3 })).body.model_version).toBe('good-3');
+  });
 });
+
