@@ -24,7 +24,7 @@ import { parseArgs } from 'node:util';
 import { prepareDemo } from '../lib/demo';
 import { startDemoOrigin } from '../lib/demo-origin';
 import { machine, median, writeSection } from '../lib/report';
-import { localAdminToken, migrate, ROOT, startDev } from '../lib/wrangler';
+import { directWorkerUrl, localAdminToken, migrate, ROOT, startDev } from '../lib/wrangler';
 import { seed } from '../seed';
 
 const { values } = parseArgs({
@@ -101,32 +101,50 @@ try {
     body: JSON.stringify({ events: ids.map((id, i) => ({ event_id: `bench-${sid}-${i}`, type: 'view', item_id: id, session_id: sid, timestamp: Date.now() - 1000 + i })) }),
   });
   const agent = () => new Agent({ keepAlive: true, maxSockets: 1 });
-  const agents = { origin: agent(), health: agent(), anon: agent(), fresh: agent(), full: agent() };
-  const variants = {
-    origin: () => get(`${origin.url}${path}`, agents.origin),
-    'worker /health': () => get(`${server.url}/health`, agents.health),
-    'proxy anon': () => get(`${server.url}${path}`, agents.anon),
-    'proxy new': () => get(`${server.url}${path}`, agents.fresh, { cookie: 'p13n_consent=granted' }),
-    'proxy full': () => get(`${server.url}${path}`, agents.full, { cookie: `p13n_consent=granted; p13n_sid=${sid}` }),
-  } as const;
-  type Name = keyof typeof variants;
-  const check = await variants['proxy full']();
+  const agents: Agent[] = [];
+  const via = (base: string, path2: string, headers?: Record<string, string>) => {
+    const a = agent();
+    agents.push(a);
+    return () => get(`${base}${path2}`, a, headers);
+  };
+  const full = { cookie: `p13n_consent=granted; p13n_sid=${sid}` };
+  const fresh = { cookie: 'p13n_consent=granted' };
+  const variants: Record<string, () => Promise<Sample & { body: string }>> = {
+    origin: via(origin.url, path),
+    'worker /health': via(server.url, '/health'),
+    'proxy anon': via(server.url, path),
+    'proxy new': via(server.url, path, fresh),
+    'proxy full': via(server.url, path, full),
+  };
+  // The same requests straight at the worker's workerd, without wrangler dev's proxy hop.
+  const direct = await directWorkerUrl(server);
+  if (direct) {
+    Object.assign(variants, {
+      'direct /health': via(direct, '/health'),
+      'direct proxy anon': via(direct, path),
+      'direct proxy new': via(direct, path, fresh),
+      'direct proxy full': via(direct, path, full),
+    });
+  } else console.log('the worker runtime behind wrangler dev was not found: direct rows skipped');
+  type Name = string;
+  const check = await variants['proxy full']!();
   const filled = (check.body.match(/data-p13n-state="filled"/g) ?? []).length;
   console.log(`page: ${check.bytes} bytes through the proxy, ${filled}/3 slots filled`);
   for (let i = 0; i < 30; i++) for (const v of Object.values(variants)) await v(); // warm-up
-  const samples = Object.fromEntries(Object.keys(variants).map((k) => [k, [] as Sample[]])) as Record<Name, Sample[]>;
+  const samples = new Map<Name, Sample[]>(Object.keys(variants).map((k) => [k, []]));
   let filledAll = 0;
   for (let i = 0; i < N; i++) {
     for (const name of Object.keys(variants) as Name[]) {
-      const s = await variants[name]();
-      samples[name].push(s);
+      const s = await variants[name]!();
+      samples.get(name)!.push(s);
       if (name === 'proxy full' && (s.body.match(/data-p13n-state="filled"/g) ?? []).length === 3) filledAll++;
     }
   }
   const row = (name: Name) => {
-    const t = samples[name].map((s) => s.ttfb);
-    const tot = samples[name].map((s) => s.total);
-    const filledS = samples[name].filter((s) => !Number.isNaN(s.slot));
+    const all = samples.get(name)!;
+    const t = all.map((s) => s.ttfb);
+    const tot = all.map((s) => s.total);
+    const filledS = all.filter((s) => !Number.isNaN(s.slot));
     // How long after the first bytes the first filled slot came: near 0, the first bytes waited for that slot's
     // recommendation (they left together); clearly above 0, they went out while it was being computed.
     const gaps = filledS.map((s) => s.slot - s.ttfb);
@@ -134,26 +152,27 @@ try {
   };
   const rows = (Object.keys(variants) as Name[]).map(row);
   const o = rows[0]!;
-  const h = rows[1]!;
+  const byName = new Map(rows.map((r) => [r.name, r]));
+  const floorOf = (name: string) => byName.get(name.startsWith('direct') ? 'direct /health' : 'worker /health')!;
   const ms = (x: number) => (Number.isNaN(x) ? '—' : `${x.toFixed(2)} ms`);
   const plus = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(2)} ms`;
   const lines = [
     `| path | TTFB p50 | TTFB p90 | first filled slot p50 | total p50 | total p90 | TTFB p50 vs origin (≤ +2 ms?) | TTFB p50 vs worker /health | first filled slot − TTFB, p50 / p10 |`,
     `|---|---:|---:|---:|---:|---:|---:|---:|---:|`,
     ...rows.map((r) => {
-      const proxied = r.name.startsWith('proxy');
+      const proxied = r.name.includes('proxy');
       const vsOrigin = r.ttfbP50 - o.ttfbP50;
-      return `| ${r.name} | ${ms(r.ttfbP50)} | ${ms(r.ttfbP90)} | ${ms(r.slotP50)} | ${ms(r.totalP50)} | ${ms(r.totalP90)} | ${r.name === 'origin' ? '—' : `${plus(vsOrigin)}${proxied ? (vsOrigin <= 2 ? ' (yes)' : ' (**no**)') : ''}`} | ${proxied ? plus(r.ttfbP50 - h.ttfbP50) : '—'} | ${proxied && r.filled ? `${ms(r.gapP50)} / ${ms(r.gapP10)} (${r.filled} pages)` : '—'} |`;
+      return `| ${r.name} | ${ms(r.ttfbP50)} | ${ms(r.ttfbP90)} | ${ms(r.slotP50)} | ${ms(r.totalP50)} | ${ms(r.totalP90)} | ${r.name === 'origin' ? '—' : `${plus(vsOrigin)}${proxied ? (vsOrigin <= 2 ? ' (yes)' : ' (**no**)') : ''}`} | ${proxied ? plus(r.ttfbP50 - floorOf(r.name).ttfbP50) : '—'} | ${proxied && r.filled ? `${ms(r.gapP50)} / ${ms(r.gapP10)} (${r.filled} pages)` : '—'} |`;
     }),
   ];
   console.log('\n' + lines.join('\n'));
-  for (const a of Object.values(agents)) a.destroy();
+  for (const a of agents) a.destroy();
   if (!values['no-write'])
     writeSection(
     'proxy',
     `## HTML proxy
 
-\`npm run bench:proxy\` — ${machine()}. A ${check.bytes}-byte page with three slots (demo origin \`${path}\`, \`no-store\`, so every proxied request also fetches the origin), ${N} sequential requests per path, interleaved in one run after 30 warm-up rounds, one keep-alive connection per path; ${values.items}-item catalog, demo model active, access log off. TTFB is the first body byte at the client; "first filled slot" is when the bytes of the first personalized slot arrived (its recommendation had finished by then): when that comes clearly after TTFB, the page's first bytes went out while the slot was still being computed; a gap near zero means they waited for it. \`proxy full\`: consent and a session with history (personalized, ${filledAll}/${N} pages with all three slots filled); \`proxy new\`: consent, no session cookie yet (first page view); \`proxy anon\`: no consent (popular lists, no cookie). Target (serving issue): the proxy adds at most 2 ms p50 to TTFB, and the first bytes arrive before inference finishes. Through \`wrangler dev\` on loopback: every worker row also pays wrangler's local dev server, which \`worker /health\` (no proxy work) shows.
+\`npm run bench:proxy\` — ${machine()}. A ${check.bytes}-byte page with three slots (demo origin \`${path}\`, \`no-store\`, so every proxied request also fetches the origin), ${N} sequential requests per path, interleaved in one run after 30 warm-up rounds, one keep-alive connection per path; ${values.items}-item catalog, demo model active, access log off. TTFB is the first body byte at the client; "first filled slot" is when the bytes of the first personalized slot arrived (its recommendation had finished by then): when that comes clearly after TTFB, the page's first bytes went out while the slot was still being computed; a gap near zero means they waited for it. \`proxy full\`: consent and a session with history (personalized, ${filledAll}/${N} pages with all three slots filled); \`proxy new\`: consent, no session cookie yet (first page view); \`proxy anon\`: no consent (popular lists, no cookie). Target (serving issue): the proxy adds at most 2 ms p50 to TTFB, and the first bytes arrive before inference finishes. Through \`wrangler dev\` on loopback: the \`worker\` and \`proxy\` rows also pay wrangler's local dev proxy (a second workerd in front of the worker, for live reload), which \`worker /health\` (no proxy work) shows; the \`direct\` rows send the same requests straight to the worker's own workerd socket, as production has no such hop.
 
 ${lines.join('\n')}`,
   );

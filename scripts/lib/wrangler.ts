@@ -102,3 +102,26 @@ export function localSecret(name: string): string {
 export function localAdminToken(): string {
   return localSecret('ADMIN_TOKEN');
 }
+
+/**
+ * The worker's own workerd, without `wrangler dev`'s proxy in front: wrangler dev runs two workerd
+ * processes (its dev proxy on the public port, for live reload, then the worker). Production has
+ * no such hop, so time-to-first-byte benchmarks also measure straight at the worker's socket.
+ * Linux only (/proc); null when it cannot be found.
+ */
+export async function directWorkerUrl(server: DevServer): Promise<string | null> {
+  const { descendants, listeningPorts } = await import('./rss');
+  const publicPort = Number(new URL(server.url).port);
+  for (const p of descendants(server.child.pid!).filter((d) => d.comm === 'workerd')) {
+    for (const port of listeningPorts(p.pid)) {
+      if (port === publicPort) continue;
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(2000) });
+        if (res.ok && ((await res.json()) as { status?: string }).status === 'ok') return `http://127.0.0.1:${port}`;
+      } catch {
+        /* not the worker's entry socket */
+      }
+    }
+  }
+  return null;
+}

@@ -66,6 +66,25 @@ function cacheKey(target: URL): Request {
   return new Request(target.toString(), { method: 'GET' });
 }
 
+// Pages the origin recently said may not be shared (no-store, private, cookies, not HTML…) skip
+// the cache lookup for a while: a lookup that cannot hit would only delay the first byte.
+const UNCACHEABLE_MS = 30_000;
+const MAX_UNCACHEABLE = 2000;
+const uncacheable = new Map<string, number>();
+
+function knownUncacheable(key: string): boolean {
+  const until = uncacheable.get(key);
+  if (until === undefined) return false;
+  if (until > Date.now()) return true;
+  uncacheable.delete(key);
+  return false;
+}
+
+function rememberUncacheable(key: string): void {
+  if (uncacheable.size >= MAX_UNCACHEABLE) uncacheable.delete(uncacheable.keys().next().value!);
+  uncacheable.set(key, Date.now() + UNCACHEABLE_MS);
+}
+
 function edgeCache(): Cache | null {
   try {
     return typeof caches !== 'undefined' ? caches.default : null;
@@ -86,7 +105,7 @@ export async function fetchOrigin(
   const target = originUrl(env, request);
   if (!target) throw new Error('ORIGIN_URL is not configured');
   const cache = request.method === 'GET' && env.ORIGIN_CACHE !== '0' ? edgeCache() : null;
-  if (cache) {
+  if (cache && !knownUncacheable(target.toString())) {
     const hit = await cache.match(cacheKey(target)).catch(() => undefined);
     if (hit) return { response: hit, cache: 'HIT' };
   }
@@ -114,7 +133,11 @@ export async function fetchOrigin(
   } finally {
     clearTimeout(timer);
   }
-  if (!cache || !sharedCacheable(response) || !response.body) return { response, cache: cache ? 'MISS' : 'BYPASS' };
+  if (!cache || !sharedCacheable(response) || !response.body) {
+    if (cache) rememberUncacheable(target.toString());
+    return { response, cache: cache ? 'MISS' : 'BYPASS' };
+  }
+  uncacheable.delete(target.toString());
   // Store a copy while the page streams on; a failing cache write only loses the copy.
   const [forCache, forClient] = response.body.tee();
   waitUntil(cache.put(cacheKey(target), new Response(forCache, response)).catch(() => undefined));
