@@ -8,6 +8,7 @@ import type { Dataset } from './dataset';
 import { MetricAcc, type Metrics, topKDense } from './metrics';
 import type { FloatParams } from './params';
 import { blended, cooccurrence, type Cooc, pruneTopK } from './similarity';
+import { seededRng as rng } from '../worker/lib/rng';
 
 export interface TrainConfig {
   /** neighbours kept per item */
@@ -122,17 +123,8 @@ export function fit(ds: Dataset, data: TrainData, cfg: TrainConfig, cooc?: Cooc,
   return { params, cooc: c, config: cfg };
 }
 
-/** Deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG (mulberry32), the worker's own (worker/lib/rng.ts). */
+export { rng };
 
 export interface TuneResult {
   config: TrainConfig;

@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DB_NAME, wrangler } from '../../model/wrangler';
+import { descendants, listeningPorts } from './rss';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 const BIN = resolve(ROOT, 'node_modules/.bin/wrangler');
@@ -110,7 +111,6 @@ export function localAdminToken(): string {
  * Linux only (/proc); null when it cannot be found.
  */
 export async function directWorkerUrl(server: DevServer): Promise<string | null> {
-  const { descendants, listeningPorts } = await import('./rss');
   const publicPort = Number(new URL(server.url).port);
   for (const p of descendants(server.child.pid!).filter((d) => d.comm === 'workerd')) {
     for (const port of listeningPorts(p.pid)) {

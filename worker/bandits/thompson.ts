@@ -2,7 +2,9 @@
  * Thompson sampling over Beta-Bernoulli arms, with a minimum exploration share. Pure: the
  * random source is injected so the simulation can seed it; the worker passes Math.random.
  */
-export type Rng = () => number;
+import type { Rng } from '../lib/rng';
+
+export { seededRng, type Rng } from '../lib/rng';
 
 export interface ArmCounts {
   /** attributed impressions (Bernoulli trials) */
@@ -83,16 +85,4 @@ export function allocation(arms: string[], counts: Record<string, ArmCounts | un
   const hits: Record<string, number> = Object.fromEntries(arms.map((a) => [a, 0]));
   for (let i = 0; i < draws; i++) hits[chooseArm(arms, counts, minExploration, rng)]! += 1;
   return Object.fromEntries(arms.map((a) => [a, hits[a]! / draws]));
-}
-
-/** Small seeded PRNG (mulberry32) for reproducible simulations and tests. */
-export function seededRng(seed: number): Rng {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

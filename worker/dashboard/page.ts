@@ -22,14 +22,16 @@ function timeLabel(t: number, bucketMs: number): string {
   return bucketMs >= 86_400_000 ? iso.slice(5, 10) : bucketMs < 60_000 ? iso.slice(11, 19) : iso.slice(11, 16);
 }
 
+// The frame of the time-series charts: size and margins (left, right, top, bottom), in SVG units.
+const W = 520;
+const H = 220;
+const L = 56;
+const R = 12;
+const T = 28;
+const B = 34;
+
 /** Line chart: one polyline per series, y from 0 to the max value. */
 export function lineChart(title: string, series: { name: string; color: string; points: [number, number][] }[], opts: { yFormat: (y: number) => string; xLabel: (x: number) => string; yMax?: number }): string {
-  const W = 520;
-  const H = 220;
-  const L = 56;
-  const R = 12;
-  const T = 28;
-  const B = 34;
   const xs = series.flatMap((s) => s.points.map((p) => p[0]));
   const ys = series.flatMap((s) => s.points.map((p) => p[1]));
   if (!xs.length) return `<figure class="chart"><figcaption>${esc(title)}</figcaption><p class="empty">no data yet</p></figure>`;
@@ -51,12 +53,6 @@ export function lineChart(title: string, series: { name: string; color: string; 
 
 /** Stacked area chart of shares (each x sums to 1). */
 export function shareChart(title: string, names: string[], points: SeriesPoint[], bucketMs: number): string {
-  const W = 520;
-  const H = 220;
-  const L = 56;
-  const R = 12;
-  const T = 28;
-  const B = 34;
   const ts = [...new Set(points.map((p) => p.t))].sort((a, b) => a - b);
   if (!ts.length) return `<figure class="chart"><figcaption>${esc(title)}</figcaption><p class="empty">no traffic yet</p></figure>`;
   const x0 = ts[0]!;
@@ -81,7 +77,7 @@ export function shareChart(title: string, names: string[], points: SeriesPoint[]
 
 /** Horizontal interval plot: estimate with its 95% interval per variant. */
 export function intervalChart(title: string, rows: { name: string; color: string; i: Interval }[], fmt: (x: number) => string): string {
-  const W = 520;
+  // Same width as the time-series charts; a wider left margin for variant names, one row per variant.
   const rowH = 26;
   const L = 90;
   const R = 20;

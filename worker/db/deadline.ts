@@ -4,6 +4,8 @@
  * a call that has not settled after `ms` rejects with a D1TimeoutError, which callers treat like
  * any other D1 error (stale cache, fallback, event buffer, 503).
  */
+import { positiveVar } from '../lib/vars';
+
 export class D1TimeoutError extends Error {
   constructor(ms: number) {
     super(`D1 did not answer within ${ms} ms`);
@@ -70,6 +72,5 @@ export function withDeadline(d1: D1Database, ms: number): D1Database {
 }
 
 export function d1TimeoutMs(env: { D1_TIMEOUT_MS?: string }): number {
-  const v = Number(env.D1_TIMEOUT_MS);
-  return Number.isFinite(v) && v > 0 ? v : DEFAULT_D1_TIMEOUT_MS;
+  return positiveVar(env.D1_TIMEOUT_MS, DEFAULT_D1_TIMEOUT_MS);
 }

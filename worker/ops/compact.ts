@@ -9,6 +9,7 @@ import { db } from '../db/client';
 import { profiles } from '../db/schema';
 import { LIMITS, topEntries } from '../session/profile';
 import { log } from './log';
+import { retentionMs } from '../lib/vars';
 
 const PAGE = 500;
 /** Affinities below this absolute weight carry no signal. */
@@ -22,8 +23,7 @@ export interface CompactResult {
 
 export async function compactProfiles(env: Env, now = Date.now()): Promise<CompactResult> {
   const d = db(env.DB);
-  const days = Number(env.PROFILE_RETENTION_DAYS ?? 400);
-  const idleBefore = now - (Number.isFinite(days) && days > 0 ? days : 400) * 86_400_000;
+  const idleBefore = now - retentionMs(env.PROFILE_RETENTION_DAYS, 400);
   // The user → session index (erasure's map) ages out with the profiles: an old session's object
   // and events are gone by then, and erasure still scans the R2 archive for its key.
   const [del] = await env.DB.batch([

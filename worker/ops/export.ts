@@ -16,6 +16,7 @@ import { events, exportRuns, type ExportRunRow } from '../db/schema';
 
 type EventSelect = typeof events.$inferSelect;
 import { log } from './log';
+import { retentionMs } from '../lib/vars';
 
 /** Events received in the last minute may still be arriving out of order; leave them for the next run. */
 export const SETTLE_MS = 60_000;
@@ -145,8 +146,7 @@ export interface TrimResult {
 }
 
 export async function trimEvents(env: Env, now = Date.now()): Promise<TrimResult> {
-  const days = Number(env.EVENT_RETENTION_DAYS ?? 30);
-  const cutoff = now - (Number.isFinite(days) && days > 0 ? days : 30) * 86_400_000;
+  const cutoff = now - retentionMs(env.EVENT_RETENTION_DAYS, 30);
   const through = await exportedThrough(env.DB);
   let deleted = 0;
   for (;;) {
@@ -159,8 +159,7 @@ export async function trimEvents(env: Env, now = Date.now()): Promise<TrimResult
     if ((r.meta.changes ?? 0) < TRIM_CHUNK) break;
   }
   // Experiment outcomes hold pseudonymous unit keys too; reports need them longer than raw events.
-  const expDays = Number(env.EXPERIMENT_RETENTION_DAYS ?? 180);
-  const expCutoff = now - (Number.isFinite(expDays) && expDays > 0 ? expDays : 180) * 86_400_000;
+  const expCutoff = now - retentionMs(env.EXPERIMENT_RETENTION_DAYS, 180);
   const [served] = await env.DB.batch([
     env.DB.prepare('DELETE FROM rec_served WHERE served_at < ?').bind(expCutoff),
     env.DB.prepare('DELETE FROM rec_purchases WHERE ts < ?').bind(expCutoff),

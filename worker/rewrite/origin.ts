@@ -8,6 +8,7 @@
  * URL alone (no cookies, no shopper headers), so a cached page is never one shopper's page.
  * Personalization is applied to the cached HTML afterwards, per request.
  */
+import { positiveVar } from '../lib/vars';
 
 export type CacheStatus = 'HIT' | 'MISS' | 'BYPASS';
 
@@ -30,8 +31,7 @@ export class OriginTimeoutError extends Error {
 }
 
 function originTimeoutMs(env: OriginEnv): number {
-  const v = Number(env.ORIGIN_TIMEOUT_MS);
-  return Number.isFinite(v) && v > 0 ? v : DEFAULT_ORIGIN_TIMEOUT_MS;
+  return positiveVar(env.ORIGIN_TIMEOUT_MS, DEFAULT_ORIGIN_TIMEOUT_MS);
 }
 
 /** Hop-by-hop headers and ones the fetch layer sets itself. */

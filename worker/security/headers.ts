@@ -15,11 +15,12 @@ export const securityHeaders = createMiddleware<AppEnv>(async (c, next) => {
   await next();
   const h = c.res.headers;
   const html = h.get('content-type')?.startsWith('text/html');
-  const path = new URL(c.req.url).pathname;
+  const url = new URL(c.req.url);
+  const path = url.pathname;
   h.set('X-Content-Type-Options', 'nosniff');
   h.set('Referrer-Policy', 'no-referrer');
   h.set('X-Frame-Options', 'DENY');
-  if (new URL(c.req.url).protocol === 'https:') h.set('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
+  if (url.protocol === 'https:') h.set('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
   // HTML fragments (/v1/blocks) are inserted into the storefront's page, not opened as pages.
   if (!h.has('Content-Security-Policy')) h.set('Content-Security-Policy', html && path === '/v1/admin/dashboard' ? DASHBOARD_CSP : API_CSP);
   // The snippet and blocks may be loaded by a storefront on another origin.

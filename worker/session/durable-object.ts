@@ -10,6 +10,7 @@ import { db, runBatch } from '../db/client';
 import { profiles, type Profile } from '../db/schema';
 import { linkStatement } from '../privacy/session-index';
 import { applyEvents, emptyProfile, EVENT_STRENGTH, LIMITS, type ProfileData, type SessionEvent } from './profile';
+import { retentionMs } from '../lib/vars';
 
 export interface SessionFeatures {
   /** Newest first. */
@@ -101,17 +102,12 @@ export class SessionState extends DurableObject<Env> {
     if (current === null || current > at) await this.ctx.storage.setAlarm(at);
   }
 
-  private retentionMs(): number {
-    const days = Number(this.env.SESSION_RETENTION_DAYS);
-    return (Number.isFinite(days) && days > 0 ? days : 30) * 86_400_000;
-  }
-
   /** After the last flush: forget the session when idle for SESSION_RETENTION_DAYS, else check again then. */
   private async expireOrWait(): Promise<void> {
     const pending = this.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM outbox').one().n;
     if (pending) return this.scheduleFlush();
     const touched = this.kvGet<number>('touched_at') ?? 0;
-    const expiresAt = touched + this.retentionMs();
+    const expiresAt = touched + retentionMs(this.env.SESSION_RETENTION_DAYS, 30);
     if (Date.now() >= expiresAt) {
       await this.ctx.storage.deleteAll();
       this.ready = false;
@@ -162,7 +158,7 @@ export class SessionState extends DurableObject<Env> {
       if (cached && this.kvGet<string>('user_key') === userKey) this.kvPut('profile', applyEvents(cached, sorted));
       await this.scheduleFlush();
     } else if ((await this.ctx.storage.getAlarm()) === null) {
-      await this.ctx.storage.setAlarm(Date.now() + this.retentionMs());
+      await this.ctx.storage.setAlarm(Date.now() + retentionMs(this.env.SESSION_RETENTION_DAYS, 30));
     }
   }
 

@@ -1,0 +1,14 @@
+/** Reading numeric settings from wrangler.toml [vars] (strings), with a default for missing or bad values. */
+
+export const DAY_MS = 86_400_000;
+
+/** A positive number from a [vars] value, or `fallback` when it is missing, not a number, or not above 0. */
+export function positiveVar(value: unknown, fallback: number): number {
+  const n = Number(value);
+  return Number.isFinite(n) && n > 0 ? n : fallback;
+}
+
+/** A retention setting in days ("30") as milliseconds. */
+export function retentionMs(days: unknown, fallbackDays: number): number {
+  return positiveVar(days, fallbackDays) * DAY_MS;
+}
