@@ -11,24 +11,13 @@ import assert from 'node:assert/strict';
 import { mkdirSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { chromium } from 'playwright-core';
-import { CHROMIUM, SCREENSHOTS } from './env';
+import { check, CHROMIUM, finish, SCREENSHOTS } from './env';
 import { seededRng } from '../../worker/bandits/thompson';
 import { migrate, ROOT, startDev } from '../../scripts/lib/wrangler';
 
 const PORT = 8796;
 const STATE = resolve(ROOT, '.tmp/browser-dashboard/state');
 const TOKEN = 'dashboard-test-admin-token-0123456789';
-let failures = 0;
-
-async function check(name: string, fn: () => Promise<void>): Promise<void> {
-  try {
-    await fn();
-    console.log(`  ✓ ${name}`);
-  } catch (e) {
-    failures++;
-    console.log(`  ✗ ${name}\n    ${(e as Error).stack?.split('\n').slice(0, 6).join('\n    ')}`);
-  }
-}
 
 rmSync(STATE, { recursive: true, force: true });
 mkdirSync(STATE, { recursive: true });
@@ -142,8 +131,4 @@ try {
 } finally {
   await dev.stop();
 }
-if (failures) {
-  console.log(`${failures} check(s) failed`);
-  process.exit(1);
-}
-console.log('all dashboard checks passed');
+finish('dashboard');

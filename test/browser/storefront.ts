@@ -18,7 +18,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { CHROMIUM, SCREENSHOTS } from './env';
+import { check, CHROMIUM, finish, SCREENSHOTS } from './env';
 import { prepareDemo } from '../../scripts/lib/demo';
 import { startDemoOrigin } from '../../scripts/lib/demo-origin';
 import { DB_NAME, wrangler } from '../../model/wrangler';
@@ -30,17 +30,6 @@ const ORIGIN_PORT = 8798;
 const STATE = resolve(ROOT, '.tmp/browser/state');
 
 const token = localAdminToken();
-let failures = 0;
-
-async function check(name: string, fn: () => Promise<void>): Promise<void> {
-  try {
-    await fn();
-    console.log(`  ✓ ${name}`);
-  } catch (e) {
-    failures++;
-    console.log(`  ✗ ${name}\n    ${(e as Error).stack?.split('\n').slice(0, 6).join('\n    ')}`);
-  }
-}
 
 /** Playwright gives every launch a fresh temporary --user-data-dir itself (it refuses one in args). */
 async function launch(): Promise<Browser> {
@@ -250,11 +239,7 @@ async function main() {
     await server?.stop();
     await origin.stop();
   }
-  if (failures) {
-    console.log(`\n${failures} check(s) failed`);
-    process.exit(1);
-  }
-  console.log('\nall browser checks passed');
+  finish('browser');
 }
 
 await main();

@@ -5,13 +5,13 @@
  * lost. Failures are produced by breaking the real thing (R2 objects, model artifacts) or by a
  * failing proxy around the real binding, handed to the worker's own fetch handler.
  */
-import { createExecutionContext, runDurableObjectAlarm, waitOnExecutionContext } from 'cloudflare:test';
+import { runDurableObjectAlarm } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import worker from '../../worker/index';
 import { bufferStub } from '../../worker/events/buffer-client';
 import { ADMIN, adminJson, event, fixtureCatalog, seedCatalog } from './helpers';
 import { activate, demoModel, registerModel } from './model-helpers';
+import { call as callWorker, runCron, type EnvOverride } from './ops-helpers';
 import { originPage, releaseOrigin, slot, storePage } from './rewrite-helpers';
 
 type Mode = 'ok' | 'error' | 'hang' | 'lost';
@@ -54,17 +54,10 @@ function faultySessions(mode: 'error' | 'hang'): DurableObjectNamespace {
   } as unknown as DurableObjectNamespace;
 }
 
-/** The worker's own fetch handler with some bindings replaced; waits for its background work. */
-/** Bindings and variables to replace (variables as any string, not just wrangler.toml's values). */
-type Override = Partial<Record<keyof Env, unknown>>;
+type Override = EnvOverride;
 
-async function call(path: string, override: Override = {}, init: RequestInit = {}): Promise<Response> {
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(`http://worker.test${path}`, init) as Request<unknown, IncomingRequestCfProperties>, { ...env, ...override } as Env, ctx);
-  const body = await res.arrayBuffer();
-  await waitOnExecutionContext(ctx);
-  return new Response(body, res);
-}
+/** The worker's own fetch handler with some bindings replaced (ops-helpers' call, override first). */
+const call = (path: string, override: Override = {}, init: RequestInit = {}): Promise<Response> => callWorker(path, init, override);
 
 const json = async (res: Response) => (await res.json()) as any;
 const health = async (override: Override = {}) => json(await call('/v1/admin/health', override, { headers: ADMIN }));
@@ -176,9 +169,7 @@ describe('no accepted event is lost when the event log fails', () => {
     const res = await postBatch(batch, { DB: d1.binding, D1_TIMEOUT_MS: '200' });
     expect(res.status).toBe(202);
     expect((await json(res)).buffered).toBe(2);
-    const ctx = createExecutionContext();
-    await worker.scheduled({ cron: '*/5 * * * *', scheduledTime: Date.now(), noRetry() {} } as ScheduledController, env, ctx);
-    await waitOnExecutionContext(ctx);
+    await runCron('*/5 * * * *');
     const counts = await storedCount(batch.map((e) => e.event_id));
     expect(batch.map((e) => counts.get(e.event_id))).toEqual([1, 1]);
     expect((await bufferStub(env).status()).pending).toBe(0);

@@ -8,7 +8,10 @@ import { env } from 'cloudflare:workers';
 import worker from '../../worker/index';
 import { ADMIN } from './helpers';
 
-export async function call(path: string, init?: RequestInit, overrideEnv?: Partial<Env>): Promise<Response> {
+/** Bindings and variables to replace (variables as any string, not just wrangler.toml's values). */
+export type EnvOverride = Partial<Record<keyof Env, unknown>>;
+
+export async function call(path: string, init?: RequestInit, overrideEnv?: EnvOverride): Promise<Response> {
   const ctx = createExecutionContext();
   const res = await worker.fetch(new Request(`http://worker.test${path}`, init) as Request<unknown, IncomingRequestCfProperties>, { ...env, ...overrideEnv } as Env, ctx);
   await res.clone().arrayBuffer();

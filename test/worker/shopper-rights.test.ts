@@ -9,12 +9,11 @@ import { env } from 'cloudflare:workers';
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { pseudonymize } from '../../worker/identity/pseudonym';
-import { signUserToken } from '../../worker/identity/shopper';
 import { opsStub } from '../../worker/ops/metrics';
 import { exportEvents, gunzip, trimEvents } from '../../worker/ops/export';
 import { bufferStub } from '../../worker/events/buffer-client';
 import { sessionStub } from '../../worker/session/client';
-import { adminJson, event, fetchWorker, seedCatalog } from './helpers';
+import { adminJson, event, fetchWorker, seedCatalog, token } from './helpers';
 import { admin, call } from './ops-helpers';
 
 const DAY = 86_400_000;
@@ -30,11 +29,10 @@ const S = {
   anon: `anon-${run}`,
 };
 const SLOT = `rights-slot-${run}`;
-const secret = (env as unknown as { IDENTITY_SECRET: string }).IDENTITY_SECRET;
 
 async function track(events: Record<string, unknown>[], userId?: string): Promise<void> {
   const headers: Record<string, string> = { 'content-type': 'application/json', 'X-P13n-Consent': 'granted' };
-  if (userId) headers['X-P13n-User-Token'] = await signUserToken(secret, userId, Date.now() / 1000 + 3600);
+  if (userId) headers['X-P13n-User-Token'] = await token(userId);
   const res = await call('/v1/events', { method: 'POST', headers, body: JSON.stringify({ events: userId ? events.map((e) => ({ ...e, user_id: userId })) : events }) });
   const body = (await res.json()) as { accepted: number };
   expect(res.status).toBe(200);
@@ -42,9 +40,9 @@ async function track(events: Record<string, unknown>[], userId?: string): Promis
 }
 
 async function recsFor(sessionId: string, userId: string): Promise<string> {
-  const token = await signUserToken(secret, userId, Date.now() / 1000 + 3600);
-  const qs = new URLSearchParams({ slot: SLOT, session_id: sessionId, user_token: token, k: '4' });
-  const res = await call(`/v1/recommendations?${qs}`, { headers: { 'X-P13n-Consent': 'granted', 'X-P13n-User-Token': token } });
+  const userToken = await token(userId);
+  const qs = new URLSearchParams({ slot: SLOT, session_id: sessionId, user_token: userToken, k: '4' });
+  const res = await call(`/v1/recommendations?${qs}`, { headers: { 'X-P13n-Consent': 'granted', 'X-P13n-User-Token': userToken } });
   const body = (await res.json()) as { recommendation_id: string; experiment: string | null; items: { item_id: string }[] };
   expect(res.status).toBe(200);
   expect(body.experiment).toBe(`rights-exp-${run}`);
