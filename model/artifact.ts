@@ -1,18 +1,24 @@
-/** Writes a model artifact: model.onnx (int8 quantized graph) + manifest.json (ModelManifest). */
+/**
+ * A model version's files (contract v2, docs/model-contract.md): manifest.json, rank.onnx,
+ * lists.json and neighbours/<s>.bin, each checksummed in the manifest.
+ */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CONTEXT_DIM, CONTRACT_VERSION, type ModelManifest } from './contract';
+import { CONTRACT_VERSION, F, FEATURES, FILES, type ModelManifest, shardFile } from './contract';
 import type { Dataset } from './dataset';
-import { buildModel } from './graph';
-import { quantize, type FloatParams, type QuantParams } from './params';
+import { MAX_HISTORY, weightsByName } from './rank/fit';
+import { buildRankModel } from './rank/graph';
+import { LIST_SIZES, retrievalData, type RetrievalData, type TrainSeqs } from './rank/retrieval-data';
+import { encodeShards } from './rank/shard-set';
 import type { TrainConfig } from './train';
 
 export interface Exported {
-  quantBytes: Uint8Array;
-  floatBytes: Uint8Array;
-  quant: QuantParams;
   manifest: ModelManifest;
+  rank: Uint8Array;
+  lists: Uint8Array;
+  shards: Uint8Array[];
+  retrieval: RetrievalData;
 }
 
 export function sha256(b: Uint8Array): string {
@@ -24,41 +30,87 @@ export function versionString(bytes: Uint8Array, now = new Date()): string {
   return `${d}-${sha256(bytes).slice(0, 8)}`;
 }
 
-export function exportModel(ds: Dataset, params: FloatParams, config: TrainConfig, training: Record<string, unknown>, metrics: Record<string, unknown> = {}, version?: string): Exported {
-  const quant = quantize(params);
-  const quantBytes = buildModel(quant);
-  const floatBytes = buildModel(params);
+export interface ExportInput {
+  ds: Dataset;
+  data: TrainSeqs;
+  config: TrainConfig;
+  weights: Float32Array;
+  training: Record<string, unknown>;
+  metrics?: Record<string, unknown>;
+  version?: string;
+  progress?: (phase: string, d: number, t: number) => void;
+  retrieval?: RetrievalData;
+}
+
+export function exportModel(x: ExportInput): Exported {
+  const rd = x.retrieval ?? retrievalData(x.ds, x.data, x.config, { progress: x.progress });
+  const shards = encodeShards(rd, x.ds, (d, t) => x.progress?.('neighbour shards', d, t));
+  const rank = buildRankModel(x.weights);
+  const lists = new TextEncoder().encode(JSON.stringify(rd.lists));
+  const h = createHash('sha256');
+  for (const s of shards) h.update(s);
+  h.update(rank);
+  h.update(lists);
+  const digest = new Uint8Array(h.digest());
+  const shardFiles = shards.map((s) => ({ sha256: sha256(s), bytes: s.length }));
+  const total = rank.length + lists.length + shardFiles.reduce((s, f) => s + f.bytes, 0);
   const manifest: ModelManifest = {
     contract: CONTRACT_VERSION,
-    version: version ?? versionString(quantBytes),
+    version: x.version ?? versionString(digest),
     created_at: new Date().toISOString(),
-    items: ds.itemIds,
-    attributes: ds.attributes,
-    dims: { items: params.n, attributes: params.a, context: CONTEXT_DIM, neighbours: params.k, max_item_attributes: params.t },
-    files: { model: 'model.onnx', sha256: sha256(quantBytes), bytes: quantBytes.length, float_bytes: floatBytes.length },
-    quantization: { weights: 'int8', scales: 'per-row' },
-    training: {
-      ...training,
-      data: ds.summary,
-      config,
-      // How the trainer weighted history at evaluation time (the worker may use its own weights).
-      history_weighting: { recency_decay: config.historyDecay, strength: 'event strength / 5 (view 1, click 2, add_to_cart 3, purchase 5)' },
+    dims: { items: x.ds.items.length, features: F, neighbours: rd.k, content_neighbours: rd.kc, shards: shards.length },
+    features: FEATURES,
+    weights: weightsByName(x.weights),
+    files: {
+      model: FILES.rank,
+      sha256: sha256(rank),
+      bytes: rank.length,
+      lists: { name: FILES.lists, sha256: sha256(lists), bytes: lists.length },
+      shards: shardFiles,
+      total_bytes: total,
     },
-    metrics,
+    retrieval: { history_decay: x.config.historyDecay, max_history: MAX_HISTORY, popular: LIST_SIZES.popular, trending: LIST_SIZES.trending, category_popular: LIST_SIZES.categoryPopular },
+    quantization: { neighbour_weights: 'int8', scales: 'per-list' },
+    training: { ...x.training, data: x.ds.summary, config: x.config },
+    metrics: x.metrics ?? {},
   };
-  return { quantBytes, floatBytes, quant, manifest };
+  return { manifest, rank, lists, shards, retrieval: rd };
 }
 
-export function writeArtifact(dir: string, e: Exported, withFloat = false): void {
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'model.onnx'), e.quantBytes);
-  if (withFloat) writeFileSync(join(dir, 'model.float.onnx'), e.floatBytes);
-  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(e.manifest, null, 2) + '\n');
+export function manifestBytes(m: ModelManifest): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(m, null, 2) + '\n');
 }
 
-export function readArtifact(dir: string): { bytes: Uint8Array; manifest: ModelManifest } {
-  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as ModelManifest;
-  const bytes = new Uint8Array(readFileSync(join(dir, manifest.files.model)));
-  if (sha256(bytes) !== manifest.files.sha256) throw new Error(`${dir}: sha256 of ${manifest.files.model} does not match the manifest`);
-  return { bytes, manifest };
+export function writeArtifact(dir: string, e: Exported): void {
+  rmSync(join(dir, FILES.shardDir), { recursive: true, force: true });
+  mkdirSync(join(dir, FILES.shardDir), { recursive: true });
+  writeFileSync(join(dir, FILES.rank), e.rank);
+  writeFileSync(join(dir, FILES.lists), e.lists);
+  e.shards.forEach((s, i) => writeFileSync(join(dir, shardFile(i)), s));
+  // The manifest last: a folder without one is an unfinished export.
+  writeFileSync(join(dir, FILES.manifest), manifestBytes(e.manifest));
+}
+
+export interface ReadArtifact {
+  manifest: ModelManifest;
+  manifestBytes: Uint8Array;
+  rank: Uint8Array;
+  lists: Uint8Array;
+  shards: Uint8Array[];
+}
+
+/** Reads a model folder and verifies every file against the manifest. */
+export function readArtifact(dir: string): ReadArtifact {
+  const mb = new Uint8Array(readFileSync(join(dir, FILES.manifest)));
+  const manifest = JSON.parse(new TextDecoder().decode(mb)) as ModelManifest;
+  if (manifest.contract !== CONTRACT_VERSION) throw new Error(`${dir}: model contract ${manifest.contract}, this pipeline reads ${CONTRACT_VERSION}`);
+  const check = (name: string, want: string) => {
+    const b = new Uint8Array(readFileSync(join(dir, name)));
+    if (sha256(b) !== want) throw new Error(`${dir}: sha256 of ${name} does not match the manifest`);
+    return b;
+  };
+  const rank = check(manifest.files.model, manifest.files.sha256);
+  const lists = check(manifest.files.lists.name, manifest.files.lists.sha256);
+  const shards = manifest.files.shards.map((s, i) => check(shardFile(i), s.sha256));
+  return { manifest, manifestBytes: mb, rank, lists, shards };
 }

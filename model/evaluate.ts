@@ -1,21 +1,24 @@
 /**
  * The shared evaluation protocol (../shared/README.md; docs/model.md "Evaluation"):
- * leave-last-out by time, full ranking over the catalog, history masked, ties by lower index,
- * HR/NDCG/MRR@10 averaged over users. The model is scored as the exported int8 ONNX graph
- * through onnxruntime-web; Pop and ItemKNN (cosine, shrink 10) are computed here.
+ * leave-last-out by time, the user's whole history masked, HR/NDCG/MRR@10 averaged over users.
+ * The model is scored exactly as the worker serves it: retrieval from the int8 neighbour shards
+ * (the same reader and the same candidate code, worker/ranking/two-stage/candidates.ts), then the
+ * exported rank graph through onnxruntime-web. Items retrieval does not reach rank below every
+ * retrieved one (they are absent from the top 10). Pop and ItemKNN score the full catalog.
  */
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { exportModel, type Exported, writeArtifact } from './artifact';
-import { CONTEXT_DIM, type ModelManifest } from './contract';
+import { createWriteStream } from 'node:fs';
+import { exportModel, type Exported, type ReadArtifact, writeArtifact } from './artifact';
+import type { ModelLists, ModelManifest } from './contract';
 import type { Dataset } from './dataset';
 import { ItemKnn, popScores } from './baselines';
 import { MetricAcc, type Metrics, topKDense } from './metrics';
-import { createSession, runTopK, type ort } from './ort';
-import { bar } from './progress';
+import { createSession, runRank, type ort } from './ort';
+import { bar, phases } from './progress';
+import { allSeqs, candidatesFor, dropLast, learnRank, type LearnedRank } from './rank/fit';
+import { entryOf, retrievalData } from './rank/retrieval-data';
+import { InMemoryShards } from './rank/shard-set';
 import { cooccurrence } from './similarity';
-import { DEFAULT_CONFIG, fit, historyOf, type TrainConfig, tune, type TuneResult } from './train';
+import { DEFAULT_CONFIG, type TrainConfig, tune, type TuneResult } from './train';
 
 export interface EvalOptions {
   seed?: number;
@@ -24,10 +27,10 @@ export interface EvalOptions {
   config?: Partial<TrainConfig>;
   /** users sampled for tuning */
   tuneSample?: number;
-  /** evaluate an existing artifact (model.onnx + manifest.json) instead of training */
-  model?: { bytes: Uint8Array; manifest: ModelManifest };
+  /** evaluate an existing artifact (a model folder) instead of training */
+  model?: ReadArtifact;
   predictions?: string;
-  /** also score the float graph (default true when training) */
+  /** also score with float (unquantized) neighbour weights (default true when training) */
   float?: boolean;
   /** also compute baselines on the validation split */
   validationBaselines?: boolean;
@@ -50,10 +53,13 @@ export interface EvalReport {
   validation: Record<string, Metrics>;
   test: Record<string, SliceMetrics>;
   quantized_vs_float_ndcg_rel_diff?: number;
-  sizes?: { model_bytes: number; float_bytes: number };
-  ms_per_run?: { quantized: number; float?: number };
+  sizes?: { total_bytes: number; rank_graph_bytes: number; shards: number };
+  /** retrieval + features + ORT rank per request, mean over the test users */
+  ms_per_request?: number;
+  candidates_p50?: number;
   config?: TrainConfig;
   tuning?: TuneResult['tried'];
+  rank?: LearnedRank & { weights_by_feature: Record<string, number> };
   timings_s: Record<string, number>;
   manifest?: ModelManifest;
 }
@@ -95,137 +101,147 @@ export async function evaluate(ds: Dataset, opts: EvalOptions = {}): Promise<Eva
     test: {},
     timings_s: timings,
   };
+  const phaseBar = phases();
 
-  // ---- validation: tune the model (and optionally score baselines) on train = all but last two
+  // ---- validation: tune retrieval, then learn the rank weights (train = all but last two)
   let config: TrainConfig = { ...DEFAULT_CONFIG, ...opts.config };
+  let weights: Float32Array | undefined;
   if (!opts.model) {
     if (!opts.noTune) {
-      const b = bar('tuning (validation)', 1);
+      const b = bar('tuning retrieval (validation)', 1);
       const tr = tune(ds, seed, config, { sample: opts.tuneSample, progress: (d, t) => b.update(d, t) });
       b.stop();
-      config = tr.config;
-      report.validation.model_sample = tr.validation;
+      config = { ...config, seqWeight: tr.config.seqWeight, historyDecay: tr.config.historyDecay };
+      report.validation.retrieval_sample = tr.validation;
       report.tuning = tr.tried;
-      log(`validation (sample of ${tr.validation.users} users): model HR@10 ${tr.validation.hr.toFixed(4)} NDCG@10 ${tr.validation.ndcg.toFixed(4)}; chosen ${JSON.stringify({ seqWeight: config.seqWeight, historyDecay: config.historyDecay, contentWeight: config.contentWeight, popWeight: config.popWeight, idf: config.idf })}`);
+      log(`validation (sample of ${tr.validation.users} users): retrieval HR@10 ${tr.validation.hr.toFixed(4)} NDCG@10 ${tr.validation.ndcg.toFixed(4)}; chosen ${JSON.stringify({ seqWeight: config.seqWeight, historyDecay: config.historyDecay })}`);
     }
-    report.config = config;
     lap('tune');
+    const lr = learnRank(ds, config, seed, { sample: opts.tuneSample, progress: phaseBar });
+    phaseBar.done();
+    weights = lr.weights;
+    report.rank = { ...lr, weights_by_feature: Object.fromEntries([...lr.weights].map((w, f) => [String(f), w])) };
+    log(`rank weights learned on ${lr.examples} validation examples (retrieval recall ${lr.recall.toFixed(3)}, p50 ${lr.candidates_p50} candidates)`);
+    report.config = config;
+    lap('learn_rank');
   }
   if (opts.validationBaselines) {
     Object.assign(report.validation, evaluateBaselines(ds, 2));
     lap('validation_baselines');
   }
 
-  // ---- test: refit on all but the last interaction
-  const train = ds.seqs.map((s) => s.subarray(0, Math.max(0, s.length - 1)));
-  const strengths = ds.strengths.map((s) => s.subarray(0, Math.max(0, s.length - 1)));
+  // ---- test: refit retrieval on all but the last interaction
+  const train = dropLast(ds, 1);
+  const all = allSeqs(ds);
   const cb = bar('co-occurrence (test fit)', n);
-  const cooc = cooccurrence(n, train, { window: config.window, seqDecay: config.seqDecay, progress: (d) => cb.update(d) });
+  const cooc = cooccurrence(n, train.seqs, { window: config.window, seqDecay: config.seqDecay, progress: (d) => cb.update(d) });
   cb.stop();
   lap('cooccurrence');
 
   let manifest: ModelManifest;
+  let lists: ModelLists;
+  let rankBytes: Uint8Array;
+  let shards: InMemoryShards;
   let exported: Exported | undefined;
-  let modelIndexOf: (i: number) => number = (i) => i;
-  let nm = n;
   if (opts.model) {
     manifest = opts.model.manifest;
-    nm = manifest.dims.items;
-    const idx = new Map(manifest.items.map((id, i) => [id, i]));
-    modelIndexOf = (i) => idx.get(ds.itemIds[i]!) ?? -1;
+    lists = JSON.parse(new TextDecoder().decode(opts.model.lists)) as ModelLists;
+    rankBytes = opts.model.rank;
+    shards = new InMemoryShards(opts.model.shards);
   } else {
-    const fitted = fit(ds, { seqs: train, strengths }, config, cooc);
-    exported = exportModel(ds, fitted.params, config, { seed, trained_on: 'all interactions but each user\'s last (evaluation refit)' });
+    const rd = retrievalData(ds, train, config, { cooc, progress: phaseBar });
+    exported = exportModel({ ds, data: train, config, weights: weights!, training: { seed, trained_on: "all interactions but each user's last (evaluation refit)" }, retrieval: rd, progress: phaseBar });
+    phaseBar.done();
     manifest = exported.manifest;
-    lap('fit_export');
-    report.sizes = { model_bytes: exported.quantBytes.length, float_bytes: exported.floatBytes.length };
+    lists = exported.retrieval.lists;
+    rankBytes = exported.rank;
+    shards = new InMemoryShards(exported.shards);
+    report.rank!.weights_by_feature = manifest.weights;
+    report.sizes = { total_bytes: manifest.files.total_bytes, rank_graph_bytes: exported.rank.length, shards: exported.shards.length };
     if (opts.outDir) writeArtifact(opts.outDir, exported);
+    lap('fit_export');
   }
-  const tmp = exported && !opts.outDir ? mkdtempSync(join(tmpdir(), 'p13n-eval-')) : undefined;
-  if (tmp && exported) writeArtifact(tmp, exported); // the graph is scored from the written file, as the worker would
+  const decay = manifest.retrieval.history_decay;
 
   // slices
   const histLens: number[] = [];
   ds.seqs.forEach((s) => s.length >= 2 && histLens.push(s.length - 1));
   const coldFrac = opts.coldFraction ?? 0.2;
   const coldUserMax = quantile(histLens, coldFrac);
-  const seenCounts = Array.from(cooc.count).filter((x) => x > 0);
+  const seenCounts: number[] = [];
+  for (let i = 0; i < n; i++) if (cooc.count[i]! > 0) seenCounts.push(cooc.count[i]!);
   const coldItemMax = quantile(seenCounts, coldFrac);
   report.split.cold_user_max_history = coldUserMax;
   report.split.cold_item_max_count = coldItemMax;
 
-  const sessions: { name: string; s: ort.InferenceSession; acc: Sliced; ms: number }[] = [];
-  const qBytes = exported ? exported.quantBytes : opts.model!.bytes;
-  sessions.push({ name: 'model', s: await createSession(qBytes), acc: new Sliced(), ms: 0 });
-  if (exported && opts.float !== false) sessions.push({ name: 'model_float', s: await createSession(exported.floatBytes), acc: new Sliced(), ms: 0 });
+  const session = await createSession(rankBytes);
+  const sources: { name: string; lists: (ids: string[]) => Map<string, ReturnType<typeof entryOf>>; acc: Sliced }[] = [{ name: 'model', lists: (ids) => shards.lists(ids), acc: new Sliced() }];
+  if (exported && opts.float !== false) {
+    const rd = exported.retrieval;
+    sources.push({
+      name: 'model_float',
+      lists: (ids) => {
+        const m = new Map<string, ReturnType<typeof entryOf>>();
+        for (const id of ids) {
+          const i = ds.itemIndex.get(id);
+          if (i !== undefined) m.set(id, entryOf(rd, ds, i));
+        }
+        return m;
+      },
+      acc: new Sliced(),
+    });
+  }
   const pop = popScores(cooc);
   const knn = new ItemKnn(cooc, 10);
   const accPop = new Sliced();
   const accKnn = new Sliced();
   const buf = new Float32Array(n);
   const ex = new Int32Array(n).fill(-1);
-  const mask = new Float32Array(nm).fill(1);
-  const ctx = new Float32Array(CONTEXT_DIM);
-  ctx[0] = 1;
-  const userAttrs = new Float32Array(manifest.dims.attributes);
-  const decay = (manifest.training as { config?: TrainConfig }).config?.historyDecay ?? config.historyDecay;
   const pred = opts.predictions ? createWriteStream(opts.predictions) : undefined;
-  const b = bar('scoring test (ORT)', ds.seqs.length);
-  const benchReqs: { items: number[]; weights: number[] }[] = [];
+  const b = bar('scoring test (retrieve + ORT rank)', ds.seqs.length);
   let users = 0;
+  let modelMs = 0;
+  const candSizes: number[] = [];
   for (let u = 0; u < ds.seqs.length; u++) {
     const s = ds.seqs[u]!;
     if (s.length < 2) continue;
     users++;
-    const hist = train[u]!;
+    const hist = train.seqs[u]!;
     const target = s[s.length - 1]!;
+    const targetId = ds.itemIds[target]!;
     const coldUser = hist.length <= coldUserMax;
     const coldItem = cooc.count[target]! <= coldItemMax;
-    for (const h of hist) ex[h] = u;
+    // The whole history is masked, however long it is.
+    for (let p = 0; p < hist.length; p++) ex[hist[p]!] = u;
     accPop.add(topKDense(pop, 10, ex, u).indexOf(target), coldUser, coldItem);
     accKnn.add(topKDense(knn.scores(hist, buf), 10, ex, u).indexOf(target), coldUser, coldItem);
-    const h = historyOf(hist, strengths[u], decay);
-    const mi = h.items.map(modelIndexOf);
-    const keep = mi.map((x) => x >= 0);
-    const items = mi.filter((_, j) => keep[j]);
-    const weights = h.weights.filter((_, j) => keep[j]);
-    for (const x of items) mask[x] = 0;
-    const mt = modelIndexOf(target);
-    for (const se of sessions) {
+    for (const src of sources) {
       const t1 = performance.now();
-      const r = await runTopK(se.s, { histItems: items.length ? items : [0], histWeights: items.length ? weights : [0], userAttrs, context: ctx, itemMask: mask, k: Math.min(10, nm) });
-      se.ms += performance.now() - t1;
-      se.acc.add(mt < 0 ? -1 : r.indices.indexOf(mt), coldUser, coldItem);
-      if (pred && se.name === 'model') pred.write(JSON.stringify({ user_id: ds.users[u], items: r.indices.map((i) => manifest.items[i]) }) + '\n');
+      const c = candidatesFor(ds, all, u, s.length - 1, decay, src.lists, { lists });
+      const r = await runRank(session, c.features, c.ids.length, 10);
+      const top = r.indices.map((i) => c.ids[i]!);
+      if (src.name === 'model') {
+        modelMs += performance.now() - t1;
+        candSizes.push(c.ids.length);
+        if (pred) pred.write(JSON.stringify({ user_id: ds.users[u], items: top }) + '\n');
+      }
+      src.acc.add(top.indexOf(targetId), coldUser, coldItem);
     }
-    for (const x of items) mask[x] = 1;
-    if (benchReqs.length < 300) benchReqs.push({ items: items.length ? items : [0], weights: items.length ? weights : [0] });
     if ((u & 255) === 0) b.update(u);
   }
   b.update(ds.seqs.length);
   b.stop();
-  // latency: same requests on each graph, warmed up, best of 3 interleaved rounds
-  const best = sessions.map(() => Infinity);
-  for (let round = 0; round < 4; round++)
-    for (let si = 0; si < sessions.length; si++) {
-      const t1 = performance.now();
-      for (const q of benchReqs) {
-        for (const x of q.items) mask[x] = 0;
-        await runTopK(sessions[si]!.s, { histItems: q.items, histWeights: q.weights, userAttrs, context: ctx, itemMask: mask, k: Math.min(10, nm) });
-        for (const x of q.items) mask[x] = 1;
-      }
-      if (round > 0) best[si] = Math.min(best[si]!, (performance.now() - t1) / Math.max(1, benchReqs.length));
-    }
   if (pred) await new Promise<void>((res, rej) => pred.end((e?: Error | null) => (e ? rej(e) : res())));
-  for (const se of sessions) await se.s.release();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
+  await session.release();
   lap('test_scoring');
   report.split.test_users = users;
   report.split.validation_users = ds.seqs.filter((s) => s.length >= 3).length;
-  for (const se of sessions) report.test[se.name] = se.acc.get();
+  for (const src of sources) report.test[src.name] = src.acc.get();
   report.test.pop = accPop.get();
   report.test.itemknn = accKnn.get();
-  report.ms_per_run = { quantized: best[0]!, float: best[1] };
+  report.ms_per_request = modelMs / Math.max(1, users);
+  candSizes.sort((x, y) => x - y);
+  report.candidates_p50 = candSizes[Math.floor(candSizes.length / 2)] ?? 0;
   if (report.test.model_float) {
     const f = report.test.model_float.all.ndcg;
     report.quantized_vs_float_ndcg_rel_diff = f > 0 ? (report.test.model!.all.ndcg - f) / f : 0;
@@ -272,7 +288,7 @@ export function formatReport(r: EvalReport): string {
     for (const [k, m] of Object.entries(r.validation)) lines.push(row(k, m));
     lines.push('');
   }
-  const names: Record<string, string> = { model: 'model (int8, ORT)', model_float: 'model (float, ORT)', pop: 'Pop', itemknn: 'ItemKNN (cos, shrink 10)' };
+  const names: Record<string, string> = { model: 'model (int8 shards, ORT)', model_float: 'model (float lists, ORT)', pop: 'Pop', itemknn: 'ItemKNN (cos, shrink 10)' };
   lines.push('TEST (train = all but last)', head);
   for (const [k, m] of Object.entries(r.test)) lines.push(row(names[k] ?? k, m.all));
   lines.push('', `COLD USERS (history <= ${r.split.cold_user_max_history} items)`, head);
@@ -281,8 +297,9 @@ export function formatReport(r: EvalReport): string {
   for (const [k, m] of Object.entries(r.test)) lines.push(row(names[k] ?? k, m.cold_items));
   lines.push('');
   if (r.quantized_vs_float_ndcg_rel_diff !== undefined) lines.push(`quantized vs float NDCG@10: ${(100 * r.quantized_vs_float_ndcg_rel_diff).toFixed(2)}% relative`);
-  if (r.sizes) lines.push(`sizes: int8 model.onnx ${(r.sizes.model_bytes / 1024).toFixed(1)} KiB, float graph ${(r.sizes.float_bytes / 1024).toFixed(1)} KiB`);
-  if (r.ms_per_run) lines.push(`ORT ms/run (300 requests, best of 3 rounds, incl. feed setup): int8 ${r.ms_per_run.quantized.toFixed(3)}${r.ms_per_run.float !== undefined ? `, float ${r.ms_per_run.float.toFixed(3)}` : ''}`);
+  if (r.sizes) lines.push(`sizes: ${(r.sizes.total_bytes / 1024).toFixed(1)} KiB in all (${r.sizes.shards} neighbour shards, rank graph ${r.sizes.rank_graph_bytes} B)`);
+  if (r.ms_per_request !== undefined) lines.push(`per request: ${r.ms_per_request.toFixed(3)} ms (retrieve + features + ORT rank), p50 ${r.candidates_p50} candidates`);
+  if (r.rank) lines.push(`rank weights (${r.rank.examples} validation examples, retrieval recall ${r.rank.recall.toFixed(3)}): ${Object.entries(r.rank.weights_by_feature).map(([k, v]) => `${k} ${Number(v).toFixed(3)}`).join(', ')}`);
   lines.push(`timings (s): ${Object.entries(r.timings_s).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
   return lines.join('\n');
 }

@@ -34,3 +34,21 @@ export function bar(label: string, total: number): Progress {
     stop: () => b.stop(),
   };
 }
+
+/** One bar per named phase, replaced when the phase changes: for callbacks `(phase, done, total)`. */
+export function phases(): ((phase: string, done: number, total: number) => void) & { done(): void } {
+  let current: { name: string; b: Progress } | undefined;
+  const f = (phase: string, d: number, t: number) => {
+    if (current?.name !== phase) {
+      current?.b.stop();
+      current = { name: phase, b: bar(phase, t) };
+    }
+    current.b.update(d, t);
+  };
+  return Object.assign(f, {
+    done() {
+      current?.b.stop();
+      current = undefined;
+    },
+  });
+}

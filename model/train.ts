@@ -3,10 +3,8 @@
  * pruned to top-K per item), attribute content model, popularity prior; hyperparameters tuned
  * on the validation step of a seeded user sample. See docs/model.md.
  */
-import { CONTEXT_DIM } from './contract';
 import type { Dataset } from './dataset';
 import { MetricAcc, type Metrics, topKDense } from './metrics';
-import type { FloatParams } from './params';
 import { blended, cooccurrence, type Cooc, pruneTopK } from './similarity';
 import { seededRng as rng } from '../worker/lib/rng';
 
@@ -64,12 +62,6 @@ export function historyOf(seq: ArrayLike<number>, strengths: ArrayLike<number> |
   return { items, weights };
 }
 
-export interface Fitted {
-  params: FloatParams;
-  cooc: Cooc;
-  config: TrainConfig;
-}
-
 function contentParts(ds: Dataset, cfg: TrainConfig): { t: number; itemAttrs: Int32Array; attrW: Float32Array; itemNormUnit: Float32Array } {
   const n = ds.items.length;
   const a = ds.attributes.length;
@@ -97,30 +89,6 @@ function popPrior(c: Cooc): Float32Array {
   for (const x of c.count) max = Math.max(max, x);
   const den = Math.log1p(max) || 1;
   return Float32Array.from(c.count, (x) => Math.log1p(x) / den);
-}
-
-export function fit(ds: Dataset, data: TrainData, cfg: TrainConfig, cooc?: Cooc, progress?: (done: number, total: number) => void): Fitted {
-  const n = ds.items.length;
-  const c = cooc ?? cooccurrence(n, data.seqs, { window: cfg.window, seqDecay: cfg.seqDecay, progress: (d) => progress?.(d, n) });
-  const k = Math.max(1, cfg.neighbours);
-  const pr = pruneTopK(c, blended(c, cfg.shrink, cfg.seqWeight), k);
-  const cp = contentParts(ds, cfg);
-  const pop = popPrior(c);
-  const ctxPop = new Float32Array(CONTEXT_DIM * n);
-  for (let i = 0; i < n; i++) ctxPop[i] = cfg.popWeight * pop[i]!;
-  const params: FloatParams = {
-    n,
-    a: ds.attributes.length,
-    k,
-    nbrIdx: pr.idx,
-    nbrW: pr.w,
-    t: cp.t,
-    itemAttrs: cp.itemAttrs,
-    attrW: cp.attrW,
-    itemNorm: cp.itemNormUnit.map((x) => x * cfg.contentWeight),
-    ctxPop,
-  };
-  return { params, cooc: c, config: cfg };
 }
 
 /** Deterministic PRNG (mulberry32), the worker's own (worker/lib/rng.ts). */

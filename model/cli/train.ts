@@ -1,17 +1,18 @@
 /**
- * npm run model:train -- --events FILE --items FILE --out DIR [--seed N] [--no-tune] [--float] [--skip-bad]
- * Tunes on the validation step (all but each user's last two interactions), then fits on all
- * interactions and writes DIR/model.onnx (int8) and DIR/manifest.json.
+ * npm run model:train -- --events FILE --items FILE --out DIR [--seed N] [--no-tune] [--rank-sample N] [--skip-bad]
+ * Tunes retrieval and learns the rank weights on the validation step (all but each user's last
+ * two interactions), then builds retrieval data from all interactions and writes the model
+ * folder DIR (manifest.json, rank.onnx, lists.json, neighbours/*.bin).
  */
 import { exportModel, writeArtifact } from '../artifact';
-import { cooccurrence } from '../similarity';
-import { bar } from '../progress';
-import { DEFAULT_CONFIG, fit, tune } from '../train';
+import { bar, phases } from '../progress';
+import { allSeqs, learnRank } from '../rank/fit';
+import { DEFAULT_CONFIG, tune } from '../train';
 import { parseArgs, run } from './args';
 import { loadDataset } from './load';
 
 run(() => {
-  const a = parseArgs(process.argv.slice(2), ['no-tune', 'float', 'skip-bad']);
+  const a = parseArgs(process.argv.slice(2), ['no-tune', 'skip-bad']);
   const t0 = Date.now();
   const ds = loadDataset(a);
   const out = a.need('out');
@@ -20,27 +21,27 @@ run(() => {
   const metrics: Record<string, unknown> = {};
   const training: Record<string, unknown> = { seed, trained_on: 'all interactions' };
   const tunable = ds.seqs.filter((s) => s.length >= 3).length;
+  const progress = phases();
   if (!a.flag('no-tune') && tunable >= 20) {
-    const b = bar('tuning (validation)', 1);
+    const b = bar('tuning retrieval (validation)', 1);
     const tr = tune(ds, seed, config, { sample: a.num('tune-sample', 8000), progress: (d, t) => b.update(d, t) });
     b.stop();
-    config = tr.config;
-    metrics.validation_sample = tr.validation;
-    training.tuned_on = 'validation step (each user\'s second-to-last interaction) of a seeded user sample';
+    config = { ...config, seqWeight: tr.config.seqWeight, historyDecay: tr.config.historyDecay };
+    metrics.validation_retrieval_sample = tr.validation;
+    training.tuned_on = "validation step (each user's second-to-last interaction) of a seeded user sample";
   }
-  const cb = bar('co-occurrence', ds.items.length);
-  const cooc = cooccurrence(ds.items.length, ds.seqs, { window: config.window, seqDecay: config.seqDecay, progress: (d) => cb.update(d) });
-  cb.stop();
-  const fitted = fit(ds, { seqs: ds.seqs, strengths: ds.strengths }, config, cooc);
-  const e = exportModel(ds, fitted.params, config, training, metrics);
-  writeArtifact(out, e, a.flag('float'));
-  const v = metrics.validation_sample as { hr: number; ndcg: number } | undefined;
+  const lr = learnRank(ds, config, seed, { sample: a.num('rank-sample', 6000), progress });
+  progress.done();
+  metrics.rank_learning = { examples: lr.examples, retrieval_recall: lr.recall, candidates_p50: lr.candidates_p50, loss: lr.loss };
+  const e = exportModel({ ds, data: allSeqs(ds), config, weights: lr.weights, training, metrics, progress });
+  progress.done();
+  writeArtifact(out, e);
+  const m = e.manifest;
   process.stdout.write(
     [
-      `model ${e.manifest.version} -> ${out}/model.onnx, ${out}/manifest.json`,
-      `  items ${e.manifest.dims.items}, attributes ${e.manifest.dims.attributes}, neighbours ${e.manifest.dims.neighbours}, max item attributes ${e.manifest.dims.max_item_attributes}`,
-      `  int8 graph ${(e.quantBytes.length / 1024).toFixed(1)} KiB (float graph ${(e.floatBytes.length / 1024).toFixed(1)} KiB)`,
-      v ? `  validation (sample): HR@10 ${v.hr.toFixed(4)} NDCG@10 ${v.ndcg.toFixed(4)}` : '  (not tuned)',
+      `model ${m.version} -> ${out}/ (manifest.json, rank.onnx, lists.json, ${m.dims.shards} neighbour shards)`,
+      `  items ${m.dims.items}, ${m.dims.neighbours} collaborative + ${m.dims.content_neighbours} content neighbours per item, ${(m.files.total_bytes / 1048576).toFixed(2)} MiB in all`,
+      `  rank weights (${lr.examples} validation examples, retrieval recall ${lr.recall.toFixed(3)}, p50 ${lr.candidates_p50} candidates): ${Object.entries(m.weights).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}`,
       `  config ${JSON.stringify(config)}`,
       `  ${((Date.now() - t0) / 1000).toFixed(1)} s`,
     ].join('\n') + '\n',

@@ -1,0 +1,103 @@
+/**
+ * Fitting the retrieve-then-rank model: retrieval data from the training sequences, rank
+ * weights learned on the validation step (each user's second-to-last interaction predicted
+ * from the ones before, with retrieval built without it), and the artifact files.
+ */
+import { F, FEATURES } from '../contract';
+import type { Dataset } from '../dataset';
+import { retrieve } from '../../worker/ranking/two-stage/candidates';
+import { seededRng } from '../../worker/lib/rng';
+import type { TrainConfig } from '../train';
+import { coordinateAscent, type Example, learnWeights, ndcgAt10 } from './learn';
+import { factsOf, shopperAt } from './requests';
+import { entryOf, retrievalData, type RetrievalData, type TrainSeqs } from './retrieval-data';
+
+export const MAX_HISTORY = 64;
+
+/** The dataset's sequences with each user's last `drop` interactions removed. */
+export function dropLast(ds: Dataset, drop: number): TrainSeqs {
+  const cut = <T extends { subarray(a: number, b: number): T; length: number }>(s: T) => s.subarray(0, Math.max(0, s.length - drop));
+  const devices = (ds as { devices?: Uint8Array[] }).devices;
+  return { seqs: ds.seqs.map(cut), strengths: ds.strengths.map(cut), times: ds.times.map(cut), devices: devices?.map(cut) };
+}
+
+export function allSeqs(ds: Dataset): TrainSeqs {
+  return { seqs: ds.seqs, strengths: ds.strengths, times: ds.times, devices: (ds as { devices?: Uint8Array[] }).devices };
+}
+
+export interface LearnedRank {
+  weights: Float32Array;
+  examples: number;
+  /** share of sampled users whose next item was among the candidates (retrieval recall) */
+  recall: number;
+  candidates_p50: number;
+  loss: number;
+  /** NDCG@10 of the learned weights on the examples (only users whose next item was retrieved) */
+  ndcg_examples: number;
+}
+
+/** Candidates and features for user u predicting step `upto`, with the whole history before it excluded. */
+export function candidatesFor(ds: Dataset, all: TrainSeqs, u: number, upto: number, decay: number, neighbours: (ids: string[]) => Map<string, ReturnType<typeof entryOf>>, rd: Pick<RetrievalData, 'lists'>) {
+  const shopper = shopperAt(ds, all, u, upto, decay, MAX_HISTORY);
+  const seen = new Set<string>();
+  const s = all.seqs[u]!;
+  for (let p = 0; p < upto; p++) seen.add(ds.itemIds[s[p]!]!);
+  return retrieve({
+    shopper,
+    lists: rd.lists,
+    neighbours: neighbours(shopper.history.map((h) => h.id)),
+    facts: factsOf(ds),
+    allow: (id) => !seen.has(id),
+    decay,
+  });
+}
+
+export function learnRank(ds: Dataset, cfg: TrainConfig, seed: number, o: { sample?: number; progress?: (phase: string, d: number, t: number) => void } = {}): LearnedRank {
+  const val = dropLast(ds, 2);
+  const rd = retrievalData(ds, val, cfg, { progress: o.progress });
+  const all = allSeqs(ds);
+  const eligible: number[] = [];
+  ds.seqs.forEach((s, u) => s.length >= 3 && eligible.push(u));
+  const r = seededRng(seed + 1);
+  const size = Math.min(eligible.length, o.sample ?? 6000);
+  for (let i = 0; i < size; i++) {
+    const j = i + Math.floor(r() * (eligible.length - i));
+    [eligible[i], eligible[j]] = [eligible[j]!, eligible[i]!];
+  }
+  const users = eligible.slice(0, size).sort((a, b) => a - b);
+  const neighbours = (ids: string[]) => {
+    const m = new Map<string, ReturnType<typeof entryOf>>();
+    for (const id of ids) {
+      const i = ds.itemIndex.get(id);
+      if (i !== undefined) m.set(id, entryOf(rd, ds, i));
+    }
+    return m;
+  };
+  const examples: Example[] = [];
+  const sizes: number[] = [];
+  users.forEach((u, x) => {
+    const s = ds.seqs[u]!;
+    const upto = s.length - 2;
+    const c = candidatesFor(ds, all, u, upto, cfg.historyDecay, neighbours, rd);
+    sizes.push(c.ids.length);
+    const target = c.ids.indexOf(ds.itemIds[s[upto]!]!);
+    if (target >= 0) examples.push({ features: c.features, rows: c.ids.length, target });
+    if ((x & 255) === 255) o.progress?.('rank examples', x + 1, users.length);
+  });
+  const soft = learnWeights(examples, { progress: (d, t) => o.progress?.('rank weights: likelihood', d, t) });
+  // Start the NDCG search from whichever is better: the likelihood fit, or retrieval's own score.
+  const plain = new Float32Array(F);
+  plain[0] = 1;
+  const init = ndcgAt10(examples, soft.weights) >= ndcgAt10(examples, plain) ? soft.weights : plain;
+  const ca = coordinateAscent(examples, init, soft.sd, { progress: (d, t) => o.progress?.('rank weights: NDCG@10', d, t) });
+  const weights = ca.weights;
+  const loss = soft.loss;
+  sizes.sort((a, b) => a - b);
+  return { weights, examples: examples.length, recall: examples.length / Math.max(1, users.length), candidates_p50: sizes[Math.floor(sizes.length / 2)] ?? 0, loss, ndcg_examples: ca.ndcg };
+}
+
+export function weightsByName(w: Float32Array): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (let f = 0; f < F; f++) out[FEATURES[f]!] = Math.round(w[f]! * 1e6) / 1e6;
+  return out;
+}
