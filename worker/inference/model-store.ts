@@ -5,19 +5,23 @@
  * manifest) and must load and match the contract before it replaces the old one; if it
  * fails, the old one keeps serving and the failure is reported in health.
  */
-import { INPUTS, OUTPUTS, type ModelManifest } from '../../model/contract';
+import { CONTRACT_VERSION, F, FILES, INPUTS, OUTPUTS, shardFile, type ModelLists, type ModelManifest } from '../../model/contract';
 import { eq } from 'drizzle-orm';
 import { db } from '../db/client';
 import { models, type ModelRow, type RolloutRow } from '../db/schema';
+import { sha256Hex } from '../lib/digest';
+import { forgetShards, type ShardSource } from './neighbours';
 import { createSession, type ort } from './ort';
 import { activeModel, runningRollout } from './registry';
 
 export interface LoadedModel {
   version: string;
   manifest: ModelManifest;
+  /** the rank graph */
   session: ort.InferenceSession;
-  itemIndex: Map<string, number>;
-  attrIndex: Map<string, number>;
+  lists: ModelLists;
+  /** where this version's neighbour shards are read from (worker/inference/neighbours.ts) */
+  shards: ShardSource;
   loadedAt: number;
 }
 
@@ -54,32 +58,52 @@ interface State {
 const RETRY_FAILED_MS = 60_000;
 const state: State = { activeVersion: null, checkedAt: 0, failed: new Map(), lastError: null };
 
-async function sha256Hex(bytes: ArrayBuffer): Promise<string> {
-  const d = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-  return Array.from(d, (b) => b.toString(16).padStart(2, '0')).join('');
+async function readVerified(bucket: R2Bucket, key: string, sha: string, what: string): Promise<ArrayBuffer> {
+  const obj = await bucket.get(key);
+  if (!obj) throw new Error(`${what} missing in R2 at ${key}`);
+  const bytes = await obj.arrayBuffer();
+  const digest = await sha256Hex(bytes);
+  if (digest !== sha) throw new Error(`checksum mismatch for ${what}: got ${digest}, expected ${sha}`);
+  return bytes;
 }
 
+/** Every shard the manifest names is in R2 with its size: one listing per 1,000 shards, no reads. */
+async function checkShardsPresent(bucket: R2Bucket, prefix: string, m: ModelManifest): Promise<void> {
+  const sizes = new Map<string, number>();
+  let cursor: string | undefined;
+  do {
+    const page = await bucket.list({ prefix: `${prefix}${FILES.shardDir}`, cursor, limit: 1000 });
+    for (const o of page.objects) sizes.set(o.key, o.size);
+    cursor = page.truncated ? page.cursor : undefined;
+  } while (cursor);
+  const bad = m.files.shards.findIndex((f, i) => sizes.get(`${prefix}${shardFile(i)}`) !== f.bytes);
+  if (bad >= 0) throw new Error(`model ${m.version} is incompletely published: neighbour shard ${bad} is ${sizes.has(`${prefix}${shardFile(bad)}`) ? 'the wrong size' : 'missing'}`);
+}
+
+/**
+ * Loads and verifies a version: the manifest's sha256 must be the registry's, every file's the
+ * manifest's (shards when first read), and every shard must be present before it may serve, so a
+ * half-published version is never served.
+ */
 export async function loadModel(bucket: R2Bucket, row: Pick<ModelRow, 'version' | 'r2Prefix' | 'sha256'>): Promise<LoadedModel> {
-  const manifestObj = await bucket.get(`${row.r2Prefix}manifest.json`);
-  if (!manifestObj) throw new Error(`manifest missing in R2 at ${row.r2Prefix}manifest.json`);
-  const manifest = (await manifestObj.json()) as ModelManifest;
-  const graphObj = await bucket.get(`${row.r2Prefix}${manifest.files?.model ?? 'model.onnx'}`);
-  if (!graphObj) throw new Error(`model graph missing in R2 under ${row.r2Prefix}`);
-  const bytes = await graphObj.arrayBuffer();
-  const digest = await sha256Hex(bytes);
-  if (digest !== row.sha256 || digest !== manifest.files.sha256) {
-    throw new Error(`checksum mismatch for model ${row.version}: got ${digest}, registry ${row.sha256}`);
-  }
-  const session = await createSession(new Uint8Array(bytes));
+  const manifestBytes = await readVerified(bucket, `${row.r2Prefix}${FILES.manifest}`, row.sha256, `manifest of model ${row.version}`);
+  const manifest = JSON.parse(new TextDecoder().decode(manifestBytes)) as ModelManifest;
+  if (manifest.contract !== CONTRACT_VERSION) throw new Error(`model ${row.version} follows contract ${manifest.contract}; this worker serves contract ${CONTRACT_VERSION}`);
+  if (manifest.dims.features !== F) throw new Error(`model ${row.version} ranks ${manifest.dims.features} features; this worker computes ${F}`);
+  const [graph, listsBytes] = await Promise.all([
+    readVerified(bucket, `${row.r2Prefix}${manifest.files.model}`, manifest.files.sha256, `rank graph of model ${row.version}`),
+    readVerified(bucket, `${row.r2Prefix}${manifest.files.lists.name}`, manifest.files.lists.sha256, `lists of model ${row.version}`),
+    checkShardsPresent(bucket, row.r2Prefix, manifest),
+  ]);
+  const session = await createSession(new Uint8Array(graph));
   const missing = [...Object.values(INPUTS).filter((n) => !session.inputNames.includes(n)), ...Object.values(OUTPUTS).filter((n) => !session.outputNames.includes(n))];
   if (missing.length) throw new Error(`model ${row.version} does not follow the contract: missing ${missing.join(', ')}`);
-  if (manifest.items.length !== manifest.dims.items) throw new Error(`model ${row.version}: manifest lists ${manifest.items.length} items, dims say ${manifest.dims.items}`);
   return {
     version: row.version,
     manifest,
     session,
-    itemIndex: new Map(manifest.items.map((id, i) => [id, i])),
-    attrIndex: new Map(manifest.attributes.map((a, i) => [a, i])),
+    lists: JSON.parse(new TextDecoder().decode(listsBytes)) as ModelLists,
+    shards: { version: row.version, prefix: row.r2Prefix, shards: manifest.files.shards, bucket },
     loadedAt: Date.now(),
   };
 }
@@ -104,6 +128,7 @@ function releaseRetired(): void {
     else if (now - r.at >= RELEASE_GRACE_MS) {
       retired.splice(i, 1);
       r.model.session.release().catch(() => undefined);
+      forgetShards(r.model.version);
     }
   }
 }

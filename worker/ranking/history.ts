@@ -1,18 +1,18 @@
 /**
- * Turns what we know about a shopper (session features, long-term profile, page context)
- * into the model's inputs (see docs/model-contract.md).
+ * Turns what we know about a shopper (session features, long-term profile, page context) into
+ * the retrieval stage's view of them (worker/ranking/two-stage/candidates.ts): their history,
+ * most recent first, weighted by recency decay × event strength as the model was trained.
  */
-import { CONTEXT_DIM, DEVICES } from '../../model/contract';
+import type { Device } from '../../model/contract';
 import type { CatalogItem } from '../catalog/snapshot';
 import type { LoadedModel } from '../inference/model-store';
 import type { SessionFeatures } from '../session/durable-object';
 import { EVENT_STRENGTH, type EventType } from '../session/profile';
+import type { HistoryItem, Shopper } from './two-stage/candidates';
 
-export const MAX_HISTORY = 64;
-/** Recency decay per position when the manifest does not say what the model was trained with. */
-const DEFAULT_DECAY = 0.7;
 const PROFILE_DECAY = 0.9;
 const PROFILE_WEIGHT = 0.5;
+/** The product on the page weighs like a fresh purchase: the list is about it first. */
 const CONTEXT_ITEM_WEIGHT = 5;
 
 export function attrKeys(item: Pick<CatalogItem, 'category' | 'brand'>): string[] {
@@ -22,55 +22,26 @@ export function attrKeys(item: Pick<CatalogItem, 'category' | 'brand'>): string[
   return out;
 }
 
-export interface ModelInputs {
-  histItems: number[];
-  histWeights: number[];
-  userAttrs: Float32Array;
-  context: Float32Array;
-}
+const ACTION: Record<string, string> = { view: 'viewed', click: 'viewed', add_to_cart: 'added', purchase: 'bought' };
 
-export function contextVector(hour: number, device: (typeof DEVICES)[number] | undefined): Float32Array {
-  const v = new Float32Array(CONTEXT_DIM);
-  v[0] = 1;
-  v[1 + Math.min(3, Math.floor(hour / 6))] = 1;
-  v[5 + DEVICES.indexOf(device ?? 'other')] = 1;
-  return v;
-}
-
-function normalizedInto(target: Float32Array, attrs: Record<string, number>, index: Map<string, number>): void {
-  const max = Math.max(0, ...Object.values(attrs));
-  if (max <= 0) return;
-  for (const [a, w] of Object.entries(attrs)) {
-    const i = index.get(a);
-    if (i !== undefined) target[i]! += w / max;
-  }
-}
-
-export function modelInputs(
-  model: LoadedModel,
-  features: SessionFeatures | null,
-  contextItemId: string | undefined,
-  hour: number,
-  device: (typeof DEVICES)[number] | undefined,
-): ModelInputs {
-  // Weight history as the model saw it in training (manifest.training.history_weighting).
-  const decay = (model.manifest.training as { history_weighting?: { recency_decay?: number } }).history_weighting?.recency_decay ?? DEFAULT_DECAY;
-  const weights = new Map<number, number>();
-  const add = (id: string, w: number) => {
-    const i = model.itemIndex.get(id);
-    if (i !== undefined && w > 0) weights.set(i, (weights.get(i) ?? 0) + w);
+export function shopperFor(model: LoadedModel, features: SessionFeatures | null, contextItemId: string | undefined, hour: number, device: Device | undefined): Shopper {
+  const decay = model.manifest.retrieval.history_decay;
+  const byId = new Map<string, HistoryItem>();
+  let position = 0;
+  const add = (id: string, w: number, action?: string) => {
+    if (w <= 0) return;
+    const h = byId.get(id);
+    if (h) h.weight += w;
+    else byId.set(id, { id, weight: w, position: position++, action });
   };
-  if (contextItemId) add(contextItemId, CONTEXT_ITEM_WEIGHT);
-  features?.recent.forEach((r, pos) => add(r.itemId, (EVENT_STRENGTH[r.type as EventType] ?? 1) * decay ** pos));
-  features?.profile?.recentItems.forEach((id, pos) => add(id, PROFILE_WEIGHT * PROFILE_DECAY ** pos));
-  const top = [...weights.entries()].sort((a, b) => b[1] - a[1]).slice(0, MAX_HISTORY);
-  const userAttrs = new Float32Array(model.manifest.attributes.length);
-  if (features?.profile) normalizedInto(userAttrs, features.profile.affinities, model.attrIndex);
-  if (features) normalizedInto(userAttrs, features.attrs, model.attrIndex);
-  return {
-    histItems: top.length ? top.map(([i]) => i) : [0],
-    histWeights: top.length ? top.map(([, w]) => w) : [0],
-    userAttrs,
-    context: contextVector(hour, device),
-  };
+  if (contextItemId) add(contextItemId, CONTEXT_ITEM_WEIGHT, 'context');
+  features?.recent.forEach((r, pos) => add(r.itemId, (EVENT_STRENGTH[r.type as EventType] ?? 1) * decay ** pos, ACTION[r.type]));
+  features?.profile?.recentItems.forEach((id, pos) => add(id, PROFILE_WEIGHT * PROFILE_DECAY ** pos, 'viewed'));
+  const history = [...byId.values()]
+    .sort((a, b) => b.weight - a.weight)
+    .slice(0, model.manifest.retrieval.max_history)
+    .sort((a, b) => a.position - b.position);
+  const longTerm: Record<string, number> = { ...features?.profile?.affinities };
+  for (const [k, w] of Object.entries(features?.attrs ?? {})) longTerm[k] = (longTerm[k] ?? 0) + w;
+  return { history, longTerm, hour, device };
 }

@@ -1,6 +1,28 @@
 /** A short, human-readable reason for each recommended item. */
 import type { CatalogItem } from '../catalog/snapshot';
 import type { SessionFeatures } from '../session/durable-object';
+import type { Reason } from './two-stage/candidates';
+
+/** The reason for a model-ranked item: what actually retrieved it. */
+export function retrievalReason(why: Reason, lookup: (id: string) => CatalogItem | undefined): string {
+  switch (why.kind) {
+    case 'history': {
+      const seen = lookup(why.itemId);
+      if (!seen) return 'Picked for you';
+      return why.action === 'context' ? `Often viewed with ${seen.title}` : `Because you ${why.action ?? 'viewed'} ${seen.title}`;
+    }
+    case 'content': {
+      const seen = lookup(why.itemId);
+      return seen ? `Similar to ${seen.title}` : 'Picked for you';
+    }
+    case 'trending':
+      return why.category ? `Trending in ${why.category}` : 'Trending now';
+    case 'category':
+      return `More in ${why.category} for you`;
+    case 'popular':
+      return why.category ? `Popular in ${why.category}` : 'Popular right now';
+  }
+}
 
 export function reasonFor(
   item: CatalogItem,

@@ -2,11 +2,10 @@
  * "What should this shopper see in this slot": session features + model scores +
  * merchandising rules, with the popularity list as the fallback that never fails.
  */
-import { getCatalog, type CatalogItem, type CatalogSnapshot } from '../catalog/snapshot';
+import { getCatalog } from '../catalog/snapshot';
 import { chooseTreatment, editorialRanking, loadExperimentContext, modelForVersion, recordTreatment, setVariantTemplate } from '../experiments/serve';
 import { pseudonymize } from '../identity/pseudonym';
 import { getCanary, getModel, type LoadedModel } from '../inference/model-store';
-import { score } from '../inference/score';
 import type { Timing } from '../lib/timing';
 import { armFor } from '../ops/canary';
 import { noteFault } from '../ops/faults';
@@ -16,11 +15,11 @@ import type { RecommendationRequest, RecommendationResponse } from '../schemas/r
 import { sessionStub } from '../session/client';
 import { emptyFeatures, type SessionFeatures } from '../session/durable-object';
 import { getSlotConfig } from '../slots/config';
-import { attributeFilterKey, attributeMask, buildFilter, buildMask, hasAttributeFilters, itemColumns, maskFromBase, type ItemColumns } from './filters';
-import { modelInputs } from './history';
+import { buildFilter } from './filters';
 import { popularRanking } from './popular';
-import { reasonFor } from './reasons';
+import { reasonFor, retrievalReason } from './reasons';
 import { applyRules, type Ranked } from './rules';
+import { modelRanking } from './two-stage/serve';
 
 export interface RecommendDeps {
   env: Env;
@@ -30,53 +29,6 @@ export interface RecommendDeps {
   newSession?: boolean;
   /** The shopper as the identity module verified them (null: anonymous). */
   shopper: { userId: string | null };
-}
-
-interface Aligned {
-  catalog: CatalogSnapshot;
-  /** model index -> catalog item */
-  items: (CatalogItem | undefined)[];
-  /** 1 where the item is in the catalog and in stock / merely in the catalog */
-  inStock: Float32Array;
-  present: Float32Array;
-  /** built on the first attribute-filtered request */
-  columns?: ItemColumns;
-  /** attribute-filtered base masks by filter (and stock) key: pages repeat the same few filters */
-  filtered: Map<string, Float32Array>;
-}
-
-const MAX_FILTERED_MASKS = 32;
-
-/** Rebuilt only when the model or the catalog changes. */
-const aligned = new WeakMap<LoadedModel, Aligned>();
-
-function alignedItems(model: LoadedModel, catalog: CatalogSnapshot): Aligned {
-  const hit = aligned.get(model);
-  if (hit?.catalog === catalog) return hit;
-  const items = model.manifest.items.map((id) => catalog.byId.get(id));
-  const a: Aligned = {
-    catalog,
-    items,
-    inStock: buildMask(items, (it) => it.inStock),
-    present: buildMask(items, () => true),
-    filtered: new Map(),
-  };
-  aligned.set(model, a);
-  return a;
-}
-
-/** The request's base mask before exclusions: present / in stock, narrowed by its attribute filters (cached). */
-function baseMask(a: Aligned, req: RecommendationRequest): Float32Array {
-  const base = req.in_stock ? a.inStock : a.present;
-  if (!hasAttributeFilters(req)) return base;
-  const key = `${req.in_stock ? 1 : 0}${attributeFilterKey(req)}`;
-  let mask = a.filtered.get(key);
-  if (!mask) {
-    mask = attributeMask(base, (a.columns ??= itemColumns(a.items)), req);
-    if (a.filtered.size >= MAX_FILTERED_MASKS) a.filtered.delete(a.filtered.keys().next().value!);
-    a.filtered.set(key, mask);
-  }
-  return mask;
 }
 
 const num = (v: string | undefined, d: number) => (v !== undefined && Number.isFinite(Number(v)) ? Number(v) : d);
@@ -155,15 +107,7 @@ export async function recommend(req: RecommendationRequest, { env, waitUntil, ti
       continue;
     }
     try {
-      const t0 = performance.now();
-      const a = alignedItems(m, catalog);
-      const items = a.items;
-      const mask = maskFromBase(baseMask(a, req), excluded, m.itemIndex);
-      const hour = req.hour ?? new Date().getUTCHours();
-      const inputs = modelInputs(m, features, req.item_id, hour, req.device);
-      timing.add('features', performance.now() - t0);
-      const scored = await timing.measure('inference', score(m, inputs, mask, want));
-      ranked = scored.flatMap((s) => (items[s.index] ? [{ item: items[s.index]!, score: s.score }] : []));
+      ranked = await modelRanking({ model: m, features, contextItemId: req.item_id, hour: req.hour ?? new Date().getUTCHours(), device: req.device, lookup, allow: filter, want, timing });
       usedModel = m;
     } catch (e) {
       log('error', 'inference_failed', { version: m.version, error: (e as Error).message });
@@ -194,7 +138,7 @@ export async function recommend(req: RecommendationRequest, { env, waitUntil, ti
       item_id: r.item.id,
       rank: i + 1,
       score: Math.round(r.score * 1e6) / 1e6,
-      reason: reasonFor(r.item, { pinned: r.pinned, contextItem, features, lookup }),
+      reason: r.why && !r.pinned ? retrievalReason(r.why, lookup) : reasonFor(r.item, { pinned: r.pinned, contextItem, features, lookup }),
       title: r.item.title,
       category: r.item.category,
       brand: r.item.brand,

@@ -4,11 +4,14 @@
  */
 import type { CatalogItem } from '../catalog/snapshot';
 import type { SlotRules } from '../schemas/slots';
+import type { Reason } from './two-stage/candidates';
 
 export interface Ranked {
   item: CatalogItem;
   score: number;
   pinned?: boolean;
+  /** what retrieved it (model strategy) */
+  why?: Reason;
 }
 
 type Match = { item_ids?: string[]; category?: string; brand?: string };

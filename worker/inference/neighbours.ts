@@ -1,0 +1,109 @@
+/**
+ * Neighbour shards, read on demand: a request asks for the lists of its history items, and
+ * only their shards are read from R2 (each checked against its sha256 in the manifest). Decoded
+ * shards stay in a per-isolate LRU bounded by bytes (NEIGHBOUR_CACHE_MB), shared by every model
+ * version this isolate serves; concurrent requests for one shard share one read.
+ */
+import { shardFile } from '../../model/contract';
+import { type NeighbourEntry, ShardReader, shardOf } from '../../model/format/shards';
+import { sha256Hex } from '../lib/digest';
+
+export interface ShardSource {
+  version: string;
+  prefix: string;
+  shards: { sha256: string; bytes: number }[];
+  bucket: R2Bucket;
+}
+
+const DEFAULT_BUDGET = 24 * 1024 * 1024;
+
+class ShardCache {
+  private readonly entries = new Map<string, ShardReader>();
+  private readonly pending = new Map<string, Promise<ShardReader>>();
+  bytes = 0;
+  reads = 0;
+  constructor(public budget: number) {}
+
+  get(src: ShardSource, s: number): ShardReader | Promise<ShardReader> {
+    const key = `${src.version}/${s}`;
+    const hit = this.entries.get(key);
+    if (hit) {
+      // Map order is the LRU order: move to the back.
+      this.entries.delete(key);
+      this.entries.set(key, hit);
+      return hit;
+    }
+    let p = this.pending.get(key);
+    if (!p) {
+      p = this.read(src, s)
+        .then((r) => {
+          this.entries.set(key, r);
+          this.bytes += r.byteLength;
+          for (const [k, v] of this.entries) {
+            if (this.bytes <= this.budget || k === key) break;
+            this.entries.delete(k);
+            this.bytes -= v.byteLength;
+          }
+          return r;
+        })
+        .finally(() => this.pending.delete(key));
+      this.pending.set(key, p);
+    }
+    return p;
+  }
+
+  private async read(src: ShardSource, s: number): Promise<ShardReader> {
+    this.reads++;
+    const obj = await src.bucket.get(`${src.prefix}${shardFile(s)}`);
+    if (!obj) throw new Error(`model ${src.version}: neighbour shard ${s} is missing`);
+    const buf = await obj.arrayBuffer();
+    const want = src.shards[s]!.sha256;
+    if ((await sha256Hex(buf)) !== want) throw new Error(`model ${src.version}: neighbour shard ${s} does not match its checksum`);
+    return new ShardReader(buf);
+  }
+
+  /** Drop a retired version's shards. */
+  forget(version: string): void {
+    for (const [k, v] of this.entries)
+      if (k.startsWith(`${version}/`)) {
+        this.entries.delete(k);
+        this.bytes -= v.byteLength;
+      }
+  }
+}
+
+const cache = new ShardCache(DEFAULT_BUDGET);
+
+export function configureShardCache(megabytes: number): void {
+  cache.budget = megabytes * 1024 * 1024;
+}
+
+/** The neighbour entries of `ids` (ids the model does not know are absent). */
+export async function neighbourLists(src: ShardSource, ids: string[]): Promise<Map<string, NeighbourEntry>> {
+  const byShard = new Map<number, string[]>();
+  for (const id of ids) {
+    const s = shardOf(id, src.shards.length);
+    const l = byShard.get(s);
+    if (l) l.push(id);
+    else byShard.set(s, [id]);
+  }
+  const out = new Map<string, NeighbourEntry>();
+  await Promise.all(
+    [...byShard].map(async ([s, group]) => {
+      const reader = await cache.get(src, s);
+      for (const id of group) {
+        const e = reader.get(id);
+        if (e) out.set(id, e);
+      }
+    }),
+  );
+  return out;
+}
+
+export function forgetShards(version: string): void {
+  cache.forget(version);
+}
+
+export function shardCacheStats(): { bytes: number; budget: number; reads: number } {
+  return { bytes: cache.bytes, budget: cache.budget, reads: cache.reads };
+}
