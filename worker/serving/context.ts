@@ -8,6 +8,7 @@ import { loadExperimentContext, type ExperimentContext } from '../experiments/se
 import { pseudonymize } from '../identity/pseudonym';
 import { getModel, type LoadedModel } from '../inference/model-store';
 import type { Timing } from '../lib/timing';
+import { numberVar } from '../lib/vars';
 import { buildFilter, type CandidateFilter } from '../ranking/filters';
 import type { RecommendationRequest } from '../schemas/recommendations';
 import type { SessionFeatures } from '../session/durable-object';
@@ -50,8 +51,6 @@ export interface ServeContext {
   filter: CandidateFilter;
 }
 
-const num = (v: string | undefined, d: number) => (v !== undefined && Number.isFinite(Number(v)) ? Number(v) : d);
-
 export async function loadContext(slotReq: SlotRequest, { env, waitUntil, timing, shopper, newSession = false }: ServeDeps): Promise<ServeContext> {
   const { template_slot: templateSlot, ...req } = slotReq;
   // The caller resolved the shopper (identity module): a verified id, or none. The request's
@@ -63,11 +62,11 @@ export async function loadContext(slotReq: SlotRequest, { env, waitUntil, timing
   ]);
   const named = templateSlot && templateSlot !== req.slot ? templateSlot : null;
   const [catalog, activeModel, features, slot, pageConfig, experiments] = await Promise.all([
-    timing.measure('catalog', getCatalog(env.DB, num(env.CATALOG_TTL_MS, 5000), waitUntil)),
+    timing.measure('catalog', getCatalog(env.DB, numberVar(env.CATALOG_TTL_MS, 5000), waitUntil)),
     timing.measure(
       'model',
       // MODEL_DISABLED=1: serve the popularity fallback as if no model were active.
-      String(env.MODEL_DISABLED) === '1' ? Promise.resolve(undefined) : getModel(env, num(env.MODEL_TTL_MS, 10_000), waitUntil).catch(() => undefined),
+      String(env.MODEL_DISABLED) === '1' ? Promise.resolve(undefined) : getModel(env, numberVar(env.MODEL_TTL_MS, 10_000), waitUntil).catch(() => undefined),
     ),
     timing.measure('session', sessionFeatures(env, sessionKey, userKey, newSession)),
     timing.measure('slot', getSlotConfig(env.DB, req.slot, waitUntil)),

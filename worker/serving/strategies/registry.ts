@@ -1,7 +1,9 @@
 /**
  * Candidate strategies by name, and the fallback chain that starts at each one (after Gorse's
  * logics/recommend.go: recommenders registered by name, asked in order until one answers).
- * Adding a strategy: one file exporting a `Strategy`, one `registerStrategy` line below.
+ * Adding a strategy: one file exporting a `Strategy`, one `registerStrategy` line below. For an
+ * experiment variant to choose it, the admin API must also accept its name (STRATEGIES in
+ * worker/experiments/config.ts).
  */
 import { control } from './control';
 import { editorial } from './editorial';
