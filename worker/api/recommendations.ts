@@ -1,14 +1,12 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { variantTemplate } from '../experiments/serve';
 import { resolveApiShopper } from '../identity/shopper';
 import { describeIssues, errorBody, zodIssues } from '../lib/errors';
 import { Timing } from '../lib/timing';
-import { recommend } from '../ranking/recommend';
 import { renderBlock } from '../render/block';
 import { errorResponses } from '../schemas/common';
 import { RecommendationRequestSchema, RecommendationResponseSchema, type RecommendationRequest } from '../schemas/recommendations';
-import { getSlotConfig } from '../slots/config';
+import { serveSlot } from '../serving/pipeline';
 import { router, type AppEnv } from './types';
 
 const QuerySchema = RecommendationRequestSchema;
@@ -19,8 +17,8 @@ async function answer(c: Context<AppEnv>, req: RecommendationRequest) {
   const shopper = await resolveApiShopper(c.req.raw, c.env, req);
   // Without full consent the answer is non-personalized: no session state is read or created.
   const asked = shopper.consent === 'full' ? req : { ...req, session_id: undefined };
-  const rec = await recommend(asked, { env: c.env, timing, waitUntil: (p) => c.executionCtx.waitUntil(p), shopper });
-  return { rec, timing, shopper };
+  const served = await serveSlot(asked, { env: c.env, timing, waitUntil: (p) => c.executionCtx.waitUntil(p), shopper });
+  return { rec: served.response, template: served.template, timing, shopper };
 }
 
 function headers({ rec, timing, shopper }: Awaited<ReturnType<typeof answer>>): Record<string, string> {
@@ -69,8 +67,7 @@ export const recommendationsApi = router()
       const parsed = RecommendationRequestSchema.safeParse({ ...c.req.query(), slot: c.req.valid('param').slot });
       if (!parsed.success) return c.json(invalid(parsed.error), 400);
       const a = await answer(c, parsed.data);
-      const slot = await getSlotConfig(c.env.DB, a.rec.slot);
-      return c.html(renderBlock(a.rec, variantTemplate(a.rec) ?? slot.template), 200, { ...headers(a), 'X-Recommendation-Id': a.rec.recommendation_id });
+      return c.html(renderBlock(a.rec, a.template.html), 200, { ...headers(a), 'X-Recommendation-Id': a.rec.recommendation_id });
     },
   );
 

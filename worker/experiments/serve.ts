@@ -1,14 +1,11 @@
 /**
  * The experiment step of a recommendation request: segments, holdout / variant / arm, and what
  * the chosen variant changes (strategy, model version, k, diversity, template). Everything it
- * reads is cached per isolate; the only write is the batched `rec_served` row.
+ * reads is cached per isolate; the only write is the batched `rec_served` row. What a variant's
+ * strategy serves is worker/serving/strategies/.
  */
-import { eq } from 'drizzle-orm';
 import { cachedBanditCounts } from '../bandits/client';
 import type { CatalogItem } from '../catalog/snapshot';
-import { db } from '../db/client';
-import { models } from '../db/schema';
-import { loadModel, type LoadedModel } from '../inference/model-store';
 import type { SessionFeatures } from '../session/durable-object';
 import { assign } from './assignment';
 import { recordServed } from './attribution';
@@ -76,45 +73,4 @@ export function recordTreatment(env: Env, t: Treatment, recommendationId: string
     { recommendationId, experimentId: t.experiment, variant: t.variant, context: t.context, slot, unitKey, servedAt: Date.now(), windowMs: t.windowMs },
     waitUntil,
   );
-}
-
-// A specific model version for a variant, loaded once per isolate next to the active one.
-const versions = new Map<string, Promise<LoadedModel | undefined>>();
-
-export function modelForVersion(env: Env, version: string): Promise<LoadedModel | undefined> {
-  let p = versions.get(version);
-  if (!p) {
-    p = (async () => {
-      const row = await db(env.DB).select().from(models).where(eq(models.version, version)).get();
-      return row ? loadModel(env.MODELS, row) : undefined;
-    })().catch((e: Error) => {
-      console.error(JSON.stringify({ level: 'error', msg: 'variant_model_failed', version, error: e.message }));
-      setTimeout(() => versions.delete(version), 60_000);
-      return undefined;
-    });
-    versions.set(version, p);
-    if (versions.size > 4) versions.delete(versions.keys().next().value!);
-  }
-  return p;
-}
-
-// The variant's template travels with the response object to the HTML block renderer.
-const templates = new WeakMap<object, string>();
-
-export function setVariantTemplate(rec: object, template: string | undefined): void {
-  if (template) templates.set(rec, template);
-}
-
-export function variantTemplate(rec: object): string | undefined {
-  return templates.get(rec);
-}
-
-/** An editorial variant: its list in order, minus what the request's filters exclude. */
-export function editorialRanking(ids: string[], lookup: (id: string) => CatalogItem | undefined, allowed: (item: CatalogItem) => boolean): { item: CatalogItem; score: number }[] {
-  const out: { item: CatalogItem; score: number }[] = [];
-  for (const id of ids) {
-    const item = lookup(id);
-    if (item && allowed(item)) out.push({ item, score: ids.length - out.length });
-  }
-  return out;
 }

@@ -8,6 +8,11 @@ export function positiveVar(value: unknown, fallback: number): number {
   return Number.isFinite(n) && n > 0 ? n : fallback;
 }
 
+/** A finite number (0 allowed: tests turn caches off with "0") from a [vars] value, or `fallback`. */
+export function numberVar(value: string | undefined, fallback: number): number {
+  return value !== undefined && Number.isFinite(Number(value)) ? Number(value) : fallback;
+}
+
 /** A retention setting in days ("30") as milliseconds. */
 export function retentionMs(days: unknown, fallbackDays: number): number {
   return positiveVar(days, fallbackDays) * DAY_MS;

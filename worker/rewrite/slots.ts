@@ -14,12 +14,10 @@
  * The element's own content is the fallback: it stays when the budget runs out, on any error,
  * when the request is invalid, or when no item qualifies.
  */
-import { variantTemplate } from '../experiments/serve';
-import { DEFAULT_TEMPLATE, renderBlock } from '../render/block';
+import { renderBlock } from '../render/block';
 import { Timing } from '../lib/timing';
-import { recommend } from '../ranking/recommend';
 import { RecommendationRequestSchema, type RecommendationResponse } from '../schemas/recommendations';
-import { getSlotConfig } from '../slots/config';
+import { serveSlot } from '../serving/pipeline';
 import type { Shopper } from '../identity/shopper';
 
 export const SLOT_SELECTOR = '[data-p13n-slot]';
@@ -164,21 +162,17 @@ export class SlotPlanner {
     });
     if (!parsed.success) return { state: 'invalid', detail: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
     const { env, waitUntil } = this.deps;
-    const templateSlot = attrs.template?.trim() || parsed.data.slot;
-    const [rec, ownConfig, namedConfig] = await Promise.all([
-      recommend(parsed.data, {
+    const { response: rec, template } = await serveSlot(
+      { ...parsed.data, template_slot: attrs.template?.trim() || undefined },
+      {
         env,
         timing: new Timing(),
         waitUntil,
         newSession: shopper.consent === 'full' && shopper.newSession === true,
         shopper: { userId: shopper.consent === 'full' ? (shopper.userId ?? null) : null },
-      }),
-      getSlotConfig(env.DB, parsed.data.slot, waitUntil),
-      templateSlot !== parsed.data.slot ? getSlotConfig(env.DB, templateSlot, waitUntil) : null,
-    ]);
+      },
+    );
     if (!rec.items.length) return { state: 'empty' };
-    // An experiment variant's template wins (it is what the variant tests), then the page's choice.
-    const template = variantTemplate(rec) ?? namedConfig?.template ?? ownConfig.template ?? DEFAULT_TEMPLATE;
-    return { state: 'filled', html: renderBlock(rec, template), rec };
+    return { state: 'filled', html: renderBlock(rec, template.html), rec };
   }
 }

@@ -62,7 +62,7 @@ export const RecommendationResponseSchema = z
     slot: z.string(),
     model_version: z.string().nullable(),
     strategy: z.enum(['model', 'popular', 'editorial', 'control']).openapi({ description: 'control = no personalization (experiment control group or global holdout)' }),
-    fallback: z.boolean().openapi({ description: 'True when the model was unavailable and a popularity list was served' }),
+    fallback: z.boolean().openapi({ description: 'True when the planned strategy (the model, an editorial list) could not answer and a popularity list was served' }),
     experiment: z.string().nullable().openapi({ description: 'Experiment this answer belongs to ("global-holdout" for the holdout); null outside experiments' }),
     variant: z.string().nullable().openapi({ description: 'A/B variant or bandit arm; null outside experiments' }),
     variant_payload: z.record(z.string(), z.unknown()).optional().openapi({ description: "The variant's payload (banner, offer…), when it has one" }),

@@ -1,0 +1,101 @@
+/**
+ * Stage 1, context: everything a slot's answer depends on, read once per request and in
+ * parallel: the shopper's pseudonymous keys, session features, catalog, active model, slot
+ * config (and the page's named template) and the running experiments.
+ */
+import { getCatalog, type CatalogItem, type CatalogSnapshot } from '../catalog/snapshot';
+import { loadExperimentContext, type ExperimentContext } from '../experiments/serve';
+import { pseudonymize } from '../identity/pseudonym';
+import { getModel, type LoadedModel } from '../inference/model-store';
+import type { Timing } from '../lib/timing';
+import { numberVar } from '../lib/vars';
+import { buildFilter, type CandidateFilter } from '../ranking/filters';
+import type { RecommendationRequest } from '../schemas/recommendations';
+import type { SessionFeatures } from '../session/durable-object';
+import { getSlotConfig, type SlotConfig } from '../slots/config';
+import { sessionFeatures } from './session-features';
+
+/** A slot to fill: the recommendation request, plus the slot whose template the page asked for (HTML proxy). */
+export type SlotRequest = RecommendationRequest & { template_slot?: string };
+
+export interface ServeDeps {
+  env: Env;
+  waitUntil?: (p: Promise<unknown>) => void;
+  timing: Timing;
+  /** The session id was minted by this very request (worker/identity/shopper.ts): it has no state yet. */
+  newSession?: boolean;
+  /** The shopper as the identity module verified them (null: anonymous). */
+  shopper: { userId: string | null };
+}
+
+export interface ServeContext {
+  req: RecommendationRequest;
+  env: Env;
+  waitUntil?: (p: Promise<unknown>) => void;
+  timing: Timing;
+  sessionKey: string | null;
+  userKey: string | null;
+  /** Experiments assign by user when known, else by session. */
+  unitKey: string | null;
+  hour: number;
+  features: SessionFeatures | null;
+  catalog: CatalogSnapshot;
+  lookup: (id: string) => CatalogItem | undefined;
+  activeModel: LoadedModel | undefined;
+  slot: SlotConfig;
+  /** The template of the slot config the page named (data-p13n-template), if any. */
+  pageTemplate: string | null;
+  experiments: ExperimentContext;
+  /** Items never to show: the request's exclusions, the cart, purchases, the product in view. */
+  excluded: Set<string>;
+  filter: CandidateFilter;
+}
+
+export async function loadContext(slotReq: SlotRequest, { env, waitUntil, timing, shopper, newSession = false }: ServeDeps): Promise<ServeContext> {
+  const { template_slot: templateSlot, ...req } = slotReq;
+  // The caller resolved the shopper (identity module): a verified id, or none. The request's
+  // own user_id / user_token are claims, never read here.
+  const userId = shopper.userId;
+  const [sessionKey, userKey] = await Promise.all([
+    req.session_id ? pseudonymize(env, 's', req.session_id) : null,
+    userId ? pseudonymize(env, 'u', userId) : null,
+  ]);
+  const named = templateSlot && templateSlot !== req.slot ? templateSlot : null;
+  const [catalog, activeModel, features, slot, pageConfig, experiments] = await Promise.all([
+    timing.measure('catalog', getCatalog(env.DB, numberVar(env.CATALOG_TTL_MS, 5000), waitUntil)),
+    timing.measure(
+      'model',
+      // MODEL_DISABLED=1: serve the popularity fallback as if no model were active.
+      String(env.MODEL_DISABLED) === '1' ? Promise.resolve(undefined) : getModel(env, numberVar(env.MODEL_TTL_MS, 10_000), waitUntil).catch(() => undefined),
+    ),
+    timing.measure('session', sessionFeatures(env, sessionKey, userKey, newSession)),
+    timing.measure('slot', getSlotConfig(env.DB, req.slot, waitUntil)),
+    named ? getSlotConfig(env.DB, named, waitUntil) : null,
+    timing.measure('experiment', loadExperimentContext(env, waitUntil)),
+  ]);
+
+  const excluded = new Set<string>(req.exclude ?? []);
+  if (!req.include_purchased) for (const id of features?.purchased ?? []) excluded.add(id);
+  for (const id of features?.cart ?? []) excluded.add(id);
+  if (req.item_id) excluded.add(req.item_id);
+
+  return {
+    req,
+    env,
+    waitUntil,
+    timing,
+    sessionKey,
+    userKey,
+    unitKey: userKey ?? sessionKey,
+    hour: req.hour ?? new Date().getUTCHours(),
+    features,
+    catalog,
+    lookup: (id) => catalog.byId.get(id),
+    activeModel,
+    slot,
+    pageTemplate: pageConfig?.template ?? null,
+    experiments,
+    excluded,
+    filter: buildFilter(req, excluded),
+  };
+}

@@ -1,0 +1,36 @@
+/**
+ * One slot, served: context -> plan -> candidates -> rank -> rules -> record. The HTTP API
+ * (JSON and HTML block) and the HTML proxy both fill slots through serveSlot.
+ */
+import type { RecommendationResponse } from '../schemas/recommendations';
+import { candidates } from './candidates';
+import { loadContext, type ServeDeps, type SlotRequest } from './context';
+import { plan, type TemplateRef } from './plan';
+import { rank } from './rank';
+import { record } from './record';
+import { respond } from './respond';
+import { applySlotRules } from './rules';
+
+export type { ServeDeps, SlotRequest } from './context';
+export type { TemplateRef } from './plan';
+
+export interface ServedSlot {
+  response: RecommendationResponse;
+  /** The template to render the slot with (experiment variant, page, slot config or the default). */
+  template: TemplateRef;
+}
+
+export async function serveSlot(req: SlotRequest, deps: ServeDeps): Promise<ServedSlot> {
+  const { timing } = deps;
+  const ctx = await loadContext(req, deps);
+  const p = plan(ctx);
+  const outcome = await timing.measure('candidates', candidates(ctx, p));
+  const t0 = performance.now();
+  const ranked = rank(outcome.answer.ranked);
+  timing.add('rank', performance.now() - t0);
+  const t1 = performance.now();
+  const response = respond(ctx, p, outcome, applySlotRules(ranked, ctx, p));
+  timing.add('rules', performance.now() - t1);
+  record(ctx, p, outcome, ranked, response);
+  return { response, template: p.template };
+}

@@ -1,0 +1,85 @@
+/**
+ * Stage 2, plan: what this request is served with. The experiment (holdout, A/B variant or
+ * bandit arm) picks the strategy chain, k, diversity and template; the slot config supplies the
+ * rules and template otherwise; a running canary rollout puts the shopper in an arm.
+ */
+import { chooseTreatment, type Treatment } from '../experiments/serve';
+import { getCanary, type CanaryServing } from '../inference/model-store';
+import { armFor } from '../ops/canary';
+import { DEFAULT_TEMPLATE } from '../render/block';
+import type { SlotRules } from '../schemas/slots';
+import type { ServeContext } from './context';
+import { chainFrom } from './strategies/registry';
+import type { Strategy } from './strategies/types';
+
+/** Outside experiments (and for variants that say "model") the active model answers. */
+export const DEFAULT_STRATEGY = 'model';
+
+export interface TemplateRef {
+  /** variant: the experiment variant's; page: the slot config the page named; slot: the slot's own; default: the bundled one */
+  source: 'variant' | 'page' | 'slot' | 'default';
+  html: string;
+}
+
+export interface CanaryArm {
+  rollout: CanaryServing;
+  arm: 'canary' | 'stable';
+}
+
+export interface Plan {
+  treatment: Treatment;
+  /** What the experiment variant changes (undefined: the slot's normal behaviour). */
+  variant: Treatment['spec'];
+  /** Strategies asked in order until one answers. */
+  chain: Strategy[];
+  /** The shopper's arm of a running canary rollout, when the chain scores with the active model. */
+  canary: CanaryArm | null;
+  k: number;
+  /** Candidates to ask for: extra ones so that bury / caps / pins still leave k items. */
+  want: number;
+  rules: SlotRules;
+  template: TemplateRef;
+}
+
+export function plan(ctx: ServeContext): Plan {
+  const { req } = ctx;
+  const treatment = chooseTreatment(
+    ctx.env,
+    ctx.experiments,
+    { slot: req.slot, unitKey: ctx.unitKey, device: req.device, hour: ctx.hour, features: ctx.features, lookup: ctx.lookup },
+    ctx.waitUntil,
+  );
+  const variant = treatment.spec;
+  const chain = chainFrom(variant?.strategy ?? DEFAULT_STRATEGY);
+  const k = variant?.k ?? req.k;
+  const rules = variant?.diversity ? { ...ctx.slot.rules, max_per_category: variant.diversity } : ctx.slot.rules;
+  return {
+    treatment,
+    variant,
+    chain,
+    canary: canaryArm(ctx, chain),
+    k,
+    want: Math.min(k * 3 + k + rulesSize(rules), 500),
+    rules,
+    template: templateFor(ctx, variant),
+  };
+}
+
+/** A sticky share of shoppers is scored by the canary model (worker/ops/canary.ts). */
+function canaryArm(ctx: ServeContext, chain: Strategy[]): CanaryArm | null {
+  if (!ctx.activeModel || !chain.some((s) => s.servesCanary)) return null;
+  const rollout = getCanary();
+  return rollout ? { rollout, arm: armFor(rollout.rolloutId, ctx.sessionKey ?? ctx.userKey, rollout.share) } : null;
+}
+
+/** An experiment variant's template wins (it is what the variant tests), then the page's choice, then the slot's. */
+function templateFor(ctx: ServeContext, variant: Treatment['spec']): TemplateRef {
+  if (variant?.template) return { source: 'variant', html: variant.template };
+  if (ctx.pageTemplate) return { source: 'page', html: ctx.pageTemplate };
+  if (ctx.slot.template) return { source: 'slot', html: ctx.slot.template };
+  return { source: 'default', html: DEFAULT_TEMPLATE };
+}
+
+function rulesSize(r: { pin: unknown[]; bury: unknown[] }): number {
+  return r.pin.length + (r.bury.length ? 20 : 0);
+}

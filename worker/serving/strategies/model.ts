@@ -1,0 +1,57 @@
+/**
+ * The active model (or, for a sticky share of shoppers during a canary rollout, the canary
+ * model) retrieves candidates from the shopper's history and lists, and ranks them with its
+ * rank graph (worker/ranking/two-stage/). A canary that cannot load or fails is charged an
+ * error and the stable model answers.
+ */
+import type { LoadedModel } from '../../inference/model-store';
+import { noteFault } from '../../ops/faults';
+import { log } from '../../ops/log';
+import type { Ranked } from '../../ranking/rules';
+import { modelRanking } from '../../ranking/two-stage/serve';
+import type { ServeContext } from '../context';
+import type { Plan } from '../plan';
+import type { Candidates, Strategy } from './types';
+
+export const model: Strategy = {
+  name: 'model',
+  reportAs: 'model',
+  fallbackTo: 'popular',
+  servesCanary: true,
+  async candidates(ctx, plan) {
+    const canary = plan.canary;
+    return scoreWithFirst(ctx, plan, canary?.arm === 'canary' ? [canary.rollout.model, ctx.activeModel] : [ctx.activeModel], canary?.arm ?? null);
+  },
+};
+
+/**
+ * The first of `models` that scores the request answers. A missing canary model or a failing
+ * one is charged (`degraded`); when none answers after a failure, this throws so that the chain
+ * counts an error; when there simply is no model, it cannot answer (null).
+ */
+export async function scoreWithFirst(ctx: ServeContext, plan: Plan, models: (LoadedModel | undefined)[], arm: 'canary' | 'stable' | null): Promise<Candidates | null> {
+  const { req, features, lookup, filter, timing } = ctx;
+  const want = plan.want;
+  let ranked: Ranked[] | null = null;
+  let usedModel: LoadedModel | undefined;
+  let modelFailed = false;
+  for (const m of models) {
+    if (ranked) break;
+    if (!m) {
+      if (arm === 'canary') modelFailed = true;
+      continue;
+    }
+    try {
+      ranked = await modelRanking({ model: m, features, contextItemId: req.item_id, hour: ctx.hour, device: req.device, lookup, allow: filter, want, timing });
+      usedModel = m;
+    } catch (e) {
+      log('error', 'inference_failed', { version: m.version, error: (e as Error).message });
+      noteFault('inference', `model ${m.version}: ${(e as Error).message}`);
+      modelFailed = true;
+      ranked = null;
+    }
+  }
+  if (ranked && usedModel) return { ranked, modelVersion: usedModel.version, degraded: modelFailed };
+  if (modelFailed) throw new Error('no model could score the request');
+  return null;
+}
