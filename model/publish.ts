@@ -1,10 +1,16 @@
 /**
- * Publishing: upload model.onnx + manifest.json to R2 under models/<version>/ and register the
- * version in D1 as the active model (the previous active one is retired and remembered in
- * previous_version for one-step rollback).
+ * Publishing a model version: every file to R2 under models/<version>/ (neighbour shards, lists,
+ * rank graph, the manifest last), then the registry row in D1 (its sha256 is the manifest's, and
+ * the manifest holds every other file's), which makes it the active model (the previous active
+ * one is retired and remembered in previous_version for one-step rollback). The worker verifies
+ * all of it before serving, so a version whose upload stopped half-way is never served.
+ *
+ * Local state is written through wrangler's platform proxy (the same storage `wrangler dev`
+ * uses), a thousand shards in seconds; the account's through `wrangler r2 object put`.
  */
 import { join } from 'node:path';
-import { readArtifact } from './artifact';
+import { FILES, shardFile } from './contract';
+import { readArtifact, sha256, type ReadArtifact } from './artifact';
 import { BUCKET, DB_NAME, sqlString, type Where, wrangler } from './wrangler';
 
 export function registerSql(m: { version: string; sha256: string; bytes: number; summary: Record<string, unknown> }, now: number): string {
@@ -16,24 +22,41 @@ export function registerSql(m: { version: string; sha256: string; bytes: number;
   ].join(' ');
 }
 
+/** The files of a version in upload order: everything the manifest names first, the manifest last. */
+export function uploadOrder(a: ReadArtifact): { name: string; bytes: Uint8Array; type: string }[] {
+  return [
+    ...a.shards.map((b, i) => ({ name: shardFile(i), bytes: b, type: 'application/octet-stream' })),
+    { name: FILES.lists, bytes: a.lists, type: 'application/json' },
+    { name: FILES.rank, bytes: a.rank, type: 'application/octet-stream' },
+    { name: FILES.manifest, bytes: a.manifestBytes, type: 'application/json' },
+  ];
+}
+
+function summaryOf(a: ReadArtifact): Record<string, unknown> {
+  const m = a.manifest;
+  return { items: m.dims.items, shards: m.dims.shards, neighbours: m.dims.neighbours, weights: m.weights, quantization: m.quantization, data: (m.training as { data?: unknown }).data, metrics: m.metrics, total_bytes: m.files.total_bytes };
+}
+
 /** `persistTo` picks a local state directory other than .wrangler/state (wrangler's --persist-to). */
-export function publish(dir: string, where: Where, dryRun = false, persistTo?: string): string {
-  const { manifest } = readArtifact(dir); // verifies sha256
-  const v = manifest.version;
+export async function publish(dir: string, where: Where, dryRun = false, persistTo?: string): Promise<string> {
+  const art = readArtifact(dir); // verifies every file's sha256
+  const v = art.manifest.version;
   if (!/^[A-Za-z0-9._-]+$/.test(v)) throw new Error(`manifest version "${v}" is not a safe R2 key segment`);
+  const files = uploadOrder(art);
+  const sql = registerSql({ version: v, sha256: sha256(art.manifestBytes), bytes: art.manifest.files.total_bytes + art.manifestBytes.length, summary: summaryOf(art) }, Date.now());
+  if (where === 'local' && !dryRun) {
+    const { getPlatformProxy } = await import('wrangler');
+    const proxy = await getPlatformProxy<Env>({ persist: { path: join(persistTo ?? '.wrangler/state', 'v3') }, remoteBindings: false });
+    try {
+      for (const f of files) await proxy.env.MODELS.put(`models/${v}/${f.name}`, f.bytes, { httpMetadata: { contentType: f.type } });
+      await proxy.env.DB.exec(sql.replace(/\n/g, ' '));
+    } finally {
+      await proxy.dispose();
+    }
+    return v;
+  }
   const flag = [`--${where}`, ...(where === 'local' && persistTo ? ['--persist-to', persistTo] : [])];
-  wrangler(['r2', 'object', 'put', `${BUCKET}/models/${v}/model.onnx`, '--file', join(dir, manifest.files.model), '--content-type', 'application/octet-stream', ...flag], { dryRun });
-  wrangler(['r2', 'object', 'put', `${BUCKET}/models/${v}/manifest.json`, '--file', join(dir, 'manifest.json'), '--content-type', 'application/json', ...flag], { dryRun });
-  const summary = {
-    items: manifest.dims.items,
-    attributes: manifest.dims.attributes,
-    neighbours: manifest.dims.neighbours,
-    quantization: manifest.quantization,
-    data: (manifest.training as { data?: unknown }).data,
-    metrics: manifest.metrics,
-    float_bytes: manifest.files.float_bytes,
-  };
-  const sql = registerSql({ version: v, sha256: manifest.files.sha256, bytes: manifest.files.bytes, summary }, Date.now());
+  for (const f of files) wrangler(['r2', 'object', 'put', `${BUCKET}/models/${v}/${f.name}`, '--file', join(dir, f.name), '--content-type', f.type, ...flag], { dryRun });
   wrangler(['d1', 'execute', DB_NAME, ...flag, '--command', sql], { dryRun });
   return v;
 }

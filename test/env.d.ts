@@ -10,7 +10,7 @@ declare global {
 
 declare module 'vitest' {
   interface ProvidedContext {
-    /** A model trained by model/ on generated demo data: base64 graph + manifest JSON. */
-    demoModel: { onnxBase64: string; manifest: string; catalog: string };
+    /** A model trained by model/ on generated demo data: its files (base64, by name), a rank graph that cannot run, the catalog. */
+    demoModel: { files: Record<string, string>; brokenRankBase64: string; catalog: string };
   }
 }

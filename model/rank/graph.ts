@@ -6,7 +6,7 @@
  * Its size does not depend on the catalog: the catalog-sized parts of the model are the
  * neighbour shards (int8 weights), read per request by the retrieval stage.
  */
-import { F, INPUTS, OUTPUTS } from '../contract';
+import { INPUTS, OUTPUTS } from '../contract';
 import { DT, encodeModel, type AttrValue, type Node, type Tensor } from '../onnx/proto';
 
 export const OPSET = 17;
@@ -14,8 +14,9 @@ export const IR_VERSION = 8;
 
 const i = (v: number): AttrValue => ({ kind: 'int', v });
 
+/** `weights` has one entry per feature (F); the graph's feature width is its length. */
 export function buildRankModel(weights: Float32Array, meta: Record<string, string> = {}): Uint8Array {
-  if (weights.length !== F) throw new Error(`rank weights: expected ${F}, got ${weights.length}`);
+  const F = weights.length;
   const nodes: Node[] = [];
   const inits: Tensor[] = [
     { name: 'w', dataType: DT.FLOAT, dims: [F, 1], data: Float32Array.from(weights) },

@@ -6,6 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { readItems } from '../../model/io';
 import { publish } from '../../model/publish';
 import { ROOT, type Target } from './wrangler';
 
@@ -28,8 +29,8 @@ export async function prepareDemo(o: { dir: string; items: number; target?: Targ
   const modelDir = join(o.dir, 'model');
   tsx('model/cli/demo.ts', ['--out', o.dir, '--items', String(o.items)]);
   tsx('model/cli/train.ts', ['--events', eventsFile, '--items', itemsFile, '--out', modelDir, ...(o.tune === false ? ['--no-tune'] : [])]);
-  const manifest = JSON.parse(readFileSync(join(modelDir, 'manifest.json'), 'utf8')) as { version: string; items: string[] };
-  if (o.publish !== false) publish(modelDir, o.target?.remote ? 'remote' : 'local', false, o.target?.persistTo);
-  if (!existsSync(join(modelDir, 'model.onnx'))) throw new Error(`training wrote no model to ${modelDir}`);
-  return { itemsFile, eventsFile, modelDir, version: manifest.version, itemIds: manifest.items };
+  const manifest = JSON.parse(readFileSync(join(modelDir, 'manifest.json'), 'utf8')) as { version: string };
+  if (o.publish !== false) await publish(modelDir, o.target?.remote ? 'remote' : 'local', false, o.target?.persistTo);
+  if (!existsSync(join(modelDir, 'rank.onnx'))) throw new Error(`training wrote no model to ${modelDir}`);
+  return { itemsFile, eventsFile, modelDir, version: manifest.version, itemIds: readItems(itemsFile).rows.map((r) => r.id) };
 }

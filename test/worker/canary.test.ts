@@ -8,7 +8,7 @@ import { postEvents, seedCatalog } from './helpers';
 import { activate, demoModel, registerModel } from './model-helpers';
 import { admin, captureLogs, recs, runCron } from './ops-helpers';
 
-const { onnx, manifest, catalog } = demoModel();
+const { onnx, manifest, catalog, brokenRank } = demoModel();
 
 beforeAll(async () => {
   await seedCatalog(catalog);
@@ -30,11 +30,9 @@ async function trafficUntilDecided(prefix: string, max: number) {
 
 describe('canary rollout', () => {
   it('a deliberately broken model as a canary is rolled back automatically and traffic stays on the good version', async () => {
-    // Same graph, valid checksum, but a manifest that claims 7 more items than the graph scores:
-    // it loads and passes the checksum, then every inference fails.
-    const extra = Array.from({ length: 7 }, (_, i) => `ghost-${i}`);
-    const broken = { ...manifest, items: [...manifest.items, ...extra], dims: { ...manifest.dims, items: manifest.items.length + 7 } };
-    await registerModel('broken-2', onnx, broken);
+    // A rank graph with valid checksums that expects one feature more than the contract's:
+    // it loads, then every inference fails.
+    await registerModel('broken-2', brokenRank, manifest);
 
     const started = await admin('/v1/admin/models/broken-2/canary', 'POST', { share: 0.5, min_requests: 20, min_impressions: 0 });
     expect(started.status).toBe(200);

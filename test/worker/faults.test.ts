@@ -229,14 +229,14 @@ describe('session object throws or is slow', () => {
 });
 
 describe('model faults', () => {
-  const { onnx, manifest } = demoModel();
+  const { onnx, manifest, brokenRank, catalog } = demoModel();
 
   it('a model corrupted in R2 is refused (checksum), the popular fallback serves, and health reports it', async () => {
     await registerModel('faulty-corrupt', onnx, manifest);
     const bad = onnx.slice();
     const mid = bad.length >> 1;
     bad[mid] = bad[mid]! ^ 0xff;
-    await env.MODELS.put('models/faulty-corrupt/model.onnx', bad);
+    await env.MODELS.put('models/faulty-corrupt/rank.onnx', bad);
     expect((await activate('faulty-corrupt')).status).toBe(200);
     const body = await json(await call('/v1/recommendations?slot=m-slot&k=3'));
     expect(body).toMatchObject({ fallback: true, strategy: 'popular', model_version: null });
@@ -244,23 +244,23 @@ describe('model faults', () => {
     const h = await health();
     expect(h.status).toBe('degraded');
     expect(h.reasons).toEqual(expect.arrayContaining(['model_not_loaded', 'model_load_error']));
-    expect(h.model.lastError).toMatch(/checksum mismatch for model faulty-corrupt/);
+    expect(h.model.lastError).toMatch(/checksum mismatch for rank graph of model faulty-corrupt/);
   });
 
   it('a model missing from R2 is reported and the fallback serves', async () => {
     await registerModel('faulty-missing', onnx, manifest);
-    await env.MODELS.delete('models/faulty-missing/model.onnx');
+    await env.MODELS.delete('models/faulty-missing/rank.onnx');
     expect((await activate('faulty-missing')).status).toBe(200);
     const body = await json(await call('/v1/recommendations?slot=m-slot&k=3'));
     expect(body).toMatchObject({ fallback: true, strategy: 'popular' });
-    expect((await health()).model.lastError).toMatch(/model graph missing in R2/);
+    expect((await health()).model.lastError).toMatch(/rank graph of model faulty-missing missing in R2/);
   });
 
   it('a model that loads but fails at inference: the fallback serves, and health reports inference errors', async () => {
-    // A manifest that promises more items than the graph has: the item mask no longer fits the graph.
-    const extra = Array.from({ length: 7 }, (_, i) => `ghost-${i}`);
-    const wrong = { ...manifest, items: [...manifest.items, ...extra], dims: { ...manifest.dims, items: manifest.dims.items + extra.length } };
-    await registerModel('faulty-infer', onnx, wrong);
+    // A rank graph that expects one feature more than the contract's: it loads, every run fails
+    // (on candidates from the model's own catalog).
+    await seedCatalog(catalog);
+    await registerModel('faulty-infer', brokenRank, manifest);
     expect((await activate('faulty-infer')).status).toBe(200);
     const res = await call('/v1/recommendations?slot=m-slot&k=3');
     expect(res.status).toBe(200);

@@ -1,19 +1,20 @@
 /**
- * The exported model follows docs/model-contract.md: names, element types and shapes,
- * checked on a graph produced by model/ and loaded by the worker's own ORT loader in workerd.
+ * The exported model follows docs/model-contract.md (contract v2): the rank graph's names,
+ * element types and shapes, and the neighbour shards read back through the worker's reader,
+ * checked on a model produced by model/ and loaded by the worker's own ORT loader in workerd.
  */
 import { describe, expect, it } from 'vitest';
-import { INPUTS, OUTPUTS, SPEC } from '../../model/contract';
+import { CONTRACT_VERSION, F, FEATURES, INPUTS, OUTPUTS, SPEC, shardFile } from '../../model/contract';
+import { ShardReader, shardOf } from '../../model/format/shards';
 import { createSession, ort } from '../../worker/inference/ort';
 import { demoModel } from './model-helpers';
 
-const { onnx, manifest } = demoModel();
-const N = manifest.dims.items as number;
-const A = manifest.dims.attributes as number;
-const dims = (d: string | number, H: number, k: number) => (d === 'N' ? N : d === 'A' ? A : d === 'H' ? H : d === 'k' ? k : (d as number));
+const { onnx, manifest, files, catalog } = demoModel();
 
 describe('model contract', () => {
-  it('declares exactly the contract inputs and outputs with their element types', async () => {
+  it('declares exactly the contract inputs and outputs with their element types and the feature width', async () => {
+    expect(manifest.contract).toBe(CONTRACT_VERSION);
+    expect(manifest.features).toEqual(FEATURES);
     const session = await createSession(onnx);
     expect([...session.inputNames].sort()).toEqual(Object.values(INPUTS).sort());
     expect([...session.outputNames].sort()).toEqual(Object.values(OUTPUTS).sort());
@@ -22,45 +23,46 @@ describe('model contract', () => {
       if (!meta.isTensor) continue;
       const spec = SPEC[meta.name as keyof typeof SPEC];
       expect(meta.type, meta.name).toBe(spec.type);
-      expect(meta.shape, meta.name).toHaveLength(1);
-      // Fixed dimensions must be the manifest's; the rest are symbolic.
-      if (typeof meta.shape[0] === 'number' && meta.shape[0] > 0) expect(meta.shape[0], meta.name).toBe(dims(spec.dim, meta.shape[0], meta.shape[0]));
+      expect(meta.shape, meta.name).toHaveLength(spec.dims.length);
+      spec.dims.forEach((d, i) => typeof d === 'number' && expect(meta.shape[i], meta.name).toBe(d));
     }
-    expect(manifest.items).toHaveLength(N);
-    expect(manifest.attributes).toHaveLength(A);
-    expect(manifest.files.sha256).toMatch(/^[0-9a-f]{64}$/);
   });
 
-  it('runs with contract-shaped inputs and returns k ranked, unmasked indices', async () => {
+  it('ranks C candidate rows: k rows, scores descending, the learned weights applied to the features', async () => {
     const session = await createSession(onnx);
-    const H = 3;
-    const k = 7;
-    const mask = new Float32Array(N).fill(1);
-    mask[0] = 0;
-    mask[1] = 0;
-    const context = new Float32Array(8);
-    context[0] = 1;
-    context[2] = 1;
-    context[6] = 1;
+    const C = 6;
+    const k = 4;
+    const feats = new Float32Array(C * F);
+    for (let i = 0; i < feats.length; i++) feats[i] = ((i * 37) % 11) / 11;
     const out = await session.run({
-      [INPUTS.histItems]: new ort.Tensor('int64', BigInt64Array.from([2n, 3n, 4n]), [H]),
-      [INPUTS.histWeights]: new ort.Tensor('float32', Float32Array.from([1, 0.5, 0.25]), [H]),
-      [INPUTS.userAttrs]: new ort.Tensor('float32', new Float32Array(A), [A]),
-      [INPUTS.context]: new ort.Tensor('float32', context, [8]),
-      [INPUTS.itemMask]: new ort.Tensor('float32', mask, [N]),
+      [INPUTS.features]: new ort.Tensor('float32', feats, [C, F]),
       [INPUTS.k]: new ort.Tensor('int64', BigInt64Array.of(BigInt(k)), [1]),
     });
-    const scores = out[OUTPUTS.topScores]!;
-    const idx = out[OUTPUTS.topIndices]!;
-    expect(scores.type).toBe('float32');
-    expect(idx.type).toBe('int64');
-    expect(scores.dims).toEqual([k]);
-    expect(idx.dims).toEqual([k]);
-    const s = Array.from(scores.data as Float32Array);
-    expect(s).toEqual([...s].sort((a, b) => b - a));
-    const ids = Array.from(idx.data as BigInt64Array, Number);
-    expect(ids).not.toContain(0);
-    expect(ids).not.toContain(1);
-    expect(ids.every((i) => i >= 0 && i < N)).toBe(true);
+    const scores = Array.from(out[OUTPUTS.topScores]!.data as Float32Array);
+    const rows = Array.from(out[OUTPUTS.topIndices]!.data as BigInt64Array, Number);
+    expect(rows).toHaveLength(k);
+    expect(scores).toEqual([...scores].sort((a, b) => b - a));
+    // The graph is the manifest's weights · features.
+    const w = FEATURES.map((f) => manifest.weights[f] as number);
+    rows.forEach((r, j) => {
+      const want = w.reduce((s, x, f) => s + x * feats[r * F + f]!, 0);
+      expect(scores[j]).toBeCloseTo(want, 3);
+    });
+  });
+
+  it('every catalog item the model knows is found in the shard its id hashes to, with weighted neighbours', () => {
+    const shards: ShardReader[] = manifest.files.shards.map((_: unknown, i: number) => {
+      const b = files[shardFile(i)]!;
+      return new ShardReader(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer);
+    });
+    expect(shards.reduce((s, r) => s + r.count, 0)).toBe(manifest.dims.items);
+    let withNeighbours = 0;
+    for (const it of catalog) {
+      const e = shards[shardOf(it.item_id, shards.length)]!.get(it.item_id);
+      expect(e?.id, it.item_id).toBe(it.item_id);
+      if (e!.collaborative.length) withNeighbours++;
+      for (const n of e!.collaborative) expect(n.w).toBeGreaterThan(0);
+    }
+    expect(withNeighbours).toBeGreaterThan(catalog.length / 2);
   });
 });

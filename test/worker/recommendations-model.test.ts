@@ -1,3 +1,4 @@
+import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { adminJson, event, postEvents, recommendations, seedCatalog, token } from './helpers';
 import { activate, demoModel, registerModel } from './model-helpers';
@@ -126,6 +127,20 @@ describe('model versions', () => {
 
     const list = (await (await adminJson('/v1/admin/models', 'GET')).json()) as any;
     expect(list.models.map((m: any) => m.version).sort()).toEqual(['v1', 'v2-corrupt', 'v3']);
+  });
+
+  it('a half-published version (a neighbour shard missing or the manifest not matching the registry) is never served', async () => {
+    const before = (await recommendations({ slot: 'home', k: 3 })).body.model_version;
+    await registerModel('half-1', onnx, manifest, { omit: ['neighbours/0.bin'] });
+    expect((await activate('half-1')).status).toBe(200);
+    const r1 = await recommendations({ slot: 'home', k: 3 });
+    expect(r1.body.model_version).toBe(before);
+    const health = (await (await adminJson('/v1/admin/health', 'GET')).json()) as any;
+    expect(health.model.lastError).toMatch(/half-1 is incompletely published: neighbour shard 0 is missing/);
+    // The same files complete: now it serves.
+    await env.MODELS.put('models/half-1/neighbours/0.bin', demoModel().files['neighbours/0.bin']!);
+    await adminJson('/v1/admin/models/half-1/activate', 'POST');
+    expect((await recommendations({ slot: 'home', k: 3 })).body.model_version).toBe('half-1');
   });
 
   it('activating an unknown version is a 404 with a JSON error', async () => {

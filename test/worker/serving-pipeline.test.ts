@@ -17,17 +17,16 @@ import { activate, demoModel, registerModel } from './model-helpers';
 import { call } from './ops-helpers';
 import { CONSENT, originPage, page, slot, slots, storePage } from './rewrite-helpers';
 
-const { onnx, manifest, catalog } = demoModel();
+const { onnx, manifest, catalog, brokenRank } = demoModel();
 const inStock = catalog.filter((i: any) => i.in_stock !== false).map((i: any) => i.item_id as string);
 
 beforeAll(async () => {
   await seedCatalog(catalog);
   await registerModel('good-1', onnx, manifest);
   expect((await activate('good-1')).status).toBe(200);
-  // Same graph, valid checksum, a manifest claiming 7 more items than the graph scores: it
+  // A rank graph with valid checksums that expects one feature more than the contract's: it
   // loads, then every inference fails (as in canary.test.ts).
-  const extra = Array.from({ length: 7 }, (_, i) => `ghost-${i}`);
-  await registerModel('broken-2', onnx, { ...manifest, items: [...manifest.items, ...extra], dims: { ...manifest.dims, items: manifest.items.length + 7 } });
+  await registerModel('broken-2', brokenRank, manifest);
 });
 
 afterEach(() => {

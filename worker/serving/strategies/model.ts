@@ -9,6 +9,7 @@ import { noteFault } from '../../ops/faults';
 import { log } from '../../ops/log';
 import type { Ranked } from '../../ranking/rules';
 import { modelRanking } from '../../ranking/two-stage/serve';
+import { popularRanking } from '../../ranking/popular';
 import type { ServeContext } from '../context';
 import type { Plan } from '../plan';
 import type { Candidates, Strategy } from './types';
@@ -42,7 +43,10 @@ export async function scoreWithFirst(ctx: ServeContext, plan: Plan, models: (Loa
       continue;
     }
     try {
-      ranked = await modelRanking({ model: m, features, contextItemId: req.item_id, hour: ctx.hour, device: req.device, lookup, allow: filter, want, timing });
+      const retrieved = await modelRanking({ model: m, features, contextItemId: req.item_id, hour: ctx.hour, device: req.device, lookup, allow: filter, want, timing });
+      // Nothing the model knows passes the request's filters: it cannot answer, the chain goes on.
+      if (!retrieved.length) continue;
+      ranked = topUp(retrieved, ctx, want);
       usedModel = m;
     } catch (e) {
       log('error', 'inference_failed', { version: m.version, error: (e as Error).message });
@@ -54,4 +58,22 @@ export async function scoreWithFirst(ctx: ServeContext, plan: Plan, models: (Loa
   if (ranked && usedModel) return { ranked, modelVersion: usedModel.version, degraded: modelFailed };
   if (modelFailed) throw new Error('no model could score the request');
   return null;
+}
+
+/**
+ * A narrow filter (a small category, a price window) can leave retrieval with fewer items than
+ * asked for: the most popular items that pass it fill the rest, below every retrieved one.
+ */
+function topUp(ranked: Ranked[], ctx: ServeContext, want: number): Ranked[] {
+  if (ranked.length >= want) return ranked;
+  const have = new Set(ranked.map((r) => r.item.id));
+  let floor = ranked.length ? ranked[ranked.length - 1]!.score : 0;
+  const out = ranked.slice();
+  for (const p of popularRanking(ctx.catalog, ctx.filter, ctx.features, want)) {
+    if (out.length >= want) break;
+    if (have.has(p.item.id)) continue;
+    floor -= 1e-3;
+    out.push({ item: p.item, score: floor, why: { kind: 'popular', category: p.item.category } });
+  }
+  return out;
 }
