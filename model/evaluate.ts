@@ -134,7 +134,10 @@ export async function evaluate(ds: Dataset, opts: EvalOptions = {}): Promise<Eva
     const idx = new Map(manifest.items.map((id, i) => [id, i]));
     modelIndexOf = (i) => idx.get(ds.itemIds[i]!) ?? -1;
   } else {
-    const fitted = fit(ds, { seqs: train, strengths }, config, cooc);
+    // neighbour lists from the trainer's own (streaming) path, so that maxPairDistance applies as in model:train
+    const fb = bar('fit (test refit)', n);
+    const fitted = fit(ds, { seqs: train, strengths }, config, undefined, (d) => fb.update(d));
+    fb.stop();
     exported = exportModel(ds, fitted.params, config, { seed, trained_on: 'all interactions but each user\'s last (evaluation refit)' });
     manifest = exported.manifest;
     lap('fit_export');
@@ -189,7 +192,11 @@ export async function evaluate(ds: Dataset, opts: EvalOptions = {}): Promise<Eva
     const keep = mi.map((x) => x >= 0);
     const items = mi.filter((_, j) => keep[j]);
     const weights = h.weights.filter((_, j) => keep[j]);
-    for (const x of items) mask[x] = 0;
+    // the graph sees the most recent items (historyOf), but the whole training history is masked
+    for (let j = 0; j < hist.length; j++) {
+      const x = modelIndexOf(hist[j]!);
+      if (x >= 0) mask[x] = 0;
+    }
     const mt = modelIndexOf(target);
     for (const se of sessions) {
       const t1 = performance.now();
@@ -198,7 +205,10 @@ export async function evaluate(ds: Dataset, opts: EvalOptions = {}): Promise<Eva
       se.acc.add(mt < 0 ? -1 : r.indices.indexOf(mt), coldUser, coldItem);
       if (pred && se.name === 'model') pred.write(JSON.stringify({ user_id: ds.users[u], items: r.indices.map((i) => manifest.items[i]) }) + '\n');
     }
-    for (const x of items) mask[x] = 1;
+    for (let j = 0; j < hist.length; j++) {
+      const x = modelIndexOf(hist[j]!);
+      if (x >= 0) mask[x] = 1;
+    }
     if (benchReqs.length < 300) benchReqs.push({ items: items.length ? items : [0], weights: items.length ? weights : [0] });
     if ((u & 255) === 0) b.update(u);
   }
