@@ -2,6 +2,8 @@
  * Deterministic demo shop (no network): a catalog over 12 categories with brands, prices and tags,
  * and shoppers with category-coherent sessions of view / click / add_to_cart / purchase events.
  * Used by the worker's demo and tests, and by the benchmark (`--items 50000`).
+ * Its output is pinned by tests; the large synthetic store (model/synthetic.ts, `npm run data:synthetic`)
+ * shares this vocabulary but is a separate streaming generator.
  */
 import type { EventRow, EventType, ItemRow } from './io';
 import { rng } from './train';
@@ -18,7 +20,7 @@ export const DEMO_CATEGORIES = [
   'skincare', 'makeup', 'haircare', 'fragrance', 'bath', 'nails', 'tools', 'men', 'suncare', 'wellness', 'kids', 'gifts',
 ] as const;
 
-const TAGS: Record<string, string[]> = {
+export const TAGS: Record<string, string[]> = {
   skincare: ['moisturizer', 'serum', 'cleanser', 'toner', 'mask', 'retinol', 'vitamin-c', 'sensitive'],
   makeup: ['lipstick', 'mascara', 'foundation', 'eyeliner', 'blush', 'palette', 'long-wear', 'matte'],
   haircare: ['shampoo', 'conditioner', 'hair-oil', 'styling', 'curly', 'color-safe', 'repair', 'dry-shampoo'],
@@ -32,9 +34,9 @@ const TAGS: Record<string, string[]> = {
   kids: ['gentle', 'tear-free', 'baby', 'bath-toy', 'detangler', 'kids-sun', 'fun', 'organic'],
   gifts: ['set', 'advent', 'travel-kit', 'luxury', 'mini', 'holiday', 'personalized', 'bundle'],
 };
-const COMMON_TAGS = ['vegan', 'cruelty-free', 'organic', 'bestseller', 'new', 'fragrance-free', 'refillable', 'sale'];
-const BRAND_WORDS = ['Luma', 'Vera', 'Nordic', 'Aurel', 'Mira', 'Solis', 'Kora', 'Fenn', 'Olea', 'Tessa', 'Brio', 'Zenna', 'Oro', 'Pura', 'Indi', 'Cala'];
-const PRICE_BASE: Record<string, number> = {
+export const COMMON_TAGS = ['vegan', 'cruelty-free', 'organic', 'bestseller', 'new', 'fragrance-free', 'refillable', 'sale'];
+export const BRAND_WORDS = ['Luma', 'Vera', 'Nordic', 'Aurel', 'Mira', 'Solis', 'Kora', 'Fenn', 'Olea', 'Tessa', 'Brio', 'Zenna', 'Oro', 'Pura', 'Indi', 'Cala'];
+export const PRICE_BASE: Record<string, number> = {
   skincare: 28, makeup: 22, haircare: 16, fragrance: 65, bath: 12, nails: 9, tools: 25, men: 18, suncare: 19, wellness: 24, kids: 11, gifts: 45,
 };
 

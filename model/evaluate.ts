@@ -108,9 +108,7 @@ export async function evaluate(ds: Dataset, opts: EvalOptions = {}): Promise<Eva
   let weights: Float32Array | undefined;
   if (!opts.model) {
     if (!opts.noTune) {
-      const b = bar('tuning retrieval (validation)', 1);
-      const tr = tune(ds, seed, config, { sample: opts.tuneSample, progress: (d, t) => b.update(d, t) });
-      b.stop();
+      const tr = tune(ds, seed, config, { sample: opts.tuneSample, bar });
       config = { ...config, seqWeight: tr.config.seqWeight, historyDecay: tr.config.historyDecay };
       report.validation.retrieval_sample = tr.validation;
       report.tuning = tr.tried;
@@ -134,7 +132,7 @@ export async function evaluate(ds: Dataset, opts: EvalOptions = {}): Promise<Eva
   const train = dropLast(ds, 1);
   const all = allSeqs(ds);
   const cb = bar('co-occurrence (test fit)', n);
-  const cooc = cooccurrence(n, train.seqs, { window: config.window, seqDecay: config.seqDecay, progress: (d) => cb.update(d) });
+  const cooc = cooccurrence(n, train.seqs, { window: config.window, seqDecay: config.seqDecay, maxDistance: config.maxPairDistance, progress: (d) => cb.update(d) });
   cb.stop();
   lap('cooccurrence');
 

@@ -1,11 +1,18 @@
 /**
  * Input formats (docs/model.md, "Input formats"):
- *   events: CSV header `user_id,item_id,timestamp[,type][,value]` or NDJSON with the same fields
+ *   events: CSV header `user_id,item_id,timestamp[,type][,value][,device]` or NDJSON with the same fields
  *   items:  CSV header `item_id[,title,category,brand,price,tags]` (tags separated by `|`) or NDJSON
  * Malformed rows raise a DataError naming file, line and problem, unless `skipBad` is set,
  * in which case they are counted and skipped.
+ *
+ * Two readers share the row rules: `parseEvents`/`parseItems` (a whole text, rows as objects; small
+ * data and tests) and `forEachEvent`/`forEachItem` (streamed from a file with csv-parse's stream API
+ * or line by line for NDJSON, one row at a time, nothing kept; large data, model/dataset.ts `readDataset`).
  */
-import { readFileSync } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { parse as parseStream } from 'csv-parse';
 import { parse } from 'csv-parse/sync';
 
 export const EVENT_TYPES = ['view', 'click', 'add_to_cart', 'purchase'] as const;
@@ -13,12 +20,17 @@ export type EventType = (typeof EVENT_TYPES)[number];
 /** Event strength, as the worker's session profile (worker/session/profile.ts). */
 export const EVENT_STRENGTH: Record<EventType, number> = { view: 1, click: 2, add_to_cart: 3, purchase: 5 };
 
+/** Devices of the optional `device` column; index = the Dataset's per-interaction device code. */
+export const DEVICES = ['mobile', 'desktop', 'other'] as const;
+export type Device = (typeof DEVICES)[number];
+
 export interface EventRow {
   user: string;
   item: string;
   ts: number;
   type: EventType;
   value?: number;
+  device?: Device;
 }
 
 export interface ItemRow {
@@ -66,55 +78,146 @@ function isNdjson(file: string, text: string): boolean {
   return text.trimStart().startsWith('{');
 }
 
-function* records(file: string, text: string, required: string[], known: string[]): Generator<RawRecord> {
+class BadRecord implements RawRecord {
+  constructor(
+    readonly line: number,
+    private readonly error: DataError,
+  ) {}
+  get(): unknown {
+    throw this.error;
+  }
+  has(): boolean {
+    return false;
+  }
+}
+
+class JsonRecord implements RawRecord {
+  constructor(
+    readonly line: number,
+    private readonly o: Record<string, unknown>,
+  ) {}
+  get(f: string): unknown {
+    return this.o[f];
+  }
+  has(f: string): boolean {
+    const v = this.o[f];
+    return v !== undefined && v !== null && v !== '';
+  }
+}
+
+class CsvRecord implements RawRecord {
+  constructor(
+    readonly line: number,
+    private readonly record: string[],
+    private readonly pos: Map<string, number>,
+  ) {}
+  get(f: string): unknown {
+    const p = this.pos.get(f);
+    return p === undefined ? undefined : this.record[p];
+  }
+  has(f: string): boolean {
+    const p = this.pos.get(f);
+    return p !== undefined && this.record[p]!.trim() !== '';
+  }
+}
+
+function jsonRecord(file: string, line: number, text: string): RawRecord | undefined {
+  const s = text.trim();
+  if (!s) return undefined;
+  let obj: unknown;
+  try {
+    obj = JSON.parse(s);
+  } catch (e) {
+    return new BadRecord(line, new DataError(file, line, `invalid JSON (${(e as Error).message})`));
+  }
+  if (!obj || typeof obj !== 'object' || Array.isArray(obj)) return new BadRecord(line, new DataError(file, line, 'expected a JSON object per line'));
+  return new JsonRecord(line, obj as Record<string, unknown>);
+}
+
+/** Checks the CSV header; returns column positions. */
+function csvHeader(file: string, record: string[], required: string[]): Map<string, number> {
+  const header = record.map((h) => h.trim().toLowerCase());
+  const missing = required.filter((r) => !header.includes(r));
+  if (missing.length) throw new DataError(file, 1, `header must contain ${required.join(',')}; missing ${missing.join(',')} (got "${header.join(',')}")`);
+  // extra columns are ignored on purpose
+  return new Map(header.map((h, i) => [h, i]));
+}
+
+function csvRecord(file: string, line: number, record: string[], pos: Map<string, number>): RawRecord {
+  if (record.length !== pos.size) return new BadRecord(line, new DataError(file, line, `expected ${pos.size} columns, got ${record.length}`));
+  return new CsvRecord(line, record, pos);
+}
+
+const CSV_OPTIONS = { bom: true, skip_empty_lines: true, relax_column_count: true, relax_quotes: true, info: true } as const;
+
+function* records(file: string, text: string, required: string[]): Generator<RawRecord> {
   if (isNdjson(file, text)) {
     const lines = text.split(/\r?\n/);
     for (let i = 0; i < lines.length; i++) {
-      const s = lines[i]!.trim();
-      if (!s) continue;
-      let obj: unknown;
-      try {
-        obj = JSON.parse(s);
-      } catch (e) {
-        yield { line: i + 1, get: () => { throw new DataError(file, i + 1, `invalid JSON (${(e as Error).message})`); }, has: () => false };
-        continue;
-      }
-      if (!obj || typeof obj !== 'object' || Array.isArray(obj)) {
-        yield { line: i + 1, get: () => { throw new DataError(file, i + 1, 'expected a JSON object per line'); }, has: () => false };
-        continue;
-      }
-      const o = obj as Record<string, unknown>;
-      yield { line: i + 1, get: (f) => o[f], has: (f) => o[f] !== undefined && o[f] !== null && o[f] !== '' };
+      const r = jsonRecord(file, i + 1, lines[i]!);
+      if (r) yield r;
     }
     return;
   }
   let rows: { record: string[]; info: { lines: number } }[];
   try {
-    rows = parse(text, { bom: true, skip_empty_lines: true, relax_column_count: true, relax_quotes: true, info: true }) as never;
+    rows = parse(text, CSV_OPTIONS) as never;
   } catch (e) {
     const err = e as Error & { lines?: number };
     throw new DataError(file, err.lines ?? 0, `CSV syntax error: ${err.message}`);
   }
   if (!rows.length) throw new DataError(file, 1, `empty file (expected a header with ${required.join(',')})`);
-  const header = rows[0]!.record.map((h) => h.trim().toLowerCase());
-  const missing = required.filter((r) => !header.includes(r));
-  if (missing.length) throw new DataError(file, 1, `header must contain ${required.join(',')}; missing ${missing.join(',')} (got "${header.join(',')}")`);
-  const unknown = header.filter((h) => !known.includes(h));
-  void unknown; // extra columns are ignored on purpose
-  const pos = new Map(header.map((h, i) => [h, i]));
-  for (let r = 1; r < rows.length; r++) {
-    const { record, info } = rows[r]!;
-    const line = info.lines;
-    if (record.length !== header.length) {
-      yield { line, get: () => { throw new DataError(file, line, `expected ${header.length} columns, got ${record.length}`); }, has: () => false };
-      continue;
+  const pos = csvHeader(file, rows[0]!.record, required);
+  for (let r = 1; r < rows.length; r++) yield csvRecord(file, rows[r]!.info.lines, rows[r]!.record, pos);
+}
+
+/**
+ * Streams a file's records (CSV through csv-parse's stream API, NDJSON line by line) without
+ * reading it whole; `progress` gets the bytes read so far.
+ */
+async function streamRecords(file: string, required: string[], each: (r: RawRecord) => void, progress?: (bytes: number) => void): Promise<void> {
+  let head: Buffer;
+  try {
+    const fd = await open(file, 'r');
+    try {
+      const b = Buffer.alloc(4096);
+      const { bytesRead } = await fd.read(b, 0, b.length, 0);
+      head = b.subarray(0, bytesRead);
+    } finally {
+      await fd.close();
     }
-    yield {
-      line,
-      get: (f) => (pos.has(f) ? record[pos.get(f)!] : undefined),
-      has: (f) => pos.has(f) && record[pos.get(f)!]!.trim() !== '',
-    };
+  } catch (e) {
+    throw new Error(`cannot read ${file}: ${(e as Error).message}`);
   }
+  let bytes = 0;
+  const input = createReadStream(file, { highWaterMark: 1 << 20 });
+  input.on('data', (c) => {
+    bytes += c.length;
+    progress?.(bytes);
+  });
+  if (isNdjson(file, head.toString('utf8'))) {
+    let line = 0;
+    for await (const text of createInterface({ input, crlfDelay: Infinity })) {
+      const r = jsonRecord(file, ++line, text);
+      if (r) each(r);
+    }
+    return;
+  }
+  let pos: Map<string, number> | undefined;
+  const parser = input.pipe(parseStream(CSV_OPTIONS));
+  input.on('error', (e) => parser.destroy(e));
+  try {
+    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+      if (!pos) pos = csvHeader(file, record, required);
+      else each(csvRecord(file, info.lines, record, pos));
+    }
+  } catch (e) {
+    if (e instanceof DataError) throw e;
+    const err = e as Error & { lines?: number; code?: string };
+    if (err.code === 'ENOENT' || err.code === 'EACCES' || err.code === 'EISDIR') throw new Error(`cannot read ${file}: ${err.message}`);
+    throw new DataError(file, err.lines ?? 0, `CSV syntax error: ${err.message}`);
+  }
+  if (!pos) throw new DataError(file, 1, `empty file (expected a header with ${required.join(',')})`);
 }
 
 function str(file: string, r: RawRecord, f: string, required: boolean): string | undefined {
@@ -144,11 +247,12 @@ function timestamp(file: string, r: RawRecord, v: unknown): number {
   return t;
 }
 
-function collect<T>(file: string, recs: Iterable<RawRecord>, row: (r: RawRecord) => T, opts: ParseOptions): Parsed<T> {
-  const out: Parsed<T> = { rows: [], skipped: 0, errors: [] };
-  for (const r of recs) {
+/** Converts one record with `row`, or counts and reports it when it is malformed and `skipBad` is set. */
+function rowHandler<T>(row: (r: RawRecord) => T, keep: (x: T) => void, out: { skipped: number; errors: DataError[] }, opts: ParseOptions): (r: RawRecord) => void {
+  return (r) => {
+    let x: T;
     try {
-      out.rows.push(row(r));
+      x = row(r);
     } catch (e) {
       if (!(e instanceof DataError)) throw e;
       if (!opts.skipBad) throw e;
@@ -156,52 +260,100 @@ function collect<T>(file: string, recs: Iterable<RawRecord>, row: (r: RawRecord)
       if (out.errors.length < 100) out.errors.push(e);
       if (opts.onSkip) opts.onSkip(e);
       else if (out.skipped <= 5) process.stderr.write(`skipping bad row: ${e.message}\n`);
+      return;
     }
-  }
+    keep(x);
+  };
+}
+
+function collect<T>(recs: Iterable<RawRecord>, row: (r: RawRecord) => T, opts: ParseOptions): Parsed<T> {
+  const out: Parsed<T> = { rows: [], skipped: 0, errors: [] };
+  const h = rowHandler(row, (x) => out.rows.push(x), out, opts);
+  for (const r of recs) h(r);
   return out;
 }
 
+const EVENT_REQUIRED = ['user_id', 'item_id', 'timestamp'];
+
+function eventRow(file: string, r: RawRecord): EventRow {
+  const user = str(file, r, 'user_id', true)!;
+  const item = str(file, r, 'item_id', true)!;
+  if (!r.has('timestamp')) throw new DataError(file, r.line, 'missing timestamp');
+  const ts = timestamp(file, r, r.get('timestamp'));
+  const t = str(file, r, 'type', false) ?? 'purchase';
+  if (!(EVENT_TYPES as readonly string[]).includes(t)) throw new DataError(file, r.line, `unknown type "${t}" (expected ${EVENT_TYPES.join(', ')})`);
+  const row: EventRow = { user, item, ts, type: t as EventType };
+  if (r.has('value')) row.value = num(file, r, 'value', r.get('value'));
+  const d = str(file, r, 'device', false);
+  if (d !== undefined) {
+    const dl = d.toLowerCase();
+    if (!(DEVICES as readonly string[]).includes(dl)) throw new DataError(file, r.line, `unknown device "${d}" (expected ${DEVICES.join(', ')})`);
+    row.device = dl as Device;
+  }
+  return row;
+}
+
+const ITEM_REQUIRED = ['item_id'];
+
+function itemRow(file: string, r: RawRecord, isDuplicate: (id: string) => boolean): ItemRow {
+  const id = str(file, r, 'item_id', true)!;
+  if (isDuplicate(id)) throw new DataError(file, r.line, `duplicate item_id "${id}"`);
+  const row: ItemRow = { id, tags: [] };
+  const title = str(file, r, 'title', false);
+  if (title) row.title = title;
+  const category = str(file, r, 'category', false);
+  if (category) row.category = category;
+  const brand = str(file, r, 'brand', false);
+  if (brand) row.brand = brand;
+  if (r.has('price')) {
+    const p = num(file, r, 'price', r.get('price'));
+    if (p < 0) throw new DataError(file, r.line, `price must be >= 0, got ${p}`);
+    row.price = p;
+  }
+  if (r.has('tags')) {
+    const v = r.get('tags');
+    const list = Array.isArray(v) ? v.map(String) : String(v).split('|');
+    row.tags = list.map((s) => s.trim()).filter(Boolean);
+  }
+  return row;
+}
+
 export function parseEvents(text: string, file = 'events', opts: ParseOptions = {}): Parsed<EventRow> {
-  const known = ['user_id', 'item_id', 'timestamp', 'type', 'value'];
-  return collect(file, records(file, text, ['user_id', 'item_id', 'timestamp'], known), (r) => {
-    const user = str(file, r, 'user_id', true)!;
-    const item = str(file, r, 'item_id', true)!;
-    if (!r.has('timestamp')) throw new DataError(file, r.line, 'missing timestamp');
-    const ts = timestamp(file, r, r.get('timestamp'));
-    const t = str(file, r, 'type', false) ?? 'purchase';
-    if (!(EVENT_TYPES as readonly string[]).includes(t)) throw new DataError(file, r.line, `unknown type "${t}" (expected ${EVENT_TYPES.join(', ')})`);
-    const row: EventRow = { user, item, ts, type: t as EventType };
-    if (r.has('value')) row.value = num(file, r, 'value', r.get('value'));
+  return collect(records(file, text, EVENT_REQUIRED), (r) => eventRow(file, r), opts);
+}
+
+export function parseItems(text: string, file = 'items', opts: ParseOptions = {}): Parsed<ItemRow> {
+  const seen = new Set<string>();
+  return collect(records(file, text, ITEM_REQUIRED), (r) => {
+    const row = itemRow(file, r, (id) => seen.has(id));
+    seen.add(row.id);
     return row;
   }, opts);
 }
 
-export function parseItems(text: string, file = 'items', opts: ParseOptions = {}): Parsed<ItemRow> {
-  const known = ['item_id', 'title', 'category', 'brand', 'price', 'tags'];
-  const seen = new Set<string>();
-  return collect(file, records(file, text, ['item_id'], known), (r) => {
-    const id = str(file, r, 'item_id', true)!;
-    if (seen.has(id)) throw new DataError(file, r.line, `duplicate item_id "${id}"`);
-    const row: ItemRow = { id, tags: [] };
-    const title = str(file, r, 'title', false);
-    if (title) row.title = title;
-    const category = str(file, r, 'category', false);
-    if (category) row.category = category;
-    const brand = str(file, r, 'brand', false);
-    if (brand) row.brand = brand;
-    if (r.has('price')) {
-      const p = num(file, r, 'price', r.get('price'));
-      if (p < 0) throw new DataError(file, r.line, `price must be >= 0, got ${p}`);
-      row.price = p;
-    }
-    if (r.has('tags')) {
-      const v = r.get('tags');
-      const list = Array.isArray(v) ? v.map(String) : String(v).split('|');
-      row.tags = list.map((s) => s.trim()).filter(Boolean);
-    }
-    seen.add(id);
-    return row;
-  }, opts);
+export interface StreamOptions extends ParseOptions {
+  /** bytes of the file read so far */
+  progress?: (bytes: number) => void;
+}
+
+/**
+ * Streams the events of a file to `each` (one short-lived EventRow at a time; nothing is kept).
+ * Same rows, errors and `skipBad` handling as `parseEvents`.
+ */
+export async function forEachEvent(file: string, each: (e: EventRow) => void, opts: StreamOptions = {}): Promise<{ skipped: number; errors: DataError[] }> {
+  const out = { skipped: 0, errors: [] as DataError[] };
+  await streamRecords(file, EVENT_REQUIRED, rowHandler((r) => eventRow(file, r), each, out, opts), opts.progress);
+  return out;
+}
+
+/**
+ * Streams the items of a file to `each`. `isDuplicate(id)` says whether an id was already
+ * accepted (the caller keeps the index, so no second set of ids is built here).
+ */
+export async function forEachItem(file: string, each: (it: ItemRow) => void, isDuplicate: (id: string) => boolean, opts: StreamOptions = {}): Promise<{ skipped: number; errors: DataError[] }> {
+  const out = { skipped: 0, errors: [] as DataError[] };
+  await streamRecords(file, ITEM_REQUIRED, rowHandler((r) => itemRow(file, r, isDuplicate), each, out, opts), opts.progress);
+  return out;
 }
 
 export function readEvents(file: string, opts: ParseOptions = {}): Parsed<EventRow> {
@@ -233,11 +385,13 @@ export function itemsCsv(items: ItemRow[]): string {
   return lines.join('\n') + '\n';
 }
 
+/** Events as CSV; a `device` column is added only when some event has a device. */
 export function eventsCsv(events: EventRow[], withType = true): string {
-  const lines = [withType ? 'user_id,item_id,timestamp,type,value' : 'user_id,item_id,timestamp'];
+  const withDevice = withType && events.some((e) => e.device !== undefined);
+  const lines = [withType ? `user_id,item_id,timestamp,type,value${withDevice ? ',device' : ''}` : 'user_id,item_id,timestamp'];
   for (const e of events) {
     const f = [e.user, e.item, e.ts];
-    lines.push((withType ? [...f, e.type, e.value] : f).map(csvField).join(','));
+    lines.push((withType ? (withDevice ? [...f, e.type, e.value, e.device] : [...f, e.type, e.value]) : f).map(csvField).join(','));
   }
   return lines.join('\n') + '\n';
 }

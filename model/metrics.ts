@@ -57,3 +57,30 @@ export function topKDense(scores: Float32Array | Float64Array, k: number, exclud
   }
   return out;
 }
+
+/**
+ * Top-k among the first m candidate indices of `cands` (any order), by score descending, ties by
+ * lower index, skipping `excluded[i] === stamp`: what `topKDense` returns when every other item
+ * is left out of the ranking.
+ */
+export function topKSparse(scores: Float32Array | Float64Array, cands: Int32Array, m: number, k: number, excluded: Int32Array, stamp: number, out: Int32Array = new Int32Array(k)): Int32Array {
+  const vals = new Float64Array(k).fill(-Infinity);
+  out.fill(-1);
+  let filled = 0;
+  for (let c = 0; c < m; c++) {
+    const i = cands[c]!;
+    if (excluded[i] === stamp) continue;
+    const s = scores[i]!;
+    if (filled === k && (s < vals[k - 1]! || (s === vals[k - 1]! && i > out[k - 1]!))) continue;
+    let pos = filled < k ? filled : k - 1;
+    while (pos > 0 && (vals[pos - 1]! < s || (vals[pos - 1]! === s && out[pos - 1]! > i))) {
+      vals[pos] = vals[pos - 1]!;
+      out[pos] = out[pos - 1]!;
+      pos--;
+    }
+    vals[pos] = s;
+    out[pos] = i;
+    if (filled < k) filled++;
+  }
+  return out;
+}

@@ -26,10 +26,18 @@ export function bar(label: string, total: number): Progress {
     cliProgress.Presets.shades_classic,
   );
   b.start(total, 0);
+  // Without a TTY cli-progress redraws only from a timer, which never fires while a synchronous
+  // phase (co-occurrence, tuning) holds the event loop: redraw from update() every 5 s instead.
+  const tty = process.stderr.isTTY === true;
+  let last = Date.now();
   return {
     update: (d, t) => {
       if (t !== undefined && t !== b.getTotal()) b.setTotal(t);
       b.update(d);
+      if (!tty && Date.now() - last >= 5000) {
+        last = Date.now();
+        b.render();
+      }
     },
     stop: () => b.stop(),
   };

@@ -13,7 +13,7 @@ import { loadDataset } from './load';
 run(async () => {
   const a = parseArgs(process.argv.slice(2), ['no-tune', 'no-float', 'no-val-baselines', 'skip-bad']);
   const t0 = Date.now();
-  const ds = loadDataset(a);
+  const ds = await loadDataset(a);
   const modelDir = a.str('model');
   const report = await evaluate(ds, {
     seed: a.num('seed', 42),

@@ -1,16 +1,14 @@
-/** Loads events + items with the shared --skip-bad handling. */
-import { buildDataset, type Dataset } from '../dataset';
-import { readEvents, readItems } from '../io';
+/** Loads events + items (streamed, model/dataset.ts `readDataset`) with the shared --skip-bad handling. */
+import { type Dataset, readDataset } from '../dataset';
+import { bar } from '../progress';
 import type { Args } from './args';
 
-export function loadDataset(a: Args): Dataset {
+export async function loadDataset(a: Args): Promise<Dataset> {
   const skipBad = a.flag('skip-bad');
-  const ev = readEvents(a.need('events'), { skipBad });
-  const it = readItems(a.need('items'), { skipBad });
-  if (ev.skipped || it.skipped) process.stderr.write(`skipped ${ev.skipped} bad event rows and ${it.skipped} bad item rows\n`);
-  if (!ev.rows.length) throw new Error(`${a.need('events')}: no events`);
-  const ds = buildDataset(ev.rows, it.rows);
+  const { ds, skipped } = await readDataset(a.need('events'), a.need('items'), { skipBad, bar });
+  if (skipped.events || skipped.items) process.stderr.write(`skipped ${skipped.events} bad event rows and ${skipped.items} bad item rows\n`);
+  if (!ds.summary.events) throw new Error(`${a.need('events')}: no events`);
   const s = ds.summary;
-  process.stderr.write(`data: ${s.users} users, ${s.items} items (${s.items_without_events} without events, ${s.event_items_missing_from_catalog} added from events), ${s.interactions} interactions, ${s.attributes} attributes\n`);
+  process.stderr.write(`data: ${s.users} users, ${s.items} items (${s.items_without_events} without events, ${s.event_items_missing_from_catalog} added from events), ${s.interactions} interactions, ${s.attributes} attributes${ds.hours ? ', hours' : ''}${ds.devices ? ', devices' : ''}\n`);
   return ds;
 }

@@ -8,7 +8,7 @@
 import { DEVICES, hourBucket, type ModelLists } from '../contract';
 import type { Dataset } from '../dataset';
 import type { NeighbourEntry } from '../format/shards';
-import { blended, cooccurrence, type Cooc, pruneTopK } from '../similarity';
+import { blended, type Cooc, neighbourLists, pruneTopK } from '../similarity';
 import type { TrainConfig } from '../train';
 
 export interface TrainSeqs {
@@ -32,7 +32,6 @@ export interface RetrievalData {
   trend: Float32Array;
   lists: ModelLists;
   count: Float64Array;
-  cooc: Cooc;
 }
 
 export const LIST_SIZES = { popular: 100, trending: 50, categoryPopular: 50 } as const;
@@ -218,9 +217,19 @@ function contentNeighbours(ds: Dataset, count: Float64Array, kc: number, progres
 
 export function retrievalData(ds: Dataset, data: TrainSeqs, cfg: TrainConfig, opts: { contentNeighbours?: number; cooc?: Cooc; progress?: (phase: string, d: number, t: number) => void } = {}): RetrievalData {
   const n = ds.items.length;
-  const c = opts.cooc ?? cooccurrence(n, data.seqs, { window: cfg.window, seqDecay: cfg.seqDecay, progress: (d) => opts.progress?.('co-occurrence', d, n) });
   const k = Math.max(1, cfg.neighbours);
-  const pr = pruneTopK(c, blended(c, cfg.shrink, cfg.seqWeight), k);
+  // With a co-occurrence table at hand (small data, the evaluator), prune it; otherwise the
+  // trainer's streaming path builds the lists row by row at any catalog size.
+  let pr: { idx: Int32Array; w: Float32Array };
+  let c: { count: Float64Array };
+  if (opts.cooc) {
+    c = opts.cooc;
+    pr = pruneTopK(opts.cooc, blended(opts.cooc, cfg.shrink, cfg.seqWeight), k);
+  } else {
+    const nl = neighbourLists(n, data.seqs, { window: cfg.window, seqDecay: cfg.seqDecay, maxDistance: cfg.maxPairDistance, shrink: cfg.shrink, seqWeights: [cfg.seqWeight], k, progress: (d) => opts.progress?.('neighbours (co-occurrence + top-K)', d, n) });
+    c = nl;
+    pr = nl.lists[0]!;
+  }
   const kc = opts.contentNeighbours ?? 10;
   const ct = contentNeighbours(ds, c.count, kc, (d, t) => opts.progress?.('content neighbours', d, t));
   const pop = popularity(c.count);
@@ -257,7 +266,7 @@ export function retrievalData(ds: Dataset, data: TrainSeqs, cfg: TrainConfig, op
     device: ctx.device,
     priceCuts,
   };
-  return { n, k, nbrIdx: pr.idx, nbrW: pr.w, kc, ctIdx: ct.idx, ctW: ct.w, pop, trend, lists, count: c.count, cooc: c };
+  return { n, k, nbrIdx: pr.idx, nbrW: pr.w, kc, ctIdx: ct.idx, ctW: ct.w, pop, trend, lists, count: c.count };
 }
 
 /** Item i's lists as the shard format stores them (padding and self-references dropped). */

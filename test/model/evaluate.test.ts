@@ -113,3 +113,30 @@ describe('evaluate(): train, export, score the int8 graph through onnxruntime-we
     }
   });
 });
+
+describe('evaluate(): the whole training history is masked', () => {
+  it('excludes history items older than the 200 the graph sees (a 251-item history whose oldest item is the most popular)', async () => {
+    const ev = ['user_id,item_id,timestamp'];
+    // "long": the most popular item first, then 250 items of its own, then the test target
+    ev.push('long,hot,0');
+    for (let p = 1; p <= 250; p++) ev.push(`long,h${p},${p}`);
+    ev.push('long,target,251');
+    for (let u = 0; u < 60; u++) ev.push(`o${u},hot,0`, `o${u},x${u % 20},1`);
+    const items = ['item_id', 'hot', 'target', ...Array.from({ length: 250 }, (_, p) => `h${p + 1}`), ...Array.from({ length: 20 }, (_, x) => `x${x}`)];
+    const ds = buildDataset(parseEvents(ev.join('\n'), 'e.csv').rows, parseItems(items.join('\n'), 'i.csv').rows);
+    const dir = mkdtempSync(join(tmpdir(), 'p13n-mask-'));
+    try {
+      const pred = join(dir, 'pred.jsonl');
+      await evaluate(ds, { noTune: true, config: { popWeight: 1 }, float: false, predictions: pred, log: () => undefined });
+      const lines = readFileSync(pred, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { user_id: string; items: string[] });
+      const long = lines.find((l) => l.user_id === 'long')!;
+      const history = new Set(['hot', ...Array.from({ length: 250 }, (_, p) => `h${p + 1}`)]);
+      expect(long.items).toHaveLength(10);
+      expect(long.items.filter((i) => history.has(i))).toEqual([]);
+      // every other user: nothing of their own history either
+      for (const l of lines) if (l.user_id !== 'long') expect(l.items).not.toContain('hot');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
