@@ -190,6 +190,8 @@ export async function evaluate(ds: Dataset, opts: EvalOptions = {}): Promise<Eva
     });
   }
   const pop = popScores(cooc);
+  // As the worker tops a short list up with the popular items that pass its filters.
+  const popOrder = Int32Array.from({ length: n }, (_, i) => i).sort((a, b) => pop[b]! - pop[a]! || a - b);
   const knn = new ItemKnn(cooc, 10);
   const accPop = new Sliced();
   const accKnn = new Sliced();
@@ -217,7 +219,7 @@ export async function evaluate(ds: Dataset, opts: EvalOptions = {}): Promise<Eva
       const t1 = performance.now();
       const c = candidatesFor(ds, all, u, s.length - 1, decay, src.lists, { lists });
       const r = await runRank(session, c.features, c.ids.length, 10);
-      const top = r.indices.map((i) => c.ids[i]!);
+      const top = fillFromPopular(r.indices.map((i) => c.ids[i]!), popOrder, ex, u, ds);
       if (src.name === 'model') {
         modelMs += performance.now() - t1;
         candSizes.push(c.ids.length);
@@ -246,6 +248,18 @@ export async function evaluate(ds: Dataset, opts: EvalOptions = {}): Promise<Eva
   }
   report.manifest = manifest;
   return report;
+}
+
+/** Fill a list shorter than 10 with the most popular items outside the user's history (ties by lower index). */
+function fillFromPopular(top: string[], order: Int32Array, ex: Int32Array, u: number, ds: Dataset): string[] {
+  if (top.length >= 10) return top;
+  const have = new Set(top);
+  for (let x = 0; x < order.length && top.length < 10; x++) {
+    const i = order[x]!;
+    if (ex[i] === u || have.has(ds.itemIds[i]!)) continue;
+    top.push(ds.itemIds[i]!);
+  }
+  return top;
 }
 
 /**

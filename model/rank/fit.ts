@@ -14,6 +14,19 @@ import { entryOf, retrievalData, type RetrievalData, type TrainSeqs } from './re
 
 export const MAX_HISTORY = 64;
 
+/** Below this many validation examples the weights are not learned: the defaults below apply. */
+export const MIN_EXAMPLES = 50;
+
+/** Retrieval's own score with a little content and popularity: the hand-tuned blend of the v1 model. */
+export function defaultWeights(): Float32Array {
+  const w = new Float32Array(F);
+  w[FEATURES.indexOf('nbr_score')] = 1;
+  w[FEATURES.indexOf('content_score')] = 0.1;
+  w[FEATURES.indexOf('attribute_match')] = 0.1;
+  w[FEATURES.indexOf('popularity')] = 0.03;
+  return w;
+}
+
 /** The dataset's sequences with each user's last `drop` interactions removed. */
 export function dropLast(ds: Dataset, drop: number): TrainSeqs {
   const cut = <T extends { subarray(a: number, b: number): T; length: number }>(s: T) => s.subarray(0, Math.max(0, s.length - drop));
@@ -84,6 +97,10 @@ export function learnRank(ds: Dataset, cfg: TrainConfig, seed: number, o: { samp
     if (target >= 0) examples.push({ features: c.features, rows: c.ids.length, target });
     if ((x & 255) === 255) o.progress?.('rank examples', x + 1, users.length);
   });
+  if (examples.length < MIN_EXAMPLES) {
+    sizes.sort((a, b) => a - b);
+    return { weights: defaultWeights(), examples: examples.length, recall: examples.length / Math.max(1, users.length), candidates_p50: sizes[Math.floor(sizes.length / 2)] ?? 0, loss: NaN, ndcg_examples: NaN };
+  }
   const soft = learnWeights(examples, { progress: (d, t) => o.progress?.('rank weights: likelihood', d, t) });
   // Start the NDCG search from whichever is better: the likelihood fit, or retrieval's own score.
   const plain = new Float32Array(F);

@@ -90,7 +90,7 @@ describe('evaluator: Pop and ItemKNN under the shared protocol', () => {
   // On the real Beauty and ML-100K files (outside the repo): `npm run model:reference`.
 });
 
-describe('evaluate(): train, export, score the int8 graph through onnxruntime-web', () => {
+describe('evaluate(): train, export, retrieve from the int8 shards and rank through onnxruntime-web', () => {
   it('runs end to end on demo data and writes predictions', async () => {
     const d = generateDemo({ items: 400, users: 500, seed: 13 });
     const ds = buildDataset(d.events, d.items);
@@ -103,7 +103,7 @@ describe('evaluate(): train, export, score the int8 graph through onnxruntime-we
       expect(lines[0]!.items).toHaveLength(10);
       expect(r.test.model!.all.ndcg).toBeGreaterThan(r.test.pop!.all.ndcg);
       expect(Math.abs(r.quantized_vs_float_ndcg_rel_diff!)).toBeLessThan(0.02);
-      expect(existsSync(join(dir, 'model/model.onnx')) && existsSync(join(dir, 'model/manifest.json'))).toBe(true);
+      expect(existsSync(join(dir, 'model/rank.onnx')) && existsSync(join(dir, 'model/manifest.json'))).toBe(true);
       // the same artifact evaluated with --model gives the same test numbers
       const { readArtifact } = await import('../../model/artifact');
       const again = await evaluate(ds, { model: readArtifact(join(dir, 'model')), log: () => undefined });
@@ -115,7 +115,7 @@ describe('evaluate(): train, export, score the int8 graph through onnxruntime-we
 });
 
 describe('evaluate(): the whole training history is masked', () => {
-  it('excludes history items older than the 200 the graph sees (a 251-item history whose oldest item is the most popular)', async () => {
+  it('excludes history items older than the 64 the retrieval stage reads (a 251-item history whose oldest item is the most popular)', async () => {
     const ev = ['user_id,item_id,timestamp'];
     // "long": the most popular item first, then 250 items of its own, then the test target
     ev.push('long,hot,0');
