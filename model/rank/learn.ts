@@ -43,7 +43,8 @@ export function learnWeights(examples: Example[], o: LearnOptions = {}): { weigh
   for (let f = 0; f < F; f++) {
     mean[f] = mean[f]! / Math.max(1, rows);
     const v = sq[f]! / Math.max(1, rows) - mean[f]! * mean[f]!;
-    sd[f] = v > 1e-12 ? Math.sqrt(v) : 0; // a constant feature carries no information: weight 0
+    // A (nearly) constant feature carries no information: weight 0, rather than a huge weight on noise.
+    sd[f] = v > 1e-6 ? Math.sqrt(v) : 0;
   }
   const v = new Float64Array(F);
   const m1 = new Float64Array(F);

@@ -36,6 +36,8 @@ export interface RetrievalData {
 
 export const LIST_SIZES = { popular: 100, trending: 50, categoryPopular: 50 } as const;
 const CONTENT_POOL = 30;
+/** pseudo-interactions a category's context shares are shrunk with (rare categories stay near 0) */
+const PRIOR = 20;
 const POOL_ATTRS = 4;
 
 /** Milliseconds since the epoch, or NaN when the value is an ordinal (e.g. Beauty's positions). */
@@ -93,7 +95,11 @@ function trends(ds: Dataset, data: TrainSeqs, count: Float64Array): Float32Array
   return out;
 }
 
-/** log((n_cb + 1) / (n_c + B)) − log((N_b + 1) / (N + B)) per category c and bucket b, clamped to ±2. */
+/**
+ * Per category c and bucket b: log(p_cb / P_b), the category's share in the bucket (shrunk toward
+ * the overall share with PRIOR pseudo-interactions) over the overall share; clamped to ±2, and 0
+ * in buckets with no interactions at all.
+ */
 function logRatios(perCategory: Map<string, Float64Array>, buckets: number): Record<string, number[]> {
   const all = new Float64Array(buckets);
   for (const v of perCategory.values()) for (let b = 0; b < buckets; b++) all[b]! += v[b]!;
@@ -106,7 +112,12 @@ function logRatios(perCategory: Map<string, Float64Array>, buckets: number): Rec
     for (let b = 0; b < buckets; b++) nc += v[b]!;
     const row: number[] = [];
     for (let b = 0; b < buckets; b++) {
-      const r = Math.log((v[b]! + 1) / (nc + buckets)) - Math.log((all[b]! + 1) / (total + buckets));
+      if (all[b] === 0) {
+        row.push(0);
+        continue;
+      }
+      const P = all[b]! / total;
+      const r = Math.log((v[b]! + PRIOR * P + 1e-9) / (nc + PRIOR) / P);
       row.push(Math.round(Math.max(-2, Math.min(2, r)) * 1e4) / 1e4);
     }
     out[c] = row;
