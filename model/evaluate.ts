@@ -27,6 +27,8 @@ export interface EvalOptions {
   config?: Partial<TrainConfig>;
   /** users sampled for tuning */
   tuneSample?: number;
+  /** users sampled for learning the rank weights (default: RANK_SAMPLE) */
+  rankSample?: number;
   /** evaluate an existing artifact (a model folder) instead of training */
   model?: ReadArtifact;
   predictions?: string;
@@ -115,7 +117,7 @@ export async function evaluate(ds: Dataset, opts: EvalOptions = {}): Promise<Eva
       log(`validation (sample of ${tr.validation.users} users): retrieval HR@10 ${tr.validation.hr.toFixed(4)} NDCG@10 ${tr.validation.ndcg.toFixed(4)}; chosen ${JSON.stringify({ seqWeight: config.seqWeight, historyDecay: config.historyDecay })}`);
     }
     lap('tune');
-    const lr = learnRank(ds, config, seed, { sample: opts.tuneSample, progress: phaseBar });
+    const lr = learnRank(ds, config, seed, { sample: opts.rankSample, progress: phaseBar });
     phaseBar.done();
     weights = lr.weights;
     report.rank = { ...lr, weights_by_feature: Object.fromEntries([...lr.weights].map((w, f) => [String(f), w])) };

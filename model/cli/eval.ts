@@ -1,6 +1,6 @@
 /**
  * npm run model:eval -- --events FILE --items FILE [--predictions OUT.jsonl] [--model DIR]
- *   [--seed N] [--no-tune] [--out DIR] [--json REPORT.json] [--no-float] [--no-val-baselines] [--skip-bad]
+ *   [--seed N] [--no-tune] [--out DIR] [--json REPORT.json] [--rank-sample N] [--no-float] [--no-val-baselines] [--skip-bad]
  * Trains on the split (tuning on validation, refitting for test), exports the int8 ONNX graph
  * and scores it through onnxruntime-web; or, with --model DIR, evaluates an existing artifact.
  */
@@ -24,6 +24,7 @@ run(async () => {
     validationBaselines: !a.flag('no-val-baselines'),
     outDir: a.str('out'),
     tuneSample: a.num('tune-sample', 8000),
+    rankSample: a.str('rank-sample') ? a.num('rank-sample', 0) : undefined,
   });
   report.timings_s.total = (Date.now() - t0) / 1000;
   process.stdout.write(formatReport(report) + '\n');

@@ -9,7 +9,7 @@
  */
 import { exportModel, writeArtifact } from '../artifact';
 import { bar, phases } from '../progress';
-import { allSeqs, learnRank } from '../rank/fit';
+import { allSeqs, learnRank, RANK_SAMPLE } from '../rank/fit';
 import { DEFAULT_CONFIG, tune } from '../train';
 import { parseArgs, run } from './args';
 import { loadDataset } from './load';
@@ -40,7 +40,7 @@ run(async () => {
     phase('tune');
   }
   const progress = phases();
-  const lr = learnRank(ds, config, seed, { sample: a.num('rank-sample', 6000), progress });
+  const lr = learnRank(ds, config, seed, { sample: a.num('rank-sample', RANK_SAMPLE), progress });
   progress.done();
   phase('learn rank weights');
   metrics.rank_learning = { examples: lr.examples, retrieval_recall: lr.recall, candidates_p50: lr.candidates_p50, loss: lr.loss, ndcg_examples: lr.ndcg_examples };

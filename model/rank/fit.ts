@@ -14,6 +14,9 @@ import { entryOf, retrievalData, type RetrievalData, type TrainSeqs } from './re
 
 export const MAX_HISTORY = 64;
 
+/** Users whose validation step becomes a rank example (at most). */
+export const RANK_SAMPLE = 20_000;
+
 /** Below this many validation examples the weights are not learned: the defaults below apply. */
 export const MIN_EXAMPLES = 50;
 
@@ -72,7 +75,7 @@ export function learnRank(ds: Dataset, cfg: TrainConfig, seed: number, o: { samp
   const eligible: number[] = [];
   ds.seqs.forEach((s, u) => s.length >= 3 && eligible.push(u));
   const r = seededRng(seed + 1);
-  const size = Math.min(eligible.length, o.sample ?? 6000);
+  const size = Math.min(eligible.length, o.sample ?? RANK_SAMPLE);
   for (let i = 0; i < size; i++) {
     const j = i + Math.floor(r() * (eligible.length - i));
     [eligible[i], eligible[j]] = [eligible[j]!, eligible[i]!];
