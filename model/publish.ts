@@ -48,7 +48,9 @@ export async function publish(dir: string, where: Where, dryRun = false, persist
     const { getPlatformProxy } = await import('wrangler');
     const proxy = await getPlatformProxy<Env>({ persist: { path: join(persistTo ?? '.wrangler/state', 'v3') }, remoteBindings: false });
     try {
-      for (const f of files) await proxy.env.MODELS.put(`models/${v}/${f.name}`, f.bytes, { httpMetadata: { contentType: f.type } });
+      // R2 checks each upload against its sha256 and keeps it: the worker then verifies a shard it
+      // reads against the manifest without hashing it again.
+      for (const f of files) await proxy.env.MODELS.put(`models/${v}/${f.name}`, f.bytes, { httpMetadata: { contentType: f.type }, sha256: sha256(f.bytes) });
       await proxy.env.DB.exec(sql.replace(/\n/g, ' '));
     } finally {
       await proxy.dispose();

@@ -1,5 +1,9 @@
 import { app } from './app';
+import { warmRuntime } from './inference/ort';
 import { runScheduled } from './ops/cron';
+
+// Start ORT's WASM runtime while the isolate starts, not on its first recommendation.
+void warmRuntime();
 
 export { SessionState } from './session/durable-object';
 export { OpsState } from './ops/durable-object';

@@ -6,8 +6,11 @@ import type { Dataset } from '../dataset';
 import { encodeShard, type NeighbourEntry, ShardReader, shardOf } from '../format/shards';
 import { entryOf, type RetrievalData } from './retrieval-data';
 
-/** Items per shard on average: a request reads one shard per history item, ~100-200 KB each. */
-export const ITEMS_PER_SHARD = 512;
+/**
+ * Items per shard on average: a request reads one shard per history item it has not cached
+ * (tens of KB each); a 1M-item model has ~7,800 shards, listed in 8 R2 calls at load.
+ */
+export const ITEMS_PER_SHARD = 128;
 
 export function shardCount(items: number): number {
   return Math.max(1, Math.ceil(items / ITEMS_PER_SHARD));

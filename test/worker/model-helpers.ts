@@ -39,7 +39,7 @@ export async function registerModel(version: string, rank: Uint8Array, manifest:
   const m = { ...manifest, version, files: { ...manifest.files, model: 'rank.onnx', sha256: await sha256Hex(rank), bytes: rank.byteLength } };
   const manifestBytes = new TextEncoder().encode(JSON.stringify(m));
   const files: Record<string, Uint8Array> = { ...demo.files, 'rank.onnx': rank, 'manifest.json': manifestBytes };
-  for (const [name, bytes] of Object.entries(files)) if (name !== 'manifest.json' && !opts.omit?.includes(name)) await env.MODELS.put(`${prefix}${name}`, bytes);
+  for (const [name, bytes] of Object.entries(files)) if (name !== 'manifest.json' && !opts.omit?.includes(name)) await env.MODELS.put(`${prefix}${name}`, bytes, { sha256: await sha256Hex(bytes) });
   await env.MODELS.put(`${prefix}manifest.json`, manifestBytes);
   await env.DB.prepare('INSERT INTO models (version, r2_prefix, sha256, bytes, status, created_at, summary) VALUES (?, ?, ?, ?, ?, ?, ?)')
     .bind(version, prefix, opts.registrySha ?? (await sha256Hex(manifestBytes)), rank.byteLength, 'registered', Date.now(), '{}')

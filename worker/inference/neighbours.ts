@@ -1,8 +1,10 @@
 /**
  * Neighbour shards, read on demand: a request asks for the lists of its history items, and
- * only their shards are read from R2 (each checked against its sha256 in the manifest). Decoded
- * shards stay in a per-isolate LRU bounded by bytes (NEIGHBOUR_CACHE_MB), shared by every model
- * version this isolate serves; concurrent requests for one shard share one read.
+ * only their shards are read from R2, each checked against its sha256 in the manifest (R2's own
+ * stored checksum when the object was uploaded with one, else by hashing it). Two per-isolate
+ * LRUs, shared by every model version this isolate serves: shards by bytes (a burst of items
+ * from one shard is one read) and decoded entries by count (a returning shopper's history costs
+ * no read and no decoding). Concurrent requests for one shard share one read.
  */
 import { shardFile } from '../../model/contract';
 import { type NeighbourEntry, ShardReader, shardOf } from '../../model/format/shards';
@@ -15,7 +17,9 @@ export interface ShardSource {
   bucket: R2Bucket;
 }
 
-const DEFAULT_BUDGET = 24 * 1024 * 1024;
+const DEFAULT_BUDGET = 16 * 1024 * 1024;
+/** decoded entries kept (a few KB of heap each) */
+const ENTRY_CAPACITY = 20_000;
 
 class ShardCache {
   private readonly entries = new Map<string, ShardReader>();
@@ -58,7 +62,9 @@ class ShardCache {
     if (!obj) throw new Error(`model ${src.version}: neighbour shard ${s} is missing`);
     const buf = await obj.arrayBuffer();
     const want = src.shards[s]!.sha256;
-    if ((await sha256Hex(buf)) !== want) throw new Error(`model ${src.version}: neighbour shard ${s} does not match its checksum`);
+    const stored = obj.checksums.sha256;
+    const got = stored && buf.byteLength === src.shards[s]!.bytes ? hex(stored) : await sha256Hex(buf);
+    if (got !== want) throw new Error(`model ${src.version}: neighbour shard ${s} does not match its checksum`);
     return new ShardReader(buf);
   }
 
@@ -72,7 +78,21 @@ class ShardCache {
   }
 }
 
+function hex(b: ArrayBuffer): string {
+  let out = '';
+  for (const x of new Uint8Array(b)) out += x.toString(16).padStart(2, '0');
+  return out;
+}
+
 const cache = new ShardCache(DEFAULT_BUDGET);
+
+/** Decoded entries by `version/id` (null: the model does not know the id), in LRU order. */
+const entries = new Map<string, NeighbourEntry | null>();
+
+function remember(key: string, e: NeighbourEntry | null): void {
+  entries.set(key, e);
+  if (entries.size > ENTRY_CAPACITY) entries.delete(entries.keys().next().value!);
+}
 
 export function configureShardCache(megabytes: number): void {
   cache.budget = megabytes * 1024 * 1024;
@@ -80,19 +100,28 @@ export function configureShardCache(megabytes: number): void {
 
 /** The neighbour entries of `ids` (ids the model does not know are absent). */
 export async function neighbourLists(src: ShardSource, ids: string[]): Promise<Map<string, NeighbourEntry>> {
+  const out = new Map<string, NeighbourEntry>();
   const byShard = new Map<number, string[]>();
   for (const id of ids) {
+    const key = `${src.version}/${id}`;
+    const hit = entries.get(key);
+    if (hit !== undefined) {
+      entries.delete(key);
+      entries.set(key, hit);
+      if (hit) out.set(id, hit);
+      continue;
+    }
     const s = shardOf(id, src.shards.length);
     const l = byShard.get(s);
     if (l) l.push(id);
     else byShard.set(s, [id]);
   }
-  const out = new Map<string, NeighbourEntry>();
   await Promise.all(
     [...byShard].map(async ([s, group]) => {
       const reader = await cache.get(src, s);
       for (const id of group) {
-        const e = reader.get(id);
+        const e = reader.get(id) ?? null;
+        remember(`${src.version}/${id}`, e);
         if (e) out.set(id, e);
       }
     }),
@@ -102,8 +131,9 @@ export async function neighbourLists(src: ShardSource, ids: string[]): Promise<M
 
 export function forgetShards(version: string): void {
   cache.forget(version);
+  for (const k of entries.keys()) if (k.startsWith(`${version}/`)) entries.delete(k);
 }
 
-export function shardCacheStats(): { bytes: number; budget: number; reads: number } {
-  return { bytes: cache.bytes, budget: cache.budget, reads: cache.reads };
+export function shardCacheStats(): { bytes: number; budget: number; reads: number; entries: number } {
+  return { bytes: cache.bytes, budget: cache.budget, reads: cache.reads, entries: entries.size };
 }

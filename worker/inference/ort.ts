@@ -11,6 +11,7 @@
  */
 import * as ort from 'onnxruntime-web/wasm';
 import ortWasmModule from 'onnxruntime-web/ort-wasm-simd-threaded.wasm';
+import { buildRankModel } from '../../model/rank/graph';
 
 const MARKER = new Uint8Array([0x00, 0x70, 0x31, 0x33, 0x6e, 0x2d, 0x6f, 0x72, 0x74, 0x21]);
 
@@ -55,6 +56,22 @@ export function sessionOptions(): ort.InferenceSession.SessionOptions {
 export async function createSession(bytes: Uint8Array): Promise<ort.InferenceSession> {
   install();
   return ort.InferenceSession.create(bytes, sessionOptions());
+}
+
+/**
+ * Instantiating ORT's WASM runtime (a 14 MB module) is most of a fresh isolate's first model
+ * load. `warmRuntime()` starts it at isolate start-up, with a one-weight rank graph built here,
+ * so the first request only creates the model's own (small) session. Failures are ignored: the
+ * first real load then does the work and reports any error.
+ */
+export function warmRuntime(): Promise<void> {
+  try {
+    return createSession(buildRankModel(new Float32Array(1)))
+      .then((s) => s.release())
+      .catch(() => undefined);
+  } catch {
+    return Promise.resolve();
+  }
 }
 
 export { ort };
