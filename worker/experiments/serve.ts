@@ -5,7 +5,7 @@
  */
 import { eq } from 'drizzle-orm';
 import { cachedBanditCounts } from '../bandits/client';
-import type { CatalogItem } from '../catalog/snapshot';
+import type { ItemFacts } from '../catalog/types';
 import { db } from '../db/client';
 import { models } from '../db/schema';
 import { loadModel, type LoadedModel } from '../inference/model-store';
@@ -45,7 +45,7 @@ export interface TreatmentInput {
   device?: 'mobile' | 'desktop' | 'other';
   hour: number;
   features: SessionFeatures | null;
-  lookup: (id: string) => CatalogItem | undefined;
+  lookup: (id: string) => ItemFacts | undefined;
 }
 
 export function chooseTreatment(env: Env, ctx: ExperimentContext, input: TreatmentInput, waitUntil?: (p: Promise<unknown>) => void): Treatment {
@@ -110,8 +110,8 @@ export function variantTemplate(rec: object): string | undefined {
 }
 
 /** An editorial variant: its list in order, minus what the request's filters exclude. */
-export function editorialRanking(ids: string[], lookup: (id: string) => CatalogItem | undefined, allowed: (item: CatalogItem) => boolean): { item: CatalogItem; score: number }[] {
-  const out: { item: CatalogItem; score: number }[] = [];
+export function editorialRanking(ids: string[], lookup: (id: string) => ItemFacts | undefined, allowed: (item: ItemFacts) => boolean): { item: ItemFacts; score: number }[] {
+  const out: { item: ItemFacts; score: number }[] = [];
   for (const id of ids) {
     const item = lookup(id);
     if (item && allowed(item)) out.push({ item, score: ids.length - out.length });

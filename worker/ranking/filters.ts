@@ -2,11 +2,11 @@
  * Which catalog items may be shown for a request. One predicate serves both the model's
  * item mask and the popularity fallback, so both honour the same filters.
  */
-import type { CatalogItem } from '../catalog/snapshot';
+import type { ItemFacts } from '../catalog/types';
 import type { RecommendationRequest } from '../schemas/recommendations';
 
 export interface CandidateFilter {
-  (item: CatalogItem): boolean;
+  (item: ItemFacts): boolean;
 }
 
 export function buildFilter(req: RecommendationRequest, excluded: Set<string>): CandidateFilter {
@@ -30,7 +30,7 @@ export function hasAttributeFilters(req: RecommendationRequest): boolean {
 }
 
 /** The model's item mask: 1 where the item exists in the catalog and passes the filter. */
-export function buildMask(modelItems: (CatalogItem | undefined)[], filter: CandidateFilter): Float32Array {
+export function buildMask(modelItems: (ItemFacts | undefined)[], filter: CandidateFilter): Float32Array {
   const mask = new Float32Array(modelItems.length);
   for (let i = 0; i < modelItems.length; i++) {
     const it = modelItems[i];
@@ -53,7 +53,7 @@ export interface ItemColumns {
   brands: Map<string, number>;
 }
 
-export function itemColumns(modelItems: (CatalogItem | undefined)[]): ItemColumns {
+export function itemColumns(modelItems: (ItemFacts | undefined)[]): ItemColumns {
   const n = modelItems.length;
   const cols: ItemColumns = { category: new Int32Array(n), brand: new Int32Array(n), price: new Float64Array(n), categories: new Map(), brands: new Map() };
   const code = (codes: Map<string, number>, v: string | null | undefined) => {

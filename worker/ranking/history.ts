@@ -3,7 +3,7 @@
  * into the model's inputs (see docs/model-contract.md).
  */
 import { CONTEXT_DIM, DEVICES } from '../../model/contract';
-import type { CatalogItem } from '../catalog/snapshot';
+import type { ItemFacts } from '../catalog/types';
 import type { LoadedModel } from '../inference/model-store';
 import type { SessionFeatures } from '../session/durable-object';
 import { EVENT_STRENGTH, type EventType } from '../session/profile';
@@ -15,7 +15,7 @@ const PROFILE_DECAY = 0.9;
 const PROFILE_WEIGHT = 0.5;
 const CONTEXT_ITEM_WEIGHT = 5;
 
-export function attrKeys(item: Pick<CatalogItem, 'category' | 'brand'>): string[] {
+export function attrKeys(item: Pick<ItemFacts, 'category' | 'brand'>): string[] {
   const out: string[] = [];
   if (item.category) out.push(`category:${item.category}`);
   if (item.brand) out.push(`brand:${item.brand}`);

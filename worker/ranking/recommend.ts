@@ -2,7 +2,8 @@
  * "What should this shopper see in this slot": session features + model scores +
  * merchandising rules, with the popularity list as the fallback that never fails.
  */
-import { getCatalog, type CatalogItem, type CatalogSnapshot } from '../catalog/snapshot';
+import { displayFields, getServingCatalog } from '../catalog/serving';
+import type { ItemFacts, ServingCatalog } from '../catalog/types';
 import { chooseTreatment, editorialRanking, loadExperimentContext, modelForVersion, recordTreatment, setVariantTemplate } from '../experiments/serve';
 import { pseudonymize } from '../identity/pseudonym';
 import { getCanary, getModel, type LoadedModel } from '../inference/model-store';
@@ -19,7 +20,7 @@ import { getSlotConfig } from '../slots/config';
 import { attributeFilterKey, attributeMask, buildFilter, buildMask, hasAttributeFilters, itemColumns, maskFromBase, type ItemColumns } from './filters';
 import { modelInputs } from './history';
 import { popularRanking } from './popular';
-import { reasonFor } from './reasons';
+import { namedItem, reasonFor, reasonText } from './reasons';
 import { applyRules, type Ranked } from './rules';
 
 export interface RecommendDeps {
@@ -33,9 +34,10 @@ export interface RecommendDeps {
 }
 
 interface Aligned {
-  catalog: CatalogSnapshot;
+  /** the catalog version the masks were built for */
+  version: string;
   /** model index -> catalog item */
-  items: (CatalogItem | undefined)[];
+  items: (ItemFacts | undefined)[];
   /** 1 where the item is in the catalog and in stock / merely in the catalog */
   inStock: Float32Array;
   present: Float32Array;
@@ -50,12 +52,12 @@ const MAX_FILTERED_MASKS = 32;
 /** Rebuilt only when the model or the catalog changes. */
 const aligned = new WeakMap<LoadedModel, Aligned>();
 
-function alignedItems(model: LoadedModel, catalog: CatalogSnapshot): Aligned {
+function alignedItems(model: LoadedModel, catalog: ServingCatalog): Aligned {
   const hit = aligned.get(model);
-  if (hit?.catalog === catalog) return hit;
-  const items = model.manifest.items.map((id) => catalog.byId.get(id));
+  if (hit?.version === catalog.version) return hit;
+  const items = model.manifest.items.map((id) => catalog.facts(id));
   const a: Aligned = {
-    catalog,
+    version: catalog.version,
     items,
     inStock: buildMask(items, (it) => it.inStock),
     present: buildMask(items, () => true),
@@ -113,7 +115,7 @@ export async function recommend(req: RecommendationRequest, { env, waitUntil, ti
     userId ? pseudonymize(env, 'u', userId) : null,
   ]);
   const [catalog, activeLoaded, features, slot, expCtx] = await Promise.all([
-    timing.measure('catalog', getCatalog(env.DB, num(env.CATALOG_TTL_MS, 5000), waitUntil)),
+    timing.measure('catalog', getServingCatalog(env, waitUntil)),
     timing.measure(
       'model',
       // MODEL_DISABLED=1: serve the popularity fallback as if no model were active.
@@ -124,7 +126,7 @@ export async function recommend(req: RecommendationRequest, { env, waitUntil, ti
     timing.measure('experiment', loadExperimentContext(env, waitUntil)),
   ]);
 
-  const lookup = (id: string) => catalog.byId.get(id);
+  const lookup = (id: string) => catalog.facts(id);
   // Experiments (worker/experiments/): holdout, A/B variant or bandit arm, and what it changes.
   const unitKey = userKey ?? sessionKey;
   const treatment = chooseTreatment(env, expCtx, { slot: req.slot, unitKey, device: req.device, hour: req.hour ?? new Date().getUTCHours(), features, lookup }, waitUntil);
@@ -174,12 +176,22 @@ export async function recommend(req: RecommendationRequest, { env, waitUntil, ti
   }
   const fallback = ranked === null && useModel;
   if (ranked === null) {
-    ranked = spec?.strategy === 'editorial' ? editorialRanking(spec.items ?? [], lookup, filter) : popularRanking(catalog, filter, spec?.strategy === 'control' ? null : features, want);
+    const oneCategory = req.category?.length === 1 ? req.category[0] : undefined;
+    ranked =
+      spec?.strategy === 'editorial'
+        ? editorialRanking(spec.items ?? [], lookup, filter)
+        : popularRanking(catalog, filter, spec?.strategy === 'control' ? null : features, want, oneCategory);
   }
 
   const t1 = performance.now();
-  const final = applyRules(ranked, rules, k, lookup, filter);
+  const chosen = applyRules(ranked, rules, k, lookup, filter);
   const contextItem = req.item_id ? lookup(req.item_id) : undefined;
+  const reasons = chosen.map((r) => reasonFor(r.item, { pinned: r.pinned, contextItem, features, lookup }));
+  timing.add('rank', performance.now() - t1);
+  // Titles and links for the items shown and the items their reasons name: one lookup.
+  const shown = await timing.measure('display', displayFields(env, [...chosen.map((r) => r.item.id), ...reasons.flatMap((r) => namedItem(r) ?? [])]));
+  // An item removed since the catalog was read has no display fields: it is not shown.
+  const final = chosen.flatMap((r, i) => (shown.has(r.item.id) ? [{ ...r, reason: reasonText(reasons[i]!, (id) => shown.get(id)?.title) }] : []));
   const out: RecommendationResponse = {
     recommendation_id: crypto.randomUUID(),
     slot: req.slot,
@@ -194,18 +206,17 @@ export async function recommend(req: RecommendationRequest, { env, waitUntil, ti
       item_id: r.item.id,
       rank: i + 1,
       score: Math.round(r.score * 1e6) / 1e6,
-      reason: reasonFor(r.item, { pinned: r.pinned, contextItem, features, lookup }),
-      title: r.item.title,
+      reason: r.reason,
+      title: shown.get(r.item.id)!.title,
       category: r.item.category,
       brand: r.item.brand,
       price: r.item.price,
-      image_url: r.item.imageUrl,
-      url: r.item.url,
+      image_url: shown.get(r.item.id)!.imageUrl,
+      url: shown.get(r.item.id)!.url,
       in_stock: r.item.inStock,
       ...(r.pinned ? { pinned: true } : {}),
     })),
   };
-  timing.add('rank', performance.now() - t1);
   recordServe(env, {
     slot: req.slot,
     model: out.model_version,

@@ -2,18 +2,18 @@
  * Per-slot merchandising rules, applied after scoring: boost and bury re-order,
  * max_per_category caps, pins put chosen items at fixed positions.
  */
-import type { CatalogItem } from '../catalog/snapshot';
+import type { ItemFacts } from '../catalog/types';
 import type { SlotRules } from '../schemas/slots';
 
 export interface Ranked {
-  item: CatalogItem;
+  item: ItemFacts;
   score: number;
   pinned?: boolean;
 }
 
 type Match = { item_ids?: string[]; category?: string; brand?: string };
 
-function matches(m: Match, item: CatalogItem): boolean {
+function matches(m: Match, item: ItemFacts): boolean {
   return !!(m.item_ids?.includes(item.id) || (m.category && m.category === item.category) || (m.brand && m.brand === item.brand));
 }
 
@@ -21,8 +21,8 @@ export function applyRules(
   candidates: Ranked[],
   rules: SlotRules,
   k: number,
-  lookup: (id: string) => CatalogItem | undefined,
-  allowed: (item: CatalogItem) => boolean,
+  lookup: (id: string) => ItemFacts | undefined,
+  allowed: (item: ItemFacts) => boolean,
 ): Ranked[] {
   let list = candidates.map((c) => {
     let s = c.score;
@@ -49,7 +49,7 @@ export function applyRules(
 
   const pins = rules.pin
     .map((p) => ({ p, item: lookup(p.item_id) }))
-    .filter((x): x is { p: (typeof rules.pin)[number]; item: CatalogItem } => !!x.item && allowed(x.item))
+    .filter((x): x is { p: (typeof rules.pin)[number]; item: ItemFacts } => !!x.item && allowed(x.item))
     .sort((a, b) => a.p.position - b.p.position);
   const pinnedIds = new Set(pins.map((x) => x.item.id));
   const out: Ranked[] = list.filter((c) => !pinnedIds.has(c.item.id)).map(({ item, score }) => ({ item, score }));
