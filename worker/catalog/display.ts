@@ -78,6 +78,17 @@ export async function displayFields(env: Pick<Env, 'DB'>, ids: string[]): Promis
   return out;
 }
 
+/** Only what this isolate has cached (when D1 cannot answer, a warm isolate still shows its hot items). */
+export function cachedDisplayFields(env: Pick<Env, 'DB'>, ids: string[]): Map<string, DisplayFields> {
+  const entries = caches.get(env.DB)?.entries;
+  const out = new Map<string, DisplayFields>();
+  for (const id of ids) {
+    const hit = entries?.get(id);
+    if (hit) out.set(id, hit);
+  }
+  return out;
+}
+
 /** Drop cached display fields (ids changed by the log), or all of them (a new snapshot). */
 export function forgetDisplay(d1: D1Database, ids: Iterable<string> | 'all'): void {
   const c = caches.get(d1);

@@ -13,7 +13,7 @@ import { forgetDisplay } from './display';
 import { decodeSnapshot } from './format';
 import { fetchSnapshot, metaStatement, parseMeta, readMeta, type SnapshotMeta, type SnapshotRef } from './snapshot-store';
 
-export { displayFields } from './display';
+export { cachedDisplayFields, displayFields } from './display';
 export type { DisplayFields, ItemFacts, ServingCatalog } from './types';
 
 const DEFAULT_TTL_MS = 5000;

@@ -2,7 +2,7 @@
  * "What should this shopper see in this slot": session features + model scores +
  * merchandising rules, with the popularity list as the fallback that never fails.
  */
-import { displayFields, getServingCatalog } from '../catalog/serving';
+import { cachedDisplayFields, displayFields, getServingCatalog } from '../catalog/serving';
 import type { ItemFacts, ServingCatalog } from '../catalog/types';
 import { chooseTreatment, editorialRanking, loadExperimentContext, modelForVersion, recordTreatment, setVariantTemplate } from '../experiments/serve';
 import { pseudonymize } from '../identity/pseudonym';
@@ -189,7 +189,17 @@ export async function recommend(req: RecommendationRequest, { env, waitUntil, ti
   const reasons = chosen.map((r) => reasonFor(r.item, { pinned: r.pinned, contextItem, features, lookup }));
   timing.add('rank', performance.now() - t1);
   // Titles and links for the items shown and the items their reasons name: one lookup.
-  const shown = await timing.measure('display', displayFields(env, [...chosen.map((r) => r.item.id), ...reasons.flatMap((r) => namedItem(r) ?? [])]));
+  const wanted = [...chosen.map((r) => r.item.id), ...reasons.flatMap((r) => namedItem(r) ?? [])];
+  const shown = await timing.measure(
+    'display',
+    displayFields(env, wanted).catch((e: Error) => {
+      // D1 failing: a warm isolate still answers with the items whose fields it has cached.
+      const cached = cachedDisplayFields(env, wanted);
+      if (!chosen.some((r) => cached.has(r.item.id))) throw e;
+      log('warn', 'display_fields_failed', { error: e.message, cached: cached.size, wanted: wanted.length });
+      return cached;
+    }),
+  );
   // An item removed since the catalog was read has no display fields: it is not shown.
   const final = chosen.flatMap((r, i) => (shown.has(r.item.id) ? [{ ...r, reason: reasonText(reasons[i]!, (id) => shown.get(id)?.title) }] : []));
   const out: RecommendationResponse = {
