@@ -1,6 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { count, gte } from 'drizzle-orm';
-import { getCatalog } from '../catalog/snapshot';
+import { buildCatalogSnapshot, SnapshotConflict } from '../catalog/builder';
+import { catalogReadStats } from '../catalog/read-stats';
+import { getServingCatalog, servingStatus } from '../catalog/serving';
 import { patchItem, removeItem, toRow, upsertItems } from '../catalog/writes';
 import { db } from '../db/client';
 import { events, items, profiles } from '../db/schema';
@@ -36,6 +38,19 @@ const ModelSchema = z
     summary: z.record(z.string(), z.unknown()),
   })
   .openapi('ModelVersion');
+
+const CatalogSnapshotSchema = z
+  .object({
+    id: z.string(),
+    seq: z.number().int().openapi({ description: 'The last change-log entry the snapshot includes' }),
+    items: z.number().int(),
+    bytes: z.number().int(),
+    sha256: z.string(),
+    ms: z.number(),
+    previous: z.string().nullable().openapi({ description: 'The snapshot it replaced (kept as the fallback)' }),
+    trimmed: z.number().int().openapi({ description: 'Change-log rows deleted (already in both kept snapshots)' }),
+  })
+  .openapi('CatalogSnapshot');
 
 function modelJson(m: Awaited<ReturnType<typeof listModels>>[number]) {
   return {
@@ -156,6 +171,27 @@ adminApi
     },
   )
   .openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/admin/catalog/snapshot',
+      summary:
+        'Build a columnar catalog snapshot now (R2, then the meta row naming it); isolates load it in the background. The cron builds one when more than CATALOG_DELTA_MAX changes wait.',
+      security,
+      responses: {
+        ...ok(CatalogSnapshotSchema),
+        409: { description: 'Another build finished first; its snapshot is current', content: { 'application/json': { schema: ErrorSchema } } },
+      },
+    }),
+    async (c) => {
+      try {
+        return c.json(await buildCatalogSnapshot(c.env), 200);
+      } catch (e) {
+        if (e instanceof SnapshotConflict) throw new ApiError(409, 'conflict', e.message);
+        throw e;
+      }
+    },
+  )
+  .openapi(
     createRoute({ method: 'get', path: '/v1/admin/models', summary: 'Registered model versions, newest first', security, responses: ok(z.object({ models: z.array(ModelSchema) })) }),
     async (c) => c.json({ models: (await listModels(c.env.DB)).map(modelJson) }, 200),
   )
@@ -214,7 +250,7 @@ adminApi
         .catch((e: Error) => ({ ok: false, error: e.message }));
       await getModel(c.env, 10_000).catch(() => undefined);
       const model = modelStatus();
-      const catalog = await getCatalog(c.env.DB, 5000).catch(() => null);
+      const catalog = await getServingCatalog(c.env).catch(() => null);
       const degraded = !d1.ok || !r2.ok || !model.version || model.version !== model.activeVersion || !!model.lastError;
       // Operations (issue 7): registry age, exports bucket, metrics object, fallback rate, canary, drift.
       const ops = await opsHealth(c.env);
@@ -230,7 +266,14 @@ adminApi
           status: degraded || reasons.length ? ('degraded' as const) : ('ok' as const),
           reasons,
           model: { ...model, age_ms: model.loadedAt ? Date.now() - model.loadedAt : null, ...ops.model },
-          storage: { d1, r2, catalog_items: catalog?.byId.size ?? null, catalog_version: catalog?.version ?? null, ...ops.storage },
+          storage: {
+            d1,
+            r2,
+            catalog_items: catalog?.size ?? null,
+            catalog_version: catalog?.version ?? null,
+            catalog: { ...servingStatus(catalog), reads: catalogReadStats() },
+            ...ops.storage,
+          },
           traffic: ops.traffic,
           drift: ops.drift,
           exports: ops.exports,

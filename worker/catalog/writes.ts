@@ -1,9 +1,12 @@
-/** Catalog writes from the admin API. Every write bumps the catalog version so isolates reload. */
-import { eq, sql } from 'drizzle-orm';
-import { chunk, db, rowsPerStatement, runBatch } from '../db/client';
-import { items, meta, type NewItem } from '../db/schema';
+/**
+ * Catalog writes from the admin API. Every write logs the ids it touched in `catalog_changes`, in
+ * the same D1 batch (one transaction), so every isolate applies exactly those items (worker/catalog/serving.ts).
+ */
+import { eq, max, sql } from 'drizzle-orm';
+import { chunk, db, rowsPerStatement, runBatch, type Db } from '../db/client';
+import { catalogChanges, items, type NewItem } from '../db/schema';
 import type { CatalogItemInput } from '../schemas/catalog';
-import { CATALOG_VERSION_KEY, invalidateCatalog, readCatalogVersion } from './snapshot';
+import { noteCatalogWrite } from './serving';
 
 export function toRow(i: CatalogItemInput, now: number): NewItem {
   return {
@@ -22,12 +25,16 @@ export function toRow(i: CatalogItemInput, now: number): NewItem {
 }
 
 const COLUMNS = 11;
+const CHANGE_COLUMNS = 2;
 
-function bumpVersion(d: ReturnType<typeof db>) {
-  return d
-    .insert(meta)
-    .values({ key: CATALOG_VERSION_KEY, value: '1' })
-    .onConflictDoUpdate({ target: meta.key, set: { value: sql`CAST(${meta.value} AS INTEGER) + 1` } });
+function logChanges(d: Db, ids: string[], now: number) {
+  return chunk(ids, rowsPerStatement(CHANGE_COLUMNS)).map((part) => d.insert(catalogChanges).values(part.map((itemId) => ({ itemId, at: now }))));
+}
+
+/** The change log's position: the catalog version writes report. */
+export async function catalogVersion(d1: D1Database): Promise<number> {
+  const row = await db(d1).select({ seq: max(catalogChanges.seq) }).from(catalogChanges).get();
+  return row?.seq ?? 0;
 }
 
 /** Upsert in one D1 batch (atomic); popularity is kept when the caller does not send it. */
@@ -54,24 +61,25 @@ export async function upsertItems(d1: D1Database, input: CatalogItemInput[]): Pr
         },
       }),
   );
-  await runBatch(d, [bumpVersion(d), ...stmts]);
-  invalidateCatalog(d1);
-  return readCatalogVersion(d1);
+  await runBatch(d, [...stmts, ...logChanges(d, [...new Set(input.map((i) => i.item_id))], now)]);
+  noteCatalogWrite(d1);
+  return catalogVersion(d1);
 }
 
 export async function patchItem(d1: D1Database, id: string, patch: Partial<NewItem>): Promise<boolean> {
   const d = db(d1);
-  const [res] = await d.batch([
-    d.update(items).set({ ...patch, updatedAt: Date.now() }).where(eq(items.id, id)).returning({ id: items.id }),
-    bumpVersion(d),
-  ]);
-  invalidateCatalog(d1);
+  const now = Date.now();
+  // A log row for an id that is not in the catalog reads as "not there": harmless (404 answers).
+  const [res] = await d.batch([d.update(items).set({ ...patch, updatedAt: now }).where(eq(items.id, id)).returning({ id: items.id }), ...logChanges(d, [id], now)]);
+  noteCatalogWrite(d1);
   return res.length > 0;
 }
 
 export async function removeItem(d1: D1Database, id: string): Promise<boolean> {
   const d = db(d1);
-  const [res] = await d.batch([d.delete(items).where(eq(items.id, id)).returning({ id: items.id }), bumpVersion(d)]);
-  invalidateCatalog(d1);
+  const now = Date.now();
+  // The log row outlives the item: a change with no item behind it is the removal (tombstone).
+  const [res] = await d.batch([d.delete(items).where(eq(items.id, id)).returning({ id: items.id }), ...logChanges(d, [id], now)]);
+  noteCatalogWrite(d1);
   return res.length > 0;
 }

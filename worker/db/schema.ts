@@ -26,7 +26,18 @@ export const items = sqliteTable(
   (t) => [index('items_category_idx').on(t.category), index('items_popularity_idx').on(t.popularity)],
 );
 
-/** Small key/value table: catalog version counter and similar single values. */
+/**
+ * The catalog change log: one row per item written (upsert, patch, removal), in the same D1 batch
+ * as the write. Isolates apply the rows past the snapshot they loaded (worker/catalog/delta.ts);
+ * a row whose item is no longer in `items` means the item was removed.
+ */
+export const catalogChanges = sqliteTable('catalog_changes', {
+  seq: integer('seq').primaryKey({ autoIncrement: true }),
+  itemId: text('item_id').notNull(),
+  at: integer('at').notNull(),
+});
+
+/** Small key/value table: the current catalog snapshot (worker/catalog/snapshot-meta.ts) and similar single values. */
 export const meta = sqliteTable('meta', {
   key: text('key').primaryKey(),
   value: text('value').notNull(),

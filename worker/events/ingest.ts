@@ -6,7 +6,7 @@
  * `buffered`: it is stored later, exactly once, by the buffer's retries.
  */
 import type { z } from '@hono/zod-openapi';
-import { getCatalog } from '../catalog/snapshot';
+import { getServingCatalog } from '../catalog/serving';
 import { chunk, db, rowsPerStatement, runBatch } from '../db/client';
 import { events as eventsTable, type EventRow } from '../db/schema';
 import { attributeAfterInsert, planEventAttribution } from '../experiments/ingest-hooks';
@@ -145,10 +145,10 @@ export async function storeEvents(env: Env, pending: EventRow[], waitUntil?: (p:
 
 /** Session features follow the log; a failure here loses nothing (the log has the event). */
 async function feedSessions(env: Env, rows: EventRow[], waitUntil?: (p: Promise<unknown>) => void): Promise<void> {
-  const catalog = await getCatalog(env.DB, 5000, waitUntil).catch(() => null);
+  const catalog = await getServingCatalog(env, waitUntil).catch(() => null);
   const bySession = new Map<string, { userKey: string | null; events: SessionEvent[] }>();
   for (const r of rows) {
-    const item = catalog?.byId.get(r.itemId);
+    const item = catalog?.facts(r.itemId);
     const g = bySession.get(r.sessionKey) ?? { userKey: r.userKey ?? null, events: [] };
     if (r.userKey) g.userKey = r.userKey;
     g.events.push({ eventId: r.eventId, type: r.type, itemId: r.itemId, ts: r.ts, value: r.value, attrs: item ? attrKeys(item) : [] });

@@ -4,7 +4,7 @@
  * additions in D1 `segment_rules`). Evaluation is pure and cheap; rules are cached per isolate.
  */
 import { asc, eq } from 'drizzle-orm';
-import type { CatalogItem } from '../catalog/snapshot';
+import type { ItemFacts } from '../catalog/types';
 import { db } from '../db/client';
 import { segmentRules } from '../db/schema';
 import { TtlCache } from '../lib/ttl-cache';
@@ -12,11 +12,10 @@ import type { SessionFeatures } from '../session/durable-object';
 import { DEFAULT_SEGMENTS, SegmentRuleSchema, type SegmentFeature, type SegmentRule } from './config';
 
 const DAY = 86_400_000;
-const DEAL_TAGS = new Set(['sale', 'deal', 'deals', 'discount', 'clearance', 'promo', 'offer']);
 
 export interface SegmentInput {
   features: SessionFeatures | null;
-  lookup: (id: string) => CatalogItem | undefined;
+  lookup: (id: string) => ItemFacts | undefined;
   hour: number;
   device?: 'mobile' | 'desktop' | 'other';
   now: number;
@@ -35,7 +34,8 @@ export function segmentFeatures({ features, lookup, hour, device, now }: Segment
     const it = lookup(id);
     if (!it) continue;
     known += 1;
-    if (it.tags.some((t) => DEAL_TAGS.has(t.toLowerCase()))) deals += 1;
+    // the deal flag is kept per item from its tags (worker/catalog/deal-tags.ts)
+    if (it.deal) deals += 1;
   }
   const brand: Record<string, number> = {};
   for (const src of [p?.affinities ?? {}, features?.attrs ?? {}]) {

@@ -5,7 +5,7 @@
  * strategy serves is worker/serving/strategies/.
  */
 import { cachedBanditCounts } from '../bandits/client';
-import type { CatalogItem } from '../catalog/snapshot';
+import type { ItemFacts } from '../catalog/types';
 import type { SessionFeatures } from '../session/durable-object';
 import { assign } from './assignment';
 import { recordServed } from './attribution';
@@ -42,7 +42,7 @@ export interface TreatmentInput {
   device?: 'mobile' | 'desktop' | 'other';
   hour: number;
   features: SessionFeatures | null;
-  lookup: (id: string) => CatalogItem | undefined;
+  lookup: (id: string) => ItemFacts | undefined;
 }
 
 export function chooseTreatment(env: Env, ctx: ExperimentContext, input: TreatmentInput, waitUntil?: (p: Promise<unknown>) => void): Treatment {

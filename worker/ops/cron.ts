@@ -1,10 +1,12 @@
 /**
  * Cron triggers (wrangler.toml [triggers]):
- *   "*\/5 * * * *"  canary rule + drift check + event buffer retry (besides its own alarm)
+ *   "*\/5 * * * *"  canary rule + drift check + event buffer retry (besides its own alarm) + a catalog
+ *                  snapshot when more than CATALOG_DELTA_MAX changes wait past the current one
  *   "30 2 * * *"    export the event log to R2, then trim D1; compact profiles
  * Any other schedule runs every job. Each job logs its result; a failing job does not stop the
  * others (but export failing means trim does not run: nothing is deleted that is not in R2).
  */
+import { snapshotIfDue } from '../catalog/builder';
 import { bufferStub } from '../events/buffer-client';
 import { getModel } from '../inference/model-store';
 import { compactProfiles } from './compact';
@@ -37,6 +39,7 @@ export async function runScheduled(controller: Pick<ScheduledController, 'cron' 
     await job('canary', () => opsStub(env).evaluateCanary());
     await job('drift', async () => checkDrift(env, await getModel(env, 0), now));
     await job('event_buffer', () => bufferStub(env).drain());
+    await job('catalog_snapshot', () => snapshotIfDue(env));
   }
   if (daily) {
     if (await job('export', () => exportEvents(env, now))) await job('trim', () => trimEvents(env, now));

@@ -4,7 +4,7 @@
  * recommendations served to them and purchases attributed to those, and their current segments.
  */
 import { eq, or, sql } from 'drizzle-orm';
-import { getCatalog } from '../catalog/snapshot';
+import { getServingCatalog } from '../catalog/serving';
 import { chunk, db } from '../db/client';
 import { events, profiles, recPurchases, recServed } from '../db/schema';
 import { evaluateSegments, getSegmentRules, segmentFeatures } from '../experiments/segments';
@@ -83,7 +83,7 @@ export async function exportShopper(env: Env, req: ShopperRequest): Promise<Shop
 /** Segments as serving would evaluate them now, from the profile and the sessions' state. */
 async function currentSegments(env: Env, profile: typeof profiles.$inferSelect | null, states: SessionDump[]) {
   if (!profile && !states.length) return [];
-  const [rules, catalog] = await Promise.all([getSegmentRules(env.DB), getCatalog(env.DB, 60_000).catch(() => null)]);
+  const [rules, catalog] = await Promise.all([getSegmentRules(env.DB), getServingCatalog(env).catch(() => null)]);
   const attrs: Record<string, number> = {};
   for (const st of states) for (const [k, w] of Object.entries(st.attrs)) attrs[k] = (attrs[k] ?? 0) + w;
   const now = Date.now();
@@ -95,5 +95,5 @@ async function currentSegments(env: Env, profile: typeof profiles.$inferSelect |
     profile,
     lastActivity: null,
   };
-  return evaluateSegments(rules, segmentFeatures({ features, lookup: (id) => catalog?.byId.get(id), hour: new Date(now).getUTCHours(), now }));
+  return evaluateSegments(rules, segmentFeatures({ features, lookup: (id) => catalog?.facts(id), hour: new Date(now).getUTCHours(), now }));
 }

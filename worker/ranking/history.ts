@@ -4,7 +4,7 @@
  * most recent first, weighted by recency decay × event strength as the model was trained.
  */
 import type { Device } from '../../model/contract';
-import type { CatalogItem } from '../catalog/snapshot';
+import type { ItemFacts } from '../catalog/types';
 import type { LoadedModel } from '../inference/model-store';
 import type { SessionFeatures } from '../session/durable-object';
 import { EVENT_STRENGTH, type EventType } from '../session/profile';
@@ -15,7 +15,7 @@ const PROFILE_WEIGHT = 0.5;
 /** The product on the page weighs like a fresh purchase: the list is about it first. */
 const CONTEXT_ITEM_WEIGHT = 5;
 
-export function attrKeys(item: Pick<CatalogItem, 'category' | 'brand'>): string[] {
+export function attrKeys(item: Pick<ItemFacts, 'category' | 'brand'>): string[] {
   const out: string[] = [];
   if (item.category) out.push(`category:${item.category}`);
   if (item.brand) out.push(`brand:${item.brand}`);

@@ -2,12 +2,12 @@
  * Per-slot merchandising rules, applied after scoring: boost and bury re-order,
  * max_per_category caps, pins put chosen items at fixed positions.
  */
-import type { CatalogItem } from '../catalog/snapshot';
+import type { ItemFacts } from '../catalog/types';
 import type { SlotRules } from '../schemas/slots';
 import type { Reason } from './two-stage/candidates';
 
 export interface Ranked {
-  item: CatalogItem;
+  item: ItemFacts;
   score: number;
   pinned?: boolean;
   /** what retrieved it (model strategy) */
@@ -16,7 +16,7 @@ export interface Ranked {
 
 type Match = { item_ids?: string[]; category?: string; brand?: string };
 
-function matches(m: Match, item: CatalogItem): boolean {
+function matches(m: Match, item: ItemFacts): boolean {
   return !!(m.item_ids?.includes(item.id) || (m.category && m.category === item.category) || (m.brand && m.brand === item.brand));
 }
 
@@ -24,8 +24,8 @@ export function applyRules(
   candidates: Ranked[],
   rules: SlotRules,
   k: number,
-  lookup: (id: string) => CatalogItem | undefined,
-  allowed: (item: CatalogItem) => boolean,
+  lookup: (id: string) => ItemFacts | undefined,
+  allowed: (item: ItemFacts) => boolean,
 ): Ranked[] {
   let list = candidates.map((c) => {
     let s = c.score;
@@ -52,7 +52,7 @@ export function applyRules(
 
   const pins = rules.pin
     .map((p) => ({ p, item: lookup(p.item_id) }))
-    .filter((x): x is { p: (typeof rules.pin)[number]; item: CatalogItem } => !!x.item && allowed(x.item))
+    .filter((x): x is { p: (typeof rules.pin)[number]; item: ItemFacts } => !!x.item && allowed(x.item))
     .sort((a, b) => a.p.position - b.p.position);
   const pinnedIds = new Set(pins.map((x) => x.item.id));
   const out: Ranked[] = list.filter((c) => !pinnedIds.has(c.item.id)).map(({ item, score }) => ({ item, score }));

@@ -3,7 +3,8 @@
  * parallel: the shopper's pseudonymous keys, session features, catalog, active model, slot
  * config (and the page's named template) and the running experiments.
  */
-import { getCatalog, type CatalogItem, type CatalogSnapshot } from '../catalog/snapshot';
+import { getServingCatalog } from '../catalog/serving';
+import type { ItemFacts, ServingCatalog } from '../catalog/types';
 import { loadExperimentContext, type ExperimentContext } from '../experiments/serve';
 import { pseudonymize } from '../identity/pseudonym';
 import { getModel, type LoadedModel } from '../inference/model-store';
@@ -39,8 +40,8 @@ export interface ServeContext {
   unitKey: string | null;
   hour: number;
   features: SessionFeatures | null;
-  catalog: CatalogSnapshot;
-  lookup: (id: string) => CatalogItem | undefined;
+  catalog: ServingCatalog;
+  lookup: (id: string) => ItemFacts | undefined;
   activeModel: LoadedModel | undefined;
   slot: SlotConfig;
   /** The template of the slot config the page named (data-p13n-template), if any. */
@@ -62,7 +63,7 @@ export async function loadContext(slotReq: SlotRequest, { env, waitUntil, timing
   ]);
   const named = templateSlot && templateSlot !== req.slot ? templateSlot : null;
   const [catalog, activeModel, features, slot, pageConfig, experiments] = await Promise.all([
-    timing.measure('catalog', getCatalog(env.DB, numberVar(env.CATALOG_TTL_MS, 5000), waitUntil)),
+    timing.measure('catalog', getServingCatalog(env, waitUntil)),
     timing.measure(
       'model',
       // MODEL_DISABLED=1: serve the popularity fallback as if no model were active.
@@ -90,7 +91,7 @@ export async function loadContext(slotReq: SlotRequest, { env, waitUntil, timing
     hour: req.hour ?? new Date().getUTCHours(),
     features,
     catalog,
-    lookup: (id) => catalog.byId.get(id),
+    lookup: (id) => catalog.facts(id),
     activeModel,
     slot,
     pageTemplate: pageConfig?.template ?? null,

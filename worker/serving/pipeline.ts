@@ -29,8 +29,9 @@ export async function serveSlot(req: SlotRequest, deps: ServeDeps): Promise<Serv
   const ranked = rank(outcome.answer.ranked);
   timing.add('rank', performance.now() - t0);
   const t1 = performance.now();
-  const response = respond(ctx, p, outcome, applySlotRules(ranked, ctx, p));
+  const chosen = applySlotRules(ranked, ctx, p);
   timing.add('rules', performance.now() - t1);
+  const response = await respond(ctx, p, outcome, chosen);
   record(ctx, p, outcome, ranked, response);
   return { response, template: p.template };
 }

@@ -1,15 +1,38 @@
-/** The answer as the API and the HTML block see it: what was served, by what, in which experiment, and why each item. */
-import { reasonFor, retrievalReason } from '../ranking/reasons';
+/**
+ * The answer as the API and the HTML block see it: what was served, by what, in which
+ * experiment, and why each item. Reasons are chosen from facts; titles and links for the items
+ * shown and the items their reasons name come from one display-fields read.
+ */
+import { cachedDisplayFields, displayFields } from '../catalog/serving';
+import { log } from '../ops/log';
+import { namedItem, reasonFor, reasonText, retrievalReason } from '../ranking/reasons';
 import type { Ranked } from '../ranking/rules';
 import type { RecommendationResponse } from '../schemas/recommendations';
 import type { ChainOutcome } from './candidates';
 import type { ServeContext } from './context';
 import type { Plan } from './plan';
 
-export function respond(ctx: ServeContext, plan: Plan, outcome: ChainOutcome, final: Ranked[]): RecommendationResponse {
-  const { req, features, lookup } = ctx;
+export async function respond(ctx: ServeContext, plan: Plan, outcome: ChainOutcome, chosen: Ranked[]): Promise<RecommendationResponse> {
+  const { req, features, lookup, env, timing } = ctx;
   const { treatment, variant } = plan;
   const contextItem = req.item_id ? lookup(req.item_id) : undefined;
+  const reasons = chosen.map((r) => (r.why && !r.pinned ? retrievalReason(r.why) : reasonFor(r.item, { pinned: r.pinned, contextItem, features, lookup })));
+  const wanted = [...chosen.map((r) => r.item.id), ...reasons.flatMap((r) => namedItem(r) ?? [])];
+  const shown = await timing.measure(
+    'display',
+    displayFields(env, wanted).catch((e: Error) => {
+      // D1 failing: a warm isolate still answers with the items whose fields it has cached.
+      const cached = cachedDisplayFields(env, wanted);
+      if (!chosen.some((r) => cached.has(r.item.id))) throw e;
+      log('warn', 'display_fields_failed', { error: e.message, cached: cached.size, wanted: wanted.length });
+      return cached;
+    }),
+  );
+  // An item removed since the catalog was read has no display fields: it is not shown.
+  const final = chosen.flatMap((r, i) => {
+    const d = shown.get(r.item.id);
+    return d ? [{ r, d, reason: reasonText(reasons[i]!, (id) => shown.get(id)?.title) }] : [];
+  });
   return {
     recommendation_id: crypto.randomUUID(),
     slot: req.slot,
@@ -20,17 +43,17 @@ export function respond(ctx: ServeContext, plan: Plan, outcome: ChainOutcome, fi
     variant: treatment.variant,
     segments: treatment.segments,
     ...(variant?.payload ? { variant_payload: variant.payload } : {}),
-    items: final.map((r, i) => ({
+    items: final.map(({ r, d, reason }, i) => ({
       item_id: r.item.id,
       rank: i + 1,
       score: Math.round(r.score * 1e6) / 1e6,
-      reason: r.why && !r.pinned ? retrievalReason(r.why, lookup) : reasonFor(r.item, { pinned: r.pinned, contextItem, features, lookup }),
-      title: r.item.title,
+      reason,
+      title: d.title,
       category: r.item.category,
       brand: r.item.brand,
       price: r.item.price,
-      image_url: r.item.imageUrl,
-      url: r.item.url,
+      image_url: d.imageUrl,
+      url: d.url,
       in_stock: r.item.inStock,
       ...(r.pinned ? { pinned: true } : {}),
     })),

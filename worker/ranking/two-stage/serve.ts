@@ -4,7 +4,7 @@
  * that retrieved each. Cost depends on the history and candidate counts, not the catalog size.
  */
 import type { Device } from '../../../model/contract';
-import type { CatalogItem } from '../../catalog/snapshot';
+import type { ItemFacts } from '../../catalog/types';
 import type { LoadedModel } from '../../inference/model-store';
 import { neighbourLists } from '../../inference/neighbours';
 import { rank } from '../../inference/score';
@@ -20,9 +20,9 @@ export interface ModelRequest {
   contextItemId?: string;
   hour: number;
   device?: Device;
-  lookup: (id: string) => CatalogItem | undefined;
+  lookup: (id: string) => ItemFacts | undefined;
   /** filters, stock and exclusions */
-  allow: (item: CatalogItem) => boolean;
+  allow: (item: ItemFacts) => boolean;
   want: number;
   timing: Timing;
 }

@@ -1,5 +1,5 @@
 /** An experiment variant's fixed item list, in its order, minus what the request's filters exclude. */
-import type { CatalogItem } from '../../catalog/snapshot';
+import type { ItemFacts } from '../../catalog/types';
 import type { Ranked } from '../../ranking/rules';
 import type { Strategy } from './types';
 
@@ -14,7 +14,7 @@ export const editorial: Strategy = {
   },
 };
 
-export function editorialRanking(ids: string[], lookup: (id: string) => CatalogItem | undefined, allowed: (item: CatalogItem) => boolean): Ranked[] {
+export function editorialRanking(ids: string[], lookup: (id: string) => ItemFacts | undefined, allowed: (item: ItemFacts) => boolean): Ranked[] {
   const out: Ranked[] = [];
   for (const id of ids) {
     const item = lookup(id);

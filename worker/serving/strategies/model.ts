@@ -9,7 +9,7 @@ import { noteFault } from '../../ops/faults';
 import { log } from '../../ops/log';
 import type { Ranked } from '../../ranking/rules';
 import { modelRanking } from '../../ranking/two-stage/serve';
-import { popularRanking } from '../../ranking/popular';
+import { onlyCategory, popularRanking } from '../../ranking/popular';
 import type { ServeContext } from '../context';
 import type { Plan } from '../plan';
 import type { Candidates, Strategy } from './types';
@@ -69,7 +69,7 @@ function topUp(ranked: Ranked[], ctx: ServeContext, want: number): Ranked[] {
   const have = new Set(ranked.map((r) => r.item.id));
   let floor = ranked.length ? ranked[ranked.length - 1]!.score : 0;
   const out = ranked.slice();
-  for (const p of popularRanking(ctx.catalog, ctx.filter, ctx.features, want)) {
+  for (const p of popularRanking(ctx.catalog, ctx.filter, ctx.features, want, onlyCategory(ctx.req))) {
     if (out.length >= want) break;
     if (have.has(p.item.id)) continue;
     floor -= 1e-3;

@@ -1,0 +1,133 @@
+/**
+ * The serving catalog of this isolate: the current columnar snapshot (if any) with the change
+ * log applied. The first call waits for the load; later calls answer at once and, every
+ * CATALOG_TTL_MS, ask D1 in the background for the changes past the last one applied (one
+ * batch: the meta row and the first page of changes). A new snapshot named in the meta row is
+ * loaded in the background too, while the old one keeps serving.
+ */
+import { positiveVar } from '../lib/vars';
+import { log } from '../ops/log';
+import { CatalogView, type Change } from './catalog-view';
+import { changesStatement, CHANGES_PAGE, readChanges, toChanges } from './delta';
+import { forgetDisplay } from './display';
+import { decodeSnapshot } from './format';
+import { fetchSnapshot, metaStatement, parseMeta, readMeta, type SnapshotMeta, type SnapshotRef } from './snapshot-store';
+
+export { cachedDisplayFields, displayFields } from './display';
+export type { DisplayFields, ItemFacts, ServingCatalog } from './types';
+
+const DEFAULT_TTL_MS = 5000;
+/** A snapshot that failed to load is not tried again for this long (each try is a full R2 read). */
+const RETRY_BROKEN_MS = 5 * 60_000;
+
+interface State {
+  view?: CatalogView;
+  pending?: Promise<void>;
+  /** this isolate wrote the catalog: sync before serving again (read your own writes) */
+  dirty: boolean;
+  checkedAt: number;
+  broken: Map<string, number>;
+}
+
+const states = new WeakMap<D1Database, State>();
+
+function stateOf(d1: D1Database): State {
+  let s = states.get(d1);
+  if (!s) states.set(d1, (s = { dirty: false, checkedAt: 0, broken: new Map() }));
+  return s;
+}
+
+type CatalogEnv = Pick<Env, 'DB' | 'MODELS'> & { CATALOG_TTL_MS?: string };
+
+export async function getServingCatalog(env: CatalogEnv, waitUntil?: (p: Promise<unknown>) => void): Promise<CatalogView> {
+  const st = stateOf(env.DB);
+  while (!st.view || st.dirty) {
+    st.pending ??= refresh(env, st).finally(() => (st.pending = undefined));
+    await st.pending;
+  }
+  // CATALOG_TTL_MS "0" (tests): check on every call.
+  const ttl = env.CATALOG_TTL_MS === '0' ? 0 : positiveVar(env.CATALOG_TTL_MS, DEFAULT_TTL_MS);
+  if (Date.now() - st.checkedAt > ttl && !st.pending) {
+    const p = (st.pending = refresh(env, st).finally(() => (st.pending = undefined)));
+    p.catch((e: Error) => log('warn', 'catalog_refresh_failed', { error: e.message }));
+    waitUntil?.(p.catch(() => undefined));
+  }
+  return st.view;
+}
+
+/** After a catalog write in this isolate: the next getServingCatalog applies it before answering. */
+export function noteCatalogWrite(d1: D1Database): void {
+  stateOf(d1).dirty = true;
+}
+
+async function refresh(env: CatalogEnv, st: State): Promise<void> {
+  const wasDirty = st.dirty;
+  st.dirty = false;
+  st.checkedAt = Date.now();
+  try {
+    let view = st.view;
+    let meta: SnapshotMeta | null;
+    let first: Change[] | null = null;
+    if (view) {
+      const [m, c] = await env.DB.batch([metaStatement(env.DB), changesStatement(env.DB, view.seq)]);
+      meta = parseMeta(m!);
+      first = toChanges(c!);
+    } else meta = await readMeta(env.DB);
+    if (!view || (meta?.id ?? null) !== view.snapshotId) {
+      const next = await openSnapshot(env, st, meta);
+      if (next) {
+        view = next;
+        first = null;
+      }
+    }
+    await applyChanges(env.DB, view!, first);
+    if (view !== st.view) {
+      // A new base: changes up to its seq were never seen here, so no cached display field is trusted.
+      if (st.view) forgetDisplay(env.DB, 'all');
+      st.view = view;
+    }
+  } catch (e) {
+    st.dirty ||= wasDirty;
+    throw e;
+  }
+}
+
+/** Apply every change past the view's seq, page by page (`first`: the first page, already read). */
+async function applyChanges(d1: D1Database, view: CatalogView, first: Change[] | null): Promise<void> {
+  let page = first ?? (await readChanges(d1, view.seq));
+  for (;;) {
+    view.apply(page);
+    if (page.length) forgetDisplay(d1, page.map((c) => c.id));
+    if (page.length < CHANGES_PAGE) return;
+    page = await readChanges(d1, view.seq);
+  }
+}
+
+/**
+ * A fresh view on the snapshot the meta row names (or its predecessor when it cannot be read),
+ * or null to keep the current view. Without any usable snapshot: an empty view, so the whole
+ * catalog is the change log from seq 0.
+ */
+async function openSnapshot(env: CatalogEnv, st: State, meta: SnapshotMeta | null): Promise<CatalogView | null> {
+  const candidates: SnapshotRef[] = meta ? [meta, ...(meta.previous ? [meta.previous] : [])] : [];
+  for (const ref of candidates) {
+    if (ref.id === st.view?.snapshotId) return null;
+    if (Date.now() - (st.broken.get(ref.id) ?? -Infinity) < RETRY_BROKEN_MS) continue;
+    try {
+      const cols = decodeSnapshot(await fetchSnapshot(env.MODELS, ref));
+      st.broken.delete(ref.id);
+      return CatalogView.fromSnapshot(ref.id, ref.seq, cols);
+    } catch (e) {
+      st.broken.set(ref.id, Date.now());
+      log('error', 'catalog_snapshot_unusable', { snapshot: ref.id, error: (e as Error).message });
+    }
+  }
+  if (st.view) return null;
+  if (meta && meta.trimmedThrough > 0) log('error', 'catalog_incomplete', { reason: 'no usable snapshot and the change log was trimmed', trimmed_through: meta.trimmedThrough });
+  return CatalogView.empty();
+}
+
+/** Health: what this isolate serves. */
+export function servingStatus(view: CatalogView | null): Record<string, unknown> {
+  return view ? { items: view.size, version: view.version, snapshot: view.snapshotId, seq: view.seq, overlay: view.overlaySize } : {};
+}
