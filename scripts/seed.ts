@@ -68,6 +68,10 @@ export async function seed(o: SeedOptions): Promise<{ items: number; events: num
     b1.increment(part.length);
   }
   b1.stop();
+  // The serving catalog's columnar snapshot (worker/catalog/): isolates then read one R2 object
+  // and the changes after it, not every row.
+  const snap = await fetch(`${o.url}/v1/admin/catalog/snapshot`, { method: 'POST', headers: { authorization: `Bearer ${o.token}` } });
+  if (!snap.ok) throw new Error(`catalog snapshot: ${snap.status} ${await snap.text()}`);
 
   // The most recent history, re-timed to end just before now so it reads as recent activity.
   const history = events.slice(-(o.maxEvents ?? events.length));

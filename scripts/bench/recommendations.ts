@@ -1,5 +1,5 @@
 /**
- * npm run bench — serving latency with a 50,000-item catalog and a model trained for it.
+ * npm run bench — serving latency with a 50,000-item catalog (or --items N) and a model trained for it.
  *
  * Starts `wrangler dev` on loopback with its own local state, publishes a model, seeds the
  * catalog and 300 sessions with history (scripts/bench/setup.ts), then, at each concurrency
@@ -8,15 +8,22 @@
  * round by round in the same run. Per level it prints p50 / p99 / throughput of both routes,
  * their differences, whether the serving target is met (p50 within 3 ms of /health's, p99
  * within 15 ms), and the CPU time workerd spent per request (from /proc: far less sensitive to
- * a busy machine than latency). Writes the table to docs/benchmarks.md. Not a test: no thresholds.
+ * a busy machine than latency). Before the rounds it restarts wrangler dev and times the first
+ * recommendation of the fresh isolate; after them it reads the isolate's JS heap (inspector).
+ * Writes the table to docs/benchmarks.md and this size's row of the scaling table there.
+ * Not a test: no thresholds.
  *
  *   npm run bench [-- --items 50000 --levels 1,2,4,8 --seconds 10 --rounds 3 --reuse]
  */
 import autocannon from 'autocannon';
 import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { machine, median, writeSection } from '../lib/report';
+import { localAdminToken, ROOT, startDev } from '../lib/wrangler';
 import { cpuBetween, workerdCpu } from './cpu-meter';
-import { MIX_DESCRIPTION, openBench, recommendationMix } from './setup';
+import { connectInspector } from '../lib/inspector';
+import { dataFor, MIX_DESCRIPTION, openBench, recommendationMix } from './setup';
 
 const { values } = parseArgs({
   options: {
@@ -25,6 +32,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     rounds: { type: 'string', default: '3' },
     port: { type: 'string', default: '8797' },
+    'inspector-port': { type: 'string', default: '9297' },
     reuse: { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
   },
@@ -33,9 +41,24 @@ const nItems = Number(values.items);
 const levels = values.levels.split(',').map(Number);
 const TARGET = { p50: 3, p99: 15 };
 
-const bench = await openBench({ items: nItems, port: Number(values.port), reuse: values.reuse });
+const inspectorPort = Number(values['inspector-port']);
+const bench = await openBench({ items: nItems, port: Number(values.port), reuse: values.reuse, inspectorPort });
 try {
   console.log(`model ${bench.modelVersion} serving`);
+  // A fresh isolate: restart wrangler dev on the same state; its readiness probe is /health, so
+  // the first recommendation below is the isolate's first (model, catalog and shards all cold).
+  await bench.server.stop();
+  bench.server = await startDev({ port: Number(values.port), persistTo: bench.state, vars: bench.vars, inspectorPort });
+  const firstPath = `/v1/recommendations?k=10&slot=home&session_id=${bench.sessions[0]}`;
+  const timed = async () => {
+    const t = performance.now();
+    const r = await fetch(`${bench.server.url}${firstPath}`);
+    const body = (await r.json()) as { model_version: string | null };
+    return { ms: performance.now() - t, model: body.model_version };
+  };
+  const first = await timed();
+  const second = await timed();
+  console.log(`fresh isolate: first recommendation ${first.ms.toFixed(1)} ms (model ${first.model}), second ${second.ms.toFixed(1)} ms`);
   const mix = recommendationMix(bench);
   const run = async (connections: number, path: string | (() => string), seconds = Number(values.seconds)) => {
     const cpu0 = workerdCpu(bench.server.child.pid!);
@@ -73,6 +96,13 @@ try {
     results.push(row);
   }
 
+  const inspector = await connectInspector(inspectorPort).catch(() => null);
+  const heap = await inspector?.heap();
+  inspector?.close();
+  const health = (await (await fetch(`${bench.server.url}/v1/admin/health`, { headers: { authorization: `Bearer ${localAdminToken()}` } })).json()) as {
+    model?: { artifactBytes?: number | null; neighbours?: { bytes: number; reads: number; entries: number } };
+    storage?: { catalog?: { snapshot_bytes?: number; items?: number } };
+  };
   const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
   const table = [
     '| connections | /health p50 / p99 (ms) | /v1/recommendations p50 / p99 (ms) | Δ p50 (≤ 3) | Δ p99 (≤ 15) | target met | req/s health / recs | workerd CPU µs/req health / recs | non-2xx |',
@@ -85,6 +115,15 @@ try {
     }),
   ].join('\n');
   console.log(`\n${table}\n`);
+  const mb = (b: number | null | undefined) => (b === null || b === undefined ? 'n/a' : (b / 1048576).toFixed(1));
+  const one = results.find((r) => r.connections === 1) ?? results[0]!;
+  const four = results.find((r) => r.connections === 4);
+  const cpuDelta = cpuMedian(one.recs.cpu) - cpuMedian(one.health.cpu);
+  const scalingRow = {
+    items: nItems,
+    line: `| ${nItems.toLocaleString('en-US')} | ${dataFor(nItems)} | ${f(cpuMedian(one.health.cpu) / 1000, 2)} / ${f(cpuMedian(one.recs.cpu) / 1000, 2)} (${cpuDelta >= 0 ? '+' : ''}${f(cpuDelta / 1000, 2)}) | ${f(median(one.health.p50))} / ${f(median(one.health.p99))} | ${f(median(one.recs.p50))} / ${f(median(one.recs.p99))} | ${four ? `${Math.round(median(four.health.rps))} / ${Math.round(median(four.recs.rps))} (${f((100 * median(four.recs.rps)) / median(four.health.rps), 0)}%)` : 'n/a'} | ${mb(heap?.used)} / ${mb(heap?.backing)} | ${mb(health.model?.artifactBytes)} + ${mb(health.storage?.catalog?.snapshot_bytes)} | ${f(first.ms, 0)} / ${f(second.ms, 0)} | ${results.reduce((s, r) => s + r.health.bad + r.recs.bad, 0)} |`,
+  };
+  console.log(`scaling row: ${scalingRow.line}`);
   if (!values['no-write']) {
     writeSection(
       'recommendations',
@@ -99,7 +138,42 @@ generator and wrangler's Node process are not counted). ${machine()}.
 
 ${table}`,
     );
+    writeScalingRow(scalingRow);
   }
 } finally {
   await bench.server.stop();
+}
+
+/** One row per catalog size in docs/benchmarks.md's scaling table (kept in size order across runs). */
+function writeScalingRow(row: { items: number; line: string }): void {
+  const file = resolve(ROOT, 'docs/benchmarks.md');
+  const text = readFileSync(file, 'utf8');
+  const begin = '<!-- scaling:rows -->';
+  const at = text.indexOf(begin);
+  const rows = new Map<number, string>();
+  if (at >= 0) {
+    const end = text.indexOf('<!-- /scaling:rows -->', at);
+    for (const l of text.slice(at + begin.length, end).split('\n')) {
+      const m = /^\| ([\d,]+) \|/.exec(l);
+      if (m) rows.set(Number(m[1]!.replace(/,/g, '')), l);
+    }
+  }
+  rows.set(row.items, row.line);
+  writeSection(
+    'scaling',
+    `## Scaling with the catalog (\`npm run bench -- --items N\`)
+
+Each row is one \`npm run bench -- --items N\` run (the last one for that size), /health measured in the same run.
+CPU ms/req: workerd CPU per request at 1 connection, /health / recommendations (difference). p50 / p99 at 1 connection.
+req/s at 4 connections, /health / recommendations (share). JS heap: the worker isolate's V8 heap after the rounds
+(used) / ArrayBuffer and WASM memory outside it. Artifacts: the model version's files + the catalog snapshot (MiB).
+First request: the first and second recommendation of a freshly started isolate (ms, client side).
+Data: the demo shop below 100,000 items, a synthetic store with five events per item from there (\`npm run data:synthetic\`).
+
+| items | data | CPU ms/req health / recs (Δ) | /health p50 / p99 ms | recs p50 / p99 ms | req/s health / recs @4 | JS heap used / outside MiB | artifacts MiB | first request ms (2nd) | non-2xx |
+|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|
+${begin}
+${[...rows.entries()].sort((a, b) => a[0] - b[0]).map(([, l]) => l).join('\n')}
+<!-- /scaling:rows -->`,
+  );
 }

@@ -13,6 +13,9 @@ import { seed } from '../seed';
 
 export interface Bench {
   server: DevServer;
+  /** the local state directory (to restart wrangler dev on it) and the vars it runs with */
+  state: string;
+  vars: Record<string, string>;
   modelVersion: string;
   /** Session ids with live history in their Durable Objects. */
   sessions: string[];
@@ -21,6 +24,11 @@ export interface Bench {
 }
 
 const N_SESSIONS = 300;
+
+/** The store a bench runs on: the demo shop below 100,000 items, a synthetic store (5 events per item) from there. */
+export function dataFor(items: number): 'demo' | 'synthetic' {
+  return items >= 100_000 ? 'synthetic' : 'demo';
+}
 
 export async function openBench(o: { items: number; port: number; reuse: boolean; inspectorPort?: number }): Promise<Bench> {
   const work = resolve(ROOT, `.tmp/bench-${o.items}`);
@@ -33,13 +41,13 @@ export async function openBench(o: { items: number; port: number; reuse: boolean
     const ready = JSON.parse(readFileSync(marker, 'utf8')) as { itemIds: string[]; categories: string[] };
     console.log(`reusing the prepared state in ${work}`);
     const server = await startDev({ port: o.port, persistTo: state, vars, inspectorPort: o.inspectorPort });
-    return { server, modelVersion: await probe(server.url), sessions, ...ready };
+    return { server, state, vars, modelVersion: await probe(server.url), sessions, ...ready };
   }
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
   console.log(`preparing ${o.items} items, demo history and a model …`);
   migrate({ persistTo: state });
-  const demo = await prepareDemo({ dir: work, items: o.items, target: { persistTo: state }, tune: false });
+  const demo = await prepareDemo({ dir: work, items: o.items, target: { persistTo: state }, tune: false, data: dataFor(o.items) });
   const server = await startDev({ port: o.port, persistTo: state, vars, inspectorPort: o.inspectorPort });
   try {
     const seeded = await seed({ url: server.url, token, itemsFile: demo.itemsFile, eventsFile: demo.eventsFile, maxEvents: 5000 });
@@ -55,7 +63,7 @@ export async function openBench(o: { items: number; port: number; reuse: boolean
     }
     const categories = categoriesOf(demo.itemsFile);
     writeFileSync(marker, JSON.stringify({ itemIds: ids, categories }));
-    return { server, modelVersion: await probe(server.url), sessions, itemIds: ids, categories };
+    return { server, state, vars, modelVersion: await probe(server.url), sessions, itemIds: ids, categories };
   } catch (e) {
     await server.stop();
     throw e;

@@ -23,11 +23,16 @@ function tsx(script: string, args: string[]): void {
   if (r.status !== 0) throw new Error(`${script} ${args.join(' ')} failed with exit code ${r.status}`);
 }
 
-export async function prepareDemo(o: { dir: string; items: number; target?: Target; publish?: boolean; tune?: boolean }): Promise<Demo> {
+/**
+ * `data`: the small demo shop (default; `npm start`, tests), or a large synthetic store with five
+ * events per item (model/synthetic.ts; `npm run bench` at 100k items and more).
+ */
+export async function prepareDemo(o: { dir: string; items: number; target?: Target; publish?: boolean; tune?: boolean; data?: 'demo' | 'synthetic' }): Promise<Demo> {
   const itemsFile = join(o.dir, 'items.csv');
   const eventsFile = join(o.dir, 'events.csv');
   const modelDir = join(o.dir, 'model');
-  tsx('model/cli/demo.ts', ['--out', o.dir, '--items', String(o.items)]);
+  if (o.data === 'synthetic') tsx('model/cli/synthetic.ts', ['--out', o.dir, '--items', String(o.items), '--events', String(5 * o.items)]);
+  else tsx('model/cli/demo.ts', ['--out', o.dir, '--items', String(o.items)]);
   tsx('model/cli/train.ts', ['--events', eventsFile, '--items', itemsFile, '--out', modelDir, ...(o.tune === false ? ['--no-tune'] : [])]);
   const manifest = JSON.parse(readFileSync(join(modelDir, 'manifest.json'), 'utf8')) as { version: string };
   if (o.publish !== false) await publish(modelDir, o.target?.remote ? 'remote' : 'local', false, o.target?.persistTo);

@@ -94,6 +94,11 @@ export class CatalogView implements ServingCatalog {
     return `${this.snapshotId ?? 'none'}@${this.applied}`;
   }
 
+  /** Bytes of the snapshot this view reads its columns from (0 without one). */
+  get snapshotBytes(): number {
+    return this.cols?.fpHi.buffer.byteLength ?? 0;
+  }
+
   /** Items held as objects (overlay) rather than in snapshot rows: the delta's share of memory. */
   get overlaySize(): number {
     return this.overlay.length;

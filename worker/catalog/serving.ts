@@ -129,5 +129,5 @@ async function openSnapshot(env: CatalogEnv, st: State, meta: SnapshotMeta | nul
 
 /** Health: what this isolate serves. */
 export function servingStatus(view: CatalogView | null): Record<string, unknown> {
-  return view ? { items: view.size, version: view.version, snapshot: view.snapshotId, seq: view.seq, overlay: view.overlaySize } : {};
+  return view ? { items: view.size, version: view.version, snapshot: view.snapshotId, snapshot_bytes: view.snapshotBytes, seq: view.seq, overlay: view.overlaySize } : {};
 }

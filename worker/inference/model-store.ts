@@ -10,7 +10,7 @@ import { eq } from 'drizzle-orm';
 import { db } from '../db/client';
 import { models, type ModelRow, type RolloutRow } from '../db/schema';
 import { sha256Hex } from '../lib/digest';
-import { forgetShards, type ShardSource } from './neighbours';
+import { forgetShards, shardCacheStats, type ShardSource } from './neighbours';
 import { createSession, type ort } from './ort';
 import { activeModel, runningRollout } from './registry';
 
@@ -31,6 +31,10 @@ export interface ModelStatus {
   activeVersion: string | null;
   lastError: string | null;
   checkedAt: number;
+  /** this isolate's neighbour-list caches: shard bytes held, shards read from R2, decoded entries */
+  neighbours: ReturnType<typeof shardCacheStats>;
+  /** bytes of the active version's files (manifest excluded) */
+  artifactBytes: number | null;
   /** the running canary rollout as this isolate sees it (issue 7) */
   canary: { rolloutId: string; version: string; share: number; loaded: boolean; error: string | null } | null;
 }
@@ -239,6 +243,8 @@ export function modelStatus(): ModelStatus {
     activeVersion: state.activeVersion,
     lastError: state.lastError,
     checkedAt: state.checkedAt,
+    neighbours: shardCacheStats(),
+    artifactBytes: state.model?.manifest.files.total_bytes ?? null,
     canary: state.canary
       ? { rolloutId: state.canary.rolloutId, version: state.canary.version, share: state.canary.share, loaded: !!state.canary.model, error: state.canary.error }
       : null,
