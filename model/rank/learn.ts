@@ -152,7 +152,7 @@ export function coordinateAscent(examples: Example[], init: Float32Array, sd: Ar
       for (const st of steps) {
         const delta = st / sd[f]!;
         const m = metric(f, delta);
-        if (m > best + Number(process.env.CA_MIN ?? 1e-7)) {
+        if (m > best + 1e-7) {
           best = m;
           bestDelta = delta;
         }

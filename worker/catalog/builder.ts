@@ -8,7 +8,8 @@ import { positiveVar } from '../lib/vars';
 import { log } from '../ops/log';
 import { countRead } from './read-stats';
 import { FingerprintCollision, SnapshotWriter, type BuildRow } from './snapshot-writer';
-import { readMeta, sha256Hex, SNAPSHOT_META_KEY, SNAPSHOT_PREFIX, snapshotKey, type SnapshotMeta, type SnapshotRef } from './snapshot-store';
+import { sha256Hex } from '../lib/digest';
+import { readMeta, SNAPSHOT_META_KEY, SNAPSHOT_PREFIX, snapshotKey, type SnapshotMeta, type SnapshotRef } from './snapshot-store';
 
 const PAGE = 5000;
 const SEEDS = [0x9e3779b9, 0x85ebca6b, 0xc2b2ae35];

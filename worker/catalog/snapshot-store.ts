@@ -3,6 +3,7 @@
  * and the D1 `meta` row `catalog_snapshot` naming the current one. The builder writes R2 first
  * and the row last, so a snapshot nobody named is never served; the loader checks size and sha256.
  */
+import { r2Sha256 } from '../lib/digest';
 import { z } from '@hono/zod-openapi';
 import { countRead } from './read-stats';
 
@@ -44,11 +45,6 @@ export async function readMeta(d1: D1Database): Promise<SnapshotMeta | null> {
   return parseMeta(await metaStatement(d1).all());
 }
 
-export async function sha256Hex(bytes: ArrayBuffer | Uint8Array): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', bytes);
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
-}
-
 export class SnapshotUnavailable extends Error {}
 
 /** The snapshot's bytes, exactly as the meta row describes them. */
@@ -57,6 +53,6 @@ export async function fetchSnapshot(bucket: R2Bucket, ref: SnapshotRef): Promise
   if (!obj) throw new SnapshotUnavailable(`snapshot ${ref.id} is not in R2`);
   const buf = await obj.arrayBuffer();
   if (buf.byteLength !== ref.bytes) throw new SnapshotUnavailable(`snapshot ${ref.id} has ${buf.byteLength} bytes, expected ${ref.bytes}`);
-  if ((await sha256Hex(buf)) !== ref.sha256) throw new SnapshotUnavailable(`snapshot ${ref.id} does not match its sha256`);
+  if ((await r2Sha256(obj, buf)) !== ref.sha256) throw new SnapshotUnavailable(`snapshot ${ref.id} does not match its sha256`);
   return buf;
 }

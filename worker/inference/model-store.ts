@@ -9,7 +9,7 @@ import { CONTRACT_VERSION, F, FILES, INPUTS, OUTPUTS, shardFile, type ModelLists
 import { eq } from 'drizzle-orm';
 import { db } from '../db/client';
 import { models, type ModelRow, type RolloutRow } from '../db/schema';
-import { sha256Hex } from '../lib/digest';
+import { r2Sha256 } from '../lib/digest';
 import { forgetShards, shardCacheStats, type ShardSource } from './neighbours';
 import { createSession, type ort } from './ort';
 import { activeModel, runningRollout } from './registry';
@@ -66,20 +66,21 @@ async function readVerified(bucket: R2Bucket, key: string, sha: string, what: st
   const obj = await bucket.get(key);
   if (!obj) throw new Error(`${what} missing in R2 at ${key}`);
   const bytes = await obj.arrayBuffer();
-  const digest = await sha256Hex(bytes);
+  const digest = await r2Sha256(obj, bytes);
   if (digest !== sha) throw new Error(`checksum mismatch for ${what}: got ${digest}, expected ${sha}`);
   return bytes;
 }
 
-/** Every shard the manifest names is in R2 with its size: one listing per 1,000 shards, no reads. */
+/**
+ * Every shard the manifest names is in R2 with its size: no reads, one listing per 1,000 shards,
+ * issued in parallel (keys list in lexicographic order, so each page's `startAfter` is known).
+ */
 async function checkShardsPresent(bucket: R2Bucket, prefix: string, m: ModelManifest): Promise<void> {
+  const keys = m.files.shards.map((_, i) => `${prefix}${shardFile(i)}`).sort();
+  const pages: Promise<R2Objects>[] = [];
+  for (let i = 0; i < keys.length; i += 1000) pages.push(bucket.list({ prefix: `${prefix}${FILES.shardDir}`, limit: 1000, ...(i ? { startAfter: keys[i - 1] } : {}) }));
   const sizes = new Map<string, number>();
-  let cursor: string | undefined;
-  do {
-    const page = await bucket.list({ prefix: `${prefix}${FILES.shardDir}`, cursor, limit: 1000 });
-    for (const o of page.objects) sizes.set(o.key, o.size);
-    cursor = page.truncated ? page.cursor : undefined;
-  } while (cursor);
+  for (const page of await Promise.all(pages)) for (const o of page.objects) sizes.set(o.key, o.size);
   const bad = m.files.shards.findIndex((f, i) => sizes.get(`${prefix}${shardFile(i)}`) !== f.bytes);
   if (bad >= 0) throw new Error(`model ${m.version} is incompletely published: neighbour shard ${bad} is ${sizes.has(`${prefix}${shardFile(bad)}`) ? 'the wrong size' : 'missing'}`);
 }

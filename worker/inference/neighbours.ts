@@ -8,7 +8,7 @@
  */
 import { shardFile } from '../../model/contract';
 import { type NeighbourEntry, ShardReader, shardOf } from '../../model/format/shards';
-import { sha256Hex } from '../lib/digest';
+import { r2Sha256 } from '../lib/digest';
 
 export interface ShardSource {
   version: string;
@@ -62,9 +62,7 @@ class ShardCache {
     if (!obj) throw new Error(`model ${src.version}: neighbour shard ${s} is missing`);
     const buf = await obj.arrayBuffer();
     const want = src.shards[s]!.sha256;
-    const stored = obj.checksums.sha256;
-    const got = stored && buf.byteLength === src.shards[s]!.bytes ? hex(stored) : await sha256Hex(buf);
-    if (got !== want) throw new Error(`model ${src.version}: neighbour shard ${s} does not match its checksum`);
+    if ((await r2Sha256(obj, buf)) !== want) throw new Error(`model ${src.version}: neighbour shard ${s} does not match its checksum`);
     return new ShardReader(buf);
   }
 
@@ -76,12 +74,6 @@ class ShardCache {
         this.bytes -= v.byteLength;
       }
   }
-}
-
-function hex(b: ArrayBuffer): string {
-  let out = '';
-  for (const x of new Uint8Array(b)) out += x.toString(16).padStart(2, '0');
-  return out;
 }
 
 const cache = new ShardCache(DEFAULT_BUDGET);

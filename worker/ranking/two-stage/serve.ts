@@ -37,10 +37,8 @@ export async function modelRanking(r: ModelRequest): Promise<Ranked[]> {
     lists: m.lists,
     neighbours,
     facts: r.lookup,
-    allow: (id) => {
-      const it = r.lookup(id);
-      return it !== undefined && r.allow(it);
-    },
+    // retrieve() looked the facts up once (r.lookup): they are this catalog's full ItemFacts.
+    allow: (_id, f) => f !== undefined && r.allow(f as ItemFacts),
     decay: m.manifest.retrieval.history_decay,
   });
   r.timing.add('features', performance.now() - t0);
