@@ -152,6 +152,15 @@ function contextTables(ds: Dataset, data: TrainSeqs): { hour: Record<string, num
   return { hour: clock ? logRatios(hour, 4) : {}, device: logRatios(device, DEVICES.length) };
 }
 
+/** Does candidate (sim, j) rank before slot r: similarity, then popularity, then the lower index. */
+function ahead(sim: number, j: number, r: number, topS: Float64Array, topJ: Int32Array, count: Float64Array): boolean {
+  const s = topS[r]!;
+  if (sim !== s) return sim > s;
+  const c = count[j]!;
+  const cr = count[topJ[r]!]!;
+  return c !== cr ? c > cr : j < topJ[r]!;
+}
+
 /** IDF of each attribute: log(1 + N / (1 + items having it)). */
 export function attributeIdf(ds: Dataset): Float64Array {
   const n = ds.items.length;
@@ -193,17 +202,31 @@ function contentNeighbours(ds: Dataset, count: Float64Array, kc: number, progres
   const idx = new Int32Array(n * kc).fill(-1);
   const w = new Float32Array(n * kc);
   const weight = new Float64Array(a);
-  const cand: { j: number; s: number }[] = [];
   const seen = new Int32Array(n).fill(-1);
+  // per item: the best kc so far, kept sorted (insertion into a small array, no per-candidate objects)
+  const topJ = new Int32Array(kc);
+  const topS = new Float64Array(kc);
+  const pick = new Int32Array(POOL_ATTRS);
   for (let i = 0; i < n; i++) {
     if (norm[i] === 0) continue;
     const attrs = ds.itemAttrs[i]!;
     for (const x of attrs) weight[x] = idf[x]!;
-    // the most specific attributes that still have other items
-    const pick = attrs.filter((x) => df[x]! > 1).sort((x, y) => idf[y]! - idf[x]! || x - y).slice(0, POOL_ATTRS);
-    cand.length = 0;
+    // the most specific attributes (highest IDF) that still have other items
+    let np = 0;
+    for (const x of attrs) {
+      if (df[x]! <= 1) continue;
+      let q = np < POOL_ATTRS ? np++ : POOL_ATTRS;
+      if (q === POOL_ATTRS) {
+        if (!(idf[x]! > idf[pick[POOL_ATTRS - 1]!]!)) continue;
+        q = POOL_ATTRS - 1;
+      }
+      pick[q] = x;
+      for (; q > 0 && (idf[pick[q]!]! > idf[pick[q - 1]!]! || (idf[pick[q]!] === idf[pick[q - 1]!] && pick[q]! < pick[q - 1]!)); q--) [pick[q], pick[q - 1]] = [pick[q - 1]!, pick[q]!];
+    }
+    let nt = 0;
     seen[i] = i;
-    for (const x of pick) {
+    for (let px = 0; px < np; px++) {
+      const x = pick[px]!;
       const p = pools[x]!;
       for (let q = 0; q < poolLen[x]!; q++) {
         const j = p[q]!;
@@ -211,14 +234,23 @@ function contentNeighbours(ds: Dataset, count: Float64Array, kc: number, progres
         seen[j] = i;
         let dot = 0;
         for (const y of ds.itemAttrs[j]!) dot += weight[y]! * idf[y]!;
-        if (dot > 0) cand.push({ j, s: dot / (norm[i]! * norm[j]!) });
+        if (dot <= 0) continue;
+        const sim = dot / (norm[i]! * norm[j]!);
+        if (nt === kc && !ahead(sim, j, kc - 1, topS, topJ, count)) continue;
+        let r = nt < kc ? nt++ : kc - 1;
+        while (r > 0 && ahead(sim, j, r - 1, topS, topJ, count)) {
+          topJ[r] = topJ[r - 1]!;
+          topS[r] = topS[r - 1]!;
+          r--;
+        }
+        topJ[r] = j;
+        topS[r] = sim;
       }
     }
     for (const x of attrs) weight[x] = 0;
-    cand.sort((p, q) => q.s - p.s || count[q.j]! - count[p.j]! || p.j - q.j);
-    for (let r = 0; r < Math.min(kc, cand.length); r++) {
-      idx[i * kc + r] = cand[r]!.j;
-      w[i * kc + r] = cand[r]!.s;
+    for (let r = 0; r < nt; r++) {
+      idx[i * kc + r] = topJ[r]!;
+      w[i * kc + r] = topS[r]!;
     }
     if (progress && (i & 4095) === 4095) progress(i + 1, n);
   }

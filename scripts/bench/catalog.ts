@@ -13,7 +13,7 @@ import { CatalogView } from '../../worker/catalog/catalog-view';
 import { fingerprint, fpLo } from '../../worker/catalog/fingerprint';
 import { decodeSnapshot } from '../../worker/catalog/format';
 import { findRow } from '../../worker/catalog/row-index';
-import { sha256Hex } from '../../worker/catalog/snapshot-store';
+import { sha256Hex } from '../../worker/lib/digest';
 import { SnapshotWriter } from '../../worker/catalog/snapshot-writer';
 import { machine, writeSection } from '../lib/report';
 

@@ -64,7 +64,12 @@ export interface RetrieveInput {
   topCategories?: number;
   /** cap on candidates ranked (the most strongly retrieved are kept) */
   maxCandidates?: number;
+  /** how many items of each list are considered (the lists in lists.json may hold more) */
+  listLimits?: Partial<typeof LIST_LIMITS>;
 }
+
+/** Per request, the heads of the lists: deeper list items rarely reach a top 10, and each costs features. */
+export const LIST_LIMITS = { popular: 50, trending: 20, category: 20 };
 
 interface Acc {
   attrs: number[];
@@ -192,10 +197,11 @@ export function retrieve(input: RetrieveInput): Candidates {
 
   // 2. Lists: trending, the shopper's top categories, overall popularity.
   const aff = affinities(shopper, factsOf, lists.priceCuts);
-  for (const t of lists.trending) get(t.id, t.pop, t.trend, t.attrs, { kind: 'trending', category: factsOf(t.id)?.category ?? null });
+  const lim = { ...LIST_LIMITS, ...input.listLimits };
+  for (const t of lists.trending.slice(0, lim.trending)) get(t.id, t.pop, t.trend, t.attrs, { kind: 'trending', category: factsOf(t.id)?.category ?? null });
   const topCats = [...aff.category.entries()].sort((a, b) => b[1] - a[1]).slice(0, input.topCategories ?? 3);
-  for (const [c] of topCats) for (const p of lists.categoryPopular[c] ?? []) get(p.id, p.pop, p.trend, p.attrs, { kind: 'category', category: c });
-  for (const p of lists.popular) get(p.id, p.pop, p.trend, p.attrs, { kind: 'popular', category: factsOf(p.id)?.category ?? null });
+  for (const [c] of topCats) for (const p of (lists.categoryPopular[c] ?? []).slice(0, lim.category)) get(p.id, p.pop, p.trend, p.attrs, { kind: 'category', category: c });
+  for (const p of lists.popular.slice(0, lim.popular)) get(p.id, p.pop, p.trend, p.attrs, { kind: 'popular', category: factsOf(p.id)?.category ?? null });
 
   // 3. Features.
   const profile = attributeProfile(shopper, neighbours, lists, wsum);
