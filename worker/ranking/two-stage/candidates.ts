@@ -69,7 +69,7 @@ export interface RetrieveInput {
 }
 
 /** Per request, the heads of the lists: deeper list items rarely reach a top 10, and each costs features. */
-export const LIST_LIMITS = { popular: 50, trending: 20, category: 20 };
+export const LIST_LIMITS = { popular: 100, trending: 20, category: 20 };
 
 interface Acc {
   attrs: number[];
