@@ -18,8 +18,11 @@ export interface ShardSource {
 }
 
 const DEFAULT_BUDGET = 16 * 1024 * 1024;
-/** decoded entries kept (a few KB of heap each) */
-const ENTRY_CAPACITY = 20_000;
+/**
+ * Decoded entries are JS objects (~150 bytes of heap per neighbour): the cache is bounded by the
+ * neighbours it holds, ~60,000 of them ≈ 9 MB, about 2,000 items' lists.
+ */
+const ENTRY_NEIGHBOURS = 60_000;
 
 class ShardCache {
   private readonly entries = new Map<string, ShardReader>();
@@ -80,10 +83,17 @@ const cache = new ShardCache(DEFAULT_BUDGET);
 
 /** Decoded entries by `version/id` (null: the model does not know the id), in LRU order. */
 const entries = new Map<string, NeighbourEntry | null>();
+let held = 0;
+const size = (e: NeighbourEntry | null) => 1 + (e ? e.collaborative.length + e.content.length : 0);
 
 function remember(key: string, e: NeighbourEntry | null): void {
   entries.set(key, e);
-  if (entries.size > ENTRY_CAPACITY) entries.delete(entries.keys().next().value!);
+  held += size(e);
+  for (const [k, v] of entries) {
+    if (held <= ENTRY_NEIGHBOURS) break;
+    entries.delete(k);
+    held -= size(v);
+  }
 }
 
 export function configureShardCache(megabytes: number): void {
@@ -123,7 +133,11 @@ export async function neighbourLists(src: ShardSource, ids: string[]): Promise<M
 
 export function forgetShards(version: string): void {
   cache.forget(version);
-  for (const k of entries.keys()) if (k.startsWith(`${version}/`)) entries.delete(k);
+  for (const [k, v] of entries)
+    if (k.startsWith(`${version}/`)) {
+      entries.delete(k);
+      held -= size(v);
+    }
 }
 
 export function shardCacheStats(): { bytes: number; budget: number; reads: number; entries: number } {
