@@ -129,7 +129,7 @@ try {
       'recommendations',
       `## Serving: /v1/recommendations vs /health (\`npm run bench\`)
 
-${nItems.toLocaleString('en-US')} catalog items, model \`${bench.modelVersion}\` scoring the whole catalog per request; local \`wrangler dev\` (workerd) on loopback,
+${nItems.toLocaleString('en-US')} catalog items, model \`${bench.modelVersion}\` (retrieve from neighbour shards, rank candidates) on ${dataFor(nItems)} data; local \`wrangler dev\` (workerd) on loopback,
 access log off (wrangler dev relays every console line to Node, a dev-only cost). Request mix: ${MIX_DESCRIPTION}.
 At each concurrency level, ${values.rounds} alternating rounds of ${values.seconds} s per route (autocannon, keep-alive); medians over rounds.
 Target (serving issue): recommendations p50 within 3 ms of /health's p50 and p99 within 15 ms, in the same run.
