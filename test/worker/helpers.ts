@@ -72,3 +72,29 @@ export async function recommendations(query: Record<string, string | number>): P
   const res = await fetchWorker(`/v1/recommendations?${qs}`);
   return { status: res.status, body: await res.json(), headers: res.headers };
 }
+
+/** Every line of the R2 event log (worker/events/log-store.ts), read object by object. */
+export async function logEvents(): Promise<Record<string, any>[]> {
+  const { logObjectKeys, readLogObject } = await import('../../worker/events/log-store');
+  const out: Record<string, any>[] = [];
+  for await (const key of logObjectKeys(env.EXPORTS, ['events/'])) out.push(...((await readLogObject(env.EXPORTS, key)) ?? []));
+  return out;
+}
+
+/**
+ * Wait until the queue consumer has written these event ids to the R2 log (the local queue
+ * delivers after max_batch_timeout), then give it a moment to finish its D1 batch.
+ */
+export async function waitForLog(ids: string[], timeoutMs = 15_000): Promise<Record<string, any>[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const rows = await logEvents();
+    const have = new Set(rows.map((r) => r.event_id));
+    if (ids.every((id) => have.has(id))) {
+      await new Promise((r) => setTimeout(r, 200));
+      return rows;
+    }
+    if (Date.now() > deadline) throw new Error(`event log lacks ${ids.filter((id) => !have.has(id)).length} of ${ids.length} ids after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -12,6 +12,7 @@ import { pseudonymize } from '../../worker/identity/pseudonym';
 import { opsStub } from '../../worker/ops/metrics';
 import { exportEvents, gunzip, trimEvents } from '../../worker/ops/export';
 import { bufferStub } from '../../worker/events/buffer-client';
+import { toMessages } from '../../worker/events/message';
 import { sessionStub } from '../../worker/session/client';
 import { adminJson, event, fetchWorker, seedCatalog, token } from './helpers';
 import { admin, call } from './ops-helpers';
@@ -299,13 +300,13 @@ describe('right to erasure', () => {
     expect(found(left, [keys.sessions.anon])).toEqual([]);
   });
 
-  it('covers events still waiting in the event buffer (held while D1 was failing)', async () => {
+  it('covers events still waiting in the event buffer (held while the queue was failing)', async () => {
     const carol = `carol-${run}`;
     const userKey = await pseudonymize(env, 'u', carol);
     const sessionKey = await pseudonymize(env, 's', `carol-web-${run}`);
     const row = (i: number) => ({ eventId: `carol-${run}-${i}`, type: 'view' as const, itemId: 'makeup-1', sessionKey, userKey: i ? userKey : null, ts: Date.now(), receivedAt: Date.now() });
     const other = { ...row(9), eventId: `not-carol-${run}`, sessionKey: 's_someone-else', userKey: null };
-    await bufferStub(env).hold([row(0), row(1), other]);
+    await bufferStub(env).hold(toMessages([row(0), row(1), other], Date.now()));
     const before = await exportOf({ user_id: carol, session_ids: [`carol-web-${run}`] });
     expect(before.events.map((e: any) => e.event_id).sort()).toEqual([`carol-${run}-0`, `carol-${run}-1`]);
     const r = await admin('/v1/admin/shoppers/erase', 'POST', { user_id: carol, session_ids: [`carol-web-${run}`] });
