@@ -3,16 +3,18 @@
  *  1. each session object is called once for the whole consumer batch (claim()): it drops
  *     event_ids it already holds under another claim and applies new events to the features;
  *  2. one R2 object per message with the events its claim owns (worker/events/log-store.ts);
- *  3. one D1 batch: experiment attribution and the user → session index, both idempotent.
+ *  3. one D1 batch: experiment attribution, the user → session index, the log's manifest
+ *     (event_log_objects) and canary CTR counts (canary_ctr), all idempotent.
  * A message is acked only when all three are done for it, else retried. Every step is safe to
  * repeat for the same message, so a redelivery or a crash mid-batch stores each event once.
  */
-import { db, runBatch } from '../db/client';
-import type { EventRow } from '../db/schema';
+import { chunk, db, rowsPerStatement, runBatch } from '../db/client';
+import { eventLogObjects, type EventRow } from '../db/schema';
 import { attributeAfterInsert, planEventAttribution } from '../experiments/ingest-hooks';
 import { log } from '../ops/log';
 import { sessionLinkStatements } from '../privacy/session-index';
-import { writeLogObject } from './log-store';
+import { canaryCtrStatements } from './canary-ctr';
+import { writeLogObject, type LogObject } from './log-store';
 import type { EventMessage } from './message';
 import { claimAll, groupBySession } from './session-feed';
 
@@ -59,12 +61,13 @@ export async function consumeEvents(batch: MessageBatch<EventMessage>, env: Env,
   }
   for (const [key, c] of claims) if (c instanceof Error) log('error', 'session_claim_failed', { session: key.slice(0, 8), error: c.message });
 
+  const written = new Map<string, LogObject>();
   await Promise.all(
     msgs.map(async (m) => {
       const rows = owned.get(m.body.claim)!;
       if (failed.has(m.body.claim) || !rows.length) return;
       try {
-        await writeLogObject(env.EXPORTS, m.body.claim, m.body.receivedAt, rows);
+        written.set(m.body.claim, await writeLogObject(env.EXPORTS, m.body.claim, m.body.receivedAt, rows));
       } catch (e) {
         failed.add(m.body.claim);
         log('error', 'event_log_write_failed', { claim: m.body.claim, rows: rows.length, error: (e as Error).message });
@@ -74,11 +77,19 @@ export async function consumeEvents(batch: MessageBatch<EventMessage>, env: Env,
 
   const done = msgs.filter((m) => !failed.has(m.body.claim));
   const d1Rows = done.flatMap((m) => forD1.get(m.body.claim)!);
-  if (d1Rows.length) {
+  const objects = [...new Map(done.flatMap((m) => (written.has(m.body.claim) ? [[m.body.claim, written.get(m.body.claim)!] as const] : []))).values()];
+  if (d1Rows.length || objects.length) {
     try {
       const d = db(env.DB);
       const attribution = await planEventAttribution(env, d, d1Rows);
-      const all = await runBatch(d, [...attribution.statements, ...sessionLinkStatements(d, d1Rows)]);
+      const manifest = chunk(objects, rowsPerStatement(5)).map((part) =>
+        d
+          .insert(eventLogObjects)
+          .values(part.map((o) => ({ ...o, writtenAt: Date.now() })))
+          .onConflictDoNothing(),
+      );
+      const ctr = await canaryCtrStatements(d, done.map((m) => ({ claim: m.body.claim, receivedAt: m.body.receivedAt, rows: owned.get(m.body.claim)! })));
+      const all = await runBatch(d, [...attribution.statements, ...sessionLinkStatements(d, d1Rows), ...manifest, ...ctr]);
       await attributeAfterInsert(env, attribution, all, waitUntil);
     } catch (e) {
       log('error', 'event_d1_write_failed', { rows: d1Rows.length, error: (e as Error).message });

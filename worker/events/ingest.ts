@@ -109,7 +109,7 @@ export async function ingestEvents(
   const sortedWarnings = () => warnings.sort((a, b) => a.index - b.index);
   const outcome = await acceptRows(env, rows, now, waitUntil);
   const known = { ...base, duplicates: duplicates + outcome.duplicates, rejected, warnings: sortedWarnings() };
-  return outcome.buffered ? { ...known, accepted: 0, buffered: outcome.accepted } : { ...known, accepted: outcome.accepted };
+  return outcome.buffered && outcome.accepted ? { ...known, accepted: 0, buffered: outcome.accepted } : { ...known, accepted: outcome.accepted };
 }
 
 /**

@@ -19,7 +19,14 @@ export function logKey(claim: string, receivedAt: number): string {
 }
 
 /** Write a message's rows (already deduplicated). Lines are sorted so a rewrite is byte-identical. */
-export async function writeLogObject(bucket: R2Bucket, claim: string, receivedAt: number, rows: EventRow[]): Promise<{ key: string; bytes: number }> {
+export interface LogObject {
+  key: string;
+  hour: string;
+  rows: number;
+  bytes: number;
+}
+
+export async function writeLogObject(bucket: R2Bucket, claim: string, receivedAt: number, rows: EventRow[]): Promise<LogObject> {
   const lines = rows
     .map((r) => toExportedEvent({ recommendationId: null, slot: null, userKey: null, value: null, ...r, receivedAt }))
     .sort((a, b) => String(a.session_key).localeCompare(String(b.session_key)) || Number(a.ts) - Number(b.ts) || String(a.event_id).localeCompare(String(b.event_id)))
@@ -30,7 +37,7 @@ export async function writeLogObject(bucket: R2Bucket, claim: string, receivedAt
     httpMetadata: { contentType: 'application/x-ndjson', contentEncoding: 'gzip' },
     customMetadata: { rows: String(lines.length), claim },
   });
-  return { key, bytes: body.byteLength };
+  return { key, hour: new Date(receivedAt).toISOString().slice(0, 13), rows: lines.length, bytes: body.byteLength };
 }
 
 export function parseLog(text: string): ExportedEvent[] {
