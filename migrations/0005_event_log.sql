@@ -15,4 +15,12 @@ CREATE TABLE `event_log_objects` (
 	`written_at` integer NOT NULL
 );
 --> statement-breakpoint
-CREATE INDEX `event_log_objects_hour_idx` ON `event_log_objects` (`hour`);
+CREATE INDEX `event_log_objects_hour_idx` ON `event_log_objects` (`hour`);--> statement-breakpoint
+CREATE TABLE `rec_ctr` (
+	`claim` text PRIMARY KEY NOT NULL,
+	`received_at` integer NOT NULL,
+	`impressions` integer NOT NULL,
+	`clicks` integer NOT NULL
+);
+--> statement-breakpoint
+CREATE INDEX `rec_ctr_received_idx` ON `rec_ctr` (`received_at`);

@@ -97,6 +97,17 @@ describe('the R2 event log', () => {
     for (const s of ['a', 'b']) for (let i = 0; i < 3; i++) expect(count(rows, `${tag}-${s}-${i}`)).toBe(1);
   });
 
+  it('counts recommendation impressions and clicks (drift CTR) once per message, however often it is delivered', async () => {
+    const rows = (await rowsFor('ctr-s', 3, `ctr-${Date.now()}`)).map((r, i) => ({ ...r, type: (i < 2 ? 'impression' : 'click') as EventRow['type'], recommendationId: 'rec-x' }));
+    const [m] = toMessages(rows, Date.now());
+    await deliver([m!]);
+    await deliver([m!], {}, 2);
+    const r = await env.DB.prepare('SELECT impressions, clicks FROM rec_ctr WHERE claim = ?').bind(m!.claim).all();
+    expect(r.results).toEqual([{ impressions: 2, clicks: 1 }]);
+    const listed = await env.DB.prepare('SELECT rows FROM event_log_objects WHERE key = ?').bind(logKey(m!.claim, m!.receivedAt)).all();
+    expect(listed.results).toEqual([{ rows: 3 }]);
+  });
+
   it("one shopper's event_id does not suppress another's", async () => {
     const id = `shared-id-${Date.now()}`;
     const mine = { ...event('view', 'haircare-1', 'shopper-one'), event_id: id };

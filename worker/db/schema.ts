@@ -281,3 +281,18 @@ export const canaryCtr = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.rolloutId, t.claim, t.arm] })],
 );
+
+/**
+ * Impressions and clicks on recommendations per queue message (the drift check's CTR stream),
+ * counted by the consumer; keyed by the message's claim, so a redelivery counts once.
+ */
+export const recCtr = sqliteTable(
+  'rec_ctr',
+  {
+    claim: text('claim').primaryKey(),
+    receivedAt: integer('received_at').notNull(),
+    impressions: integer('impressions').notNull(),
+    clicks: integer('clicks').notNull(),
+  },
+  (t) => [index('rec_ctr_received_idx').on(t.receivedAt)],
+);

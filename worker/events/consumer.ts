@@ -4,7 +4,7 @@
  *     event_ids it already holds under another claim and applies new events to the features;
  *  2. one R2 object per message with the events its claim owns (worker/events/log-store.ts);
  *  3. one D1 batch: experiment attribution, the user → session index, the log's manifest
- *     (event_log_objects) and canary CTR counts (canary_ctr), all idempotent.
+ *     (event_log_objects) and CTR counts (rec_ctr, canary_ctr), all idempotent.
  * A message is acked only when all three are done for it, else retried. Every step is safe to
  * repeat for the same message, so a redelivery or a crash mid-batch stores each event once.
  */
@@ -13,7 +13,7 @@ import { eventLogObjects, type EventRow } from '../db/schema';
 import { attributeAfterInsert, planEventAttribution } from '../experiments/ingest-hooks';
 import { log } from '../ops/log';
 import { sessionLinkStatements } from '../privacy/session-index';
-import { canaryCtrStatements } from './canary-ctr';
+import { ctrStatements } from './rec-ctr';
 import { writeLogObject, type LogObject } from './log-store';
 import type { EventMessage } from './message';
 import { claimAll, groupBySession } from './session-feed';
@@ -88,7 +88,7 @@ export async function consumeEvents(batch: MessageBatch<EventMessage>, env: Env,
           .values(part.map((o) => ({ ...o, writtenAt: Date.now() })))
           .onConflictDoNothing(),
       );
-      const ctr = await canaryCtrStatements(d, done.map((m) => ({ claim: m.body.claim, receivedAt: m.body.receivedAt, rows: owned.get(m.body.claim)! })));
+      const ctr = await ctrStatements(d, done.map((m) => ({ claim: m.body.claim, receivedAt: m.body.receivedAt, rows: owned.get(m.body.claim)! })));
       const all = await runBatch(d, [...attribution.statements, ...sessionLinkStatements(d, d1Rows), ...manifest, ...ctr]);
       await attributeAfterInsert(env, attribution, all, waitUntil);
     } catch (e) {
