@@ -44,6 +44,9 @@ export default defineConfig(async () => {
             RATE_LIMIT_SESSION: { namespace_id: '1002', simple: { limit: 10, period: 60 } },
           },
           outboundService: { node: testOrigin },
+          // The events queue delivers to the consumer as soon as a message waits (wrangler.toml
+          // says 2 s): tests wait for the R2 log after each POST (test/worker/helpers.ts postEvents).
+          queueConsumers: { 'p13n-events': { maxBatchTimeout: 0.05, maxRetries: 5 } },
         },
       }),
     ],

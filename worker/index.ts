@@ -1,6 +1,8 @@
 import { app } from './app';
 import { warmRuntime } from './inference/ort';
 import { runScheduled } from './ops/cron';
+import { consumeEvents } from './events/consumer';
+import type { EventMessage } from './events/message';
 
 // Start ORT's WASM runtime while the isolate starts, not on its first recommendation.
 void warmRuntime();
@@ -16,4 +18,8 @@ export default {
   scheduled: async (controller, env, _ctx) => {
     await runScheduled(controller, env);
   },
-} satisfies ExportedHandler<Env>;
+  // Events queue consumer (worker/events/consumer.ts): dedupe, R2 event log, attribution.
+  queue: async (batch, env, ctx) => {
+    await consumeEvents(batch, env, ctx);
+  },
+} satisfies ExportedHandler<Env, EventMessage>;

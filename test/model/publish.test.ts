@@ -48,4 +48,34 @@ describe('D1 export', () => {
     ]);
     expect(queries.length).toBe(4);
   });
+
+  it('reads the R2 event log (through its manifest, page by page), merges legacy D1 rows and counts an event in both once', () => {
+    const line = (e: Record<string, unknown>) => JSON.stringify({ recommendation_id: null, slot: null, received_at: 5, value: null, user_key: null, ...e });
+    const objects: Record<string, string | null> = {
+      'events/dt=2026-11-23/hr=07/a.ndjson.gz': [line({ event_id: 'l1', type: 'view', item_id: 'a', session_key: 's9', ts: 3 }), line({ event_id: 'l2', type: 'impression', item_id: 'a', session_key: 's9', ts: 3 })].join('\n') + '\n',
+      'events/dt=2026-11-23/hr=08/b.ndjson.gz': line({ event_id: 'l3', type: 'purchase', item_id: 'b', session_key: 's9', user_key: 'u9', ts: 0, value: 4 }) + '\n',
+      // the legacy D1 row e1 was also exported: same session and id, counted once
+      'events/dt=2026-11-23/hr=09/c.ndjson.gz': line({ event_id: 'e1', type: 'view', item_id: 'a', session_key: 's1', ts: 1 }) + '\n',
+      // erased after the manifest listed it
+      'events/dt=2026-11-23/hr=10/d.ndjson.gz': null,
+    };
+    const pages: (string | null)[] = [];
+    const log = {
+      keys: (after: string | null, page: number) => {
+        pages.push(after);
+        return Object.keys(objects).filter((k) => after === null || k > after).sort().slice(0, page);
+      },
+      read: (key: string) => objects[key] ?? null,
+    };
+    const legacy = [{ event_id: 'e1', type: 'view', item_id: 'a', session_key: 's1', user_key: null, ts: 1, value: null }];
+    const query = <T>(sql: string): T[] => (sql.includes('FROM items') ? [] : sql.includes('event_id >') ? [] : (legacy as T[]));
+    const r = exportFromD1(query, 2, log);
+    expect(r.events).toEqual([
+      { user: 'u9', item: 'b', ts: 0, type: 'purchase', value: 4 },
+      { user: 's1', item: 'a', ts: 1, type: 'view' },
+      { user: 's9', item: 'a', ts: 3, type: 'view' },
+    ]);
+    expect(r.logObjects).toBe(3);
+    expect(pages).toEqual([null, 'events/dt=2026-11-23/hr=08/b.ndjson.gz', 'events/dt=2026-11-23/hr=10/d.ndjson.gz']);
+  });
 });

@@ -9,7 +9,7 @@ import { runDurableObjectAlarm } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { bufferStub } from '../../worker/events/buffer-client';
-import { ADMIN, adminJson, event, fixtureCatalog, seedCatalog } from './helpers';
+import { ADMIN, adminJson, event, fixtureCatalog, seedCatalog, waitForLog } from './helpers';
 import { activate, demoModel, registerModel } from './model-helpers';
 import { call as callWorker, runCron, type EnvOverride } from './ops-helpers';
 import { originPage, releaseOrigin, slot, storePage } from './rewrite-helpers';
@@ -50,7 +50,7 @@ function faultySessions(mode: 'error' | 'hang'): DurableObjectNamespace {
   const fail = () => (mode === 'error' ? Promise.reject(new Error('session object crashed')) : new Promise(() => {}));
   return {
     idFromName: (n: string) => env.SESSIONS.idFromName(n),
-    get: () => ({ features: fail, ingest: fail }),
+    get: () => ({ features: fail, claim: fail }),
   } as unknown as DurableObjectNamespace;
 }
 
@@ -64,11 +64,28 @@ const health = async (override: Override = {}) => json(await call('/v1/admin/hea
 const postBatch = (events: unknown[], override: Override = {}) =>
   call('/v1/events', override, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ events }) });
 
+/** How often each id is in the R2 event log, once the consumer has logged them all. */
 async function storedCount(ids: string[]): Promise<Map<string, number>> {
-  const rows = await env.DB.prepare(`SELECT event_id, COUNT(*) AS n FROM events WHERE event_id IN (${ids.map(() => '?').join(',')}) GROUP BY event_id`)
-    .bind(...ids)
-    .all<{ event_id: string; n: number }>();
-  return new Map(rows.results.map((r) => [r.event_id, r.n]));
+  const rows = await waitForLog(ids);
+  const out = new Map<string, number>();
+  for (const r of rows) if (ids.includes(r.event_id)) out.set(r.event_id, (out.get(r.event_id) ?? 0) + 1);
+  return out;
+}
+
+/** The real queue binding behind a switch: 'error' refuses sends, 'lost' sends and then fails the call. */
+function faultyQueue(real: Queue) {
+  const ctl = { mode: 'ok' as 'ok' | 'error' | 'lost' };
+  const guard = async <T>(run: () => Promise<T>): Promise<T> => {
+    if (ctl.mode === 'error') throw new Error('Queue send failed: injected');
+    const r = await run();
+    if (ctl.mode === 'lost') throw new Error('Queue send: answer lost');
+    return r;
+  };
+  const binding = {
+    send: (body: unknown, o?: QueueSendOptions) => guard(() => real.send(body, o)),
+    sendBatch: (m: Iterable<MessageSendRequest>, o?: QueueSendBatchOptions) => guard(() => real.sendBatch(m, o)),
+  } as unknown as Queue;
+  return { ctl, binding };
 }
 
 const popular = (n: number) =>
@@ -123,82 +140,68 @@ describe('D1 errors and time-outs', () => {
   }
 });
 
-describe('no accepted event is lost when the event log fails', () => {
-  it('buffers a batch D1 refused (202 buffered), holds a resent batch once, and stores every event exactly once after D1 recovers', async () => {
-    const d1 = faultyD1(env.DB);
-    const broken: Override = { DB: d1.binding };
+describe('no accepted event is lost when the events queue fails', () => {
+  it('buffers a batch the queue refused (202 buffered), and after recovery the log holds every event exactly once, resends included', async () => {
+    const q = faultyQueue(env.EVENTS_QUEUE);
+    const broken: Override = { EVENTS_QUEUE: q.binding };
     const before = event('view', 'skincare-3', 'buf-s');
     expect((await json(await postBatch([before]))).accepted).toBe(1);
 
-    d1.ctl.mode = 'error';
+    q.ctl.mode = 'error';
     const batch = [before, ...['skincare-4', 'makeup-5', 'haircare-6', 'fragrance-7'].map((id) => event('click', id, 'buf-s', { user_id: 'buf-user' }))];
     const res = await postBatch([...batch, { event_id: 'bad', type: 'nope' }], broken);
     expect(res.status).toBe(202);
     const body = await json(res);
-    expect(body).toMatchObject({ accepted: 0, buffered: 5, duplicates: 0 });
+    // The session object already holds `before`: the inline claim reports it as a duplicate.
+    expect(body).toMatchObject({ accepted: 0, buffered: 4, duplicates: 1 });
     expect(body.rejected.map((r: any) => r.event_id)).toEqual(['bad']);
-    // A client retry while D1 is still down is buffered again, but held once.
-    expect((await json(await postBatch(batch, broken))).buffered).toBe(5);
+    // A client retry while the queue is still down is buffered again (a new message)...
+    expect((await json(await postBatch(batch, broken))).duplicates).toBe(5);
 
     const ids = batch.map((e) => e.event_id);
-    expect([...(await storedCount(ids)).keys()]).toEqual([before.event_id]);
     let h = await health(broken);
     expect(h.reasons).toContain('events_buffered');
-    expect(h.events).toMatchObject({ ok: true, pending: 5 });
-    // Buffered rows hold pseudonymous keys only.
+    expect(h.events).toMatchObject({ ok: true, pending: 10 });
+    // Buffered messages hold pseudonymous keys only.
     const held = await runInBuffer();
     expect(held).not.toContain('buf-user');
     expect(held).not.toContain('"buf-s"');
 
-    // D1 is back (the buffer writes through the real binding): the retry alarm stores everything.
+    // The queue is back (the buffer sends through the real binding): ...but each id is stored once.
     expect(await runDurableObjectAlarm(bufferStub(env))).toBe(true);
     const counts = await storedCount(ids);
     expect(ids.map((id) => counts.get(id))).toEqual([1, 1, 1, 1, 1]);
     h = await health();
     expect(h.reasons).not.toContain('events_buffered');
     expect(h.events.pending).toBe(0);
-    // The session object learned the buffered events too (they reached it after the write).
+    // The session object learned the buffered events inline, before the answer.
     const recs = await json(await call('/v1/recommendations?slot=home&k=4&session_id=buf-s&user_id=buf-user'));
     expect(recs.items.some((i: any) => /^Because you /.test(i.reason))).toBe(true);
   });
 
-  it('a D1 write that times out is buffered too, and the frequent cron job drains the buffer', async () => {
-    const d1 = faultyD1(env.DB);
-    d1.ctl.mode = 'hang';
-    const batch = [event('view', 'makeup-8', 'hang-s'), event('view', 'makeup-9', 'hang-s')];
-    const res = await postBatch(batch, { DB: d1.binding, D1_TIMEOUT_MS: '200' });
-    expect(res.status).toBe(202);
-    expect((await json(res)).buffered).toBe(2);
-    await runCron('*/5 * * * *');
-    const counts = await storedCount(batch.map((e) => e.event_id));
-    expect(batch.map((e) => counts.get(e.event_id))).toEqual([1, 1]);
-    expect((await bufferStub(env).status()).pending).toBe(0);
-  });
-
-  it('a write that reached D1 but whose answer was lost is buffered, and the retry does not store it twice', async () => {
-    const d1 = faultyD1(env.DB);
-    d1.ctl.mode = 'lost';
+  it('a send whose answer was lost is buffered and sent again, and the log still holds each event once; the frequent cron drains the buffer', async () => {
+    const q = faultyQueue(env.EVENTS_QUEUE);
+    q.ctl.mode = 'lost';
     const batch = [event('purchase', 'skincare-9', 'lost-s', { value: 9 }), event('view', 'skincare-8', 'lost-s')];
-    const res = await postBatch(batch, { DB: d1.binding });
+    const res = await postBatch(batch, { EVENTS_QUEUE: q.binding });
     expect(res.status).toBe(202);
+    await runCron('*/5 * * * *');
+    expect((await bufferStub(env).status()).pending).toBe(0);
     const ids = batch.map((e) => e.event_id);
-    expect([...(await storedCount(ids)).values()]).toEqual([1, 1]);
-    expect(await runDurableObjectAlarm(bufferStub(env))).toBe(true);
     const counts = await storedCount(ids);
     expect(ids.map((id) => counts.get(id))).toEqual([1, 1]);
-    expect((await bufferStub(env).status()).pending).toBe(0);
   });
 
   it('when the buffer cannot take the batch either, the answer is 503 (nothing accepted), so the client retries', async () => {
-    const d1 = faultyD1(env.DB);
-    d1.ctl.mode = 'error';
+    const q = faultyQueue(env.EVENTS_QUEUE);
+    q.ctl.mode = 'error';
     const noBuffer = { idFromName: (n: string) => env.EVENT_BUFFER.idFromName(n), get: () => ({ hold: () => Promise.reject(new Error('buffer down')) }) };
-    const res = await postBatch([event('view', 'makeup-1', 'nobuf-s')], { DB: d1.binding, EVENT_BUFFER: noBuffer });
+    const res = await postBatch([event('view', 'makeup-1', 'nobuf-s')], { EVENTS_QUEUE: q.binding, EVENT_BUFFER: noBuffer });
     expect(res.status).toBe(503);
     expect((await json(res)).error.code).toBe('unavailable');
   });
 
-  it('a failing session object does not lose events: they are stored in D1 and counted accepted', async () => {
+  it('a failing session object does not lose events: they are queued, counted accepted and logged by the consumer', async () => {
     const batch = [event('view', 'haircare-1', 'so-s'), event('click', 'haircare-2', 'so-s')];
     const res = await postBatch(batch, { SESSIONS: faultySessions('error') });
     expect(res.status).toBe(200);
@@ -206,12 +209,22 @@ describe('no accepted event is lost when the event log fails', () => {
     const counts = await storedCount(batch.map((e) => e.event_id));
     expect(counts.size).toBe(2);
   });
+
+  it('D1 failing does not touch ingestion: events are accepted and logged', async () => {
+    const d1 = faultyD1(env.DB);
+    d1.ctl.mode = 'error';
+    const batch = [event('view', 'makeup-8', 'd1-down-s'), event('view', 'makeup-9', 'd1-down-s')];
+    const res = await postBatch(batch, { DB: d1.binding });
+    expect(res.status).toBe(200);
+    expect((await json(res)).accepted).toBe(2);
+    expect((await storedCount(batch.map((e) => e.event_id))).size).toBe(2);
+  });
 });
 
-/** The buffer's stored rows as text (to check what it keeps at rest). */
+/** The buffer's stored messages as text (to check what it keeps at rest). */
 async function runInBuffer(): Promise<string> {
   const { runInDurableObject } = await import('cloudflare:test');
-  return runInDurableObject(bufferStub(env), async (_obj, state) => JSON.stringify(state.storage.sql.exec('SELECT * FROM pending').toArray()));
+  return runInDurableObject(bufferStub(env), async (_obj, state) => JSON.stringify(state.storage.sql.exec('SELECT * FROM messages').toArray()));
 }
 
 describe('session object throws or is slow', () => {

@@ -62,13 +62,73 @@ export function event(type: string, item_id: string, session_id: string, extra: 
   return { event_id: `ev-${Date.now()}-${seq}-${Math.random().toString(36).slice(2)}`, type, item_id, session_id, timestamp: Date.now() - 1000 + seq, ...extra };
 }
 
-export async function postEvents(events: unknown[]): Promise<{ status: number; body: any }> {
+/**
+ * POST a batch, then (unless `settle: false`) wait until the queue consumer has logged every event
+ * the answer accepted, so a test sees what a shopper sees a few seconds later (attribution,
+ * multi-session features, the R2 log).
+ */
+export async function postEvents(events: unknown[], opts: { settle?: boolean } = {}): Promise<{ status: number; body: any }> {
   const res = await fetchWorker('/v1/events', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ events }) });
-  return { status: res.status, body: await res.json() };
+  const body = await res.json<any>();
+  if (opts.settle !== false && res.status === 200 && body.accepted > 0) {
+    const rejected = new Set<number>((body.rejected ?? []).map((r: { index: number }) => r.index));
+    const ids = events.filter((e, i) => !rejected.has(i) && typeof (e as { event_id?: unknown })?.event_id === 'string').map((e) => (e as { event_id: string }).event_id);
+    await waitForLog([...new Set(ids)]);
+  }
+  return { status: res.status, body };
 }
 
 export async function recommendations(query: Record<string, string | number>): Promise<{ status: number; body: any; headers: Headers }> {
   const qs = new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)]));
   const res = await fetchWorker(`/v1/recommendations?${qs}`);
   return { status: res.status, body: await res.json(), headers: res.headers };
+}
+
+const logCache = new Map<string, Record<string, any>[]>();
+
+/** Every line of the R2 event log (worker/events/log-store.ts); objects are cached by key and etag. */
+export async function logEvents(): Promise<Record<string, any>[]> {
+  return (await logLines()).map((l) => l.row);
+}
+
+async function logLines(): Promise<{ key: string; row: Record<string, any> }[]> {
+  const { parseLog } = await import('../../worker/events/log-store');
+  const out: { key: string; row: Record<string, any> }[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await env.EXPORTS.list({ prefix: 'events/', cursor });
+    for (const o of page.objects) {
+      const id = `${o.key}\u0000${o.etag}`;
+      let rows = logCache.get(id);
+      if (!rows) {
+        const obj = await env.EXPORTS.get(o.key);
+        if (!obj) continue;
+        rows = parseLog(await new Response(obj.body.pipeThrough(new DecompressionStream('gzip'))).text());
+        logCache.set(id, rows);
+      }
+      for (const row of rows) out.push({ key: o.key, row });
+    }
+    cursor = page.truncated ? page.cursor : undefined;
+  } while (cursor);
+  return out;
+}
+
+/**
+ * Wait until the queue consumer has written these event ids to the R2 log (the local queue
+ * delivers after max_batch_timeout) and finished its D1 batch (the objects' manifest rows exist).
+ */
+export async function waitForLog(ids: string[], timeoutMs = 15_000): Promise<Record<string, any>[]> {
+  const deadline = Date.now() + timeoutMs;
+  const want = new Set(ids);
+  for (;;) {
+    const lines = await logLines();
+    const keys = new Set(lines.filter((l) => want.has(l.row.event_id)).map((l) => l.key));
+    const have = new Set(lines.filter((l) => want.has(l.row.event_id)).map((l) => l.row.event_id));
+    if (have.size === want.size) {
+      const listed = await env.DB.prepare('SELECT COUNT(*) AS n FROM event_log_objects WHERE key IN (SELECT value FROM json_each(?))').bind(JSON.stringify([...keys])).first<{ n: number }>();
+      if (listed!.n === keys.size) return lines.map((l) => l.row);
+    }
+    if (Date.now() > deadline) throw new Error(`event log lacks ${want.size - have.size} of ${want.size} ids after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

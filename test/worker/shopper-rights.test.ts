@@ -12,8 +12,9 @@ import { pseudonymize } from '../../worker/identity/pseudonym';
 import { opsStub } from '../../worker/ops/metrics';
 import { exportEvents, gunzip, trimEvents } from '../../worker/ops/export';
 import { bufferStub } from '../../worker/events/buffer-client';
+import { toMessages } from '../../worker/events/message';
 import { sessionStub } from '../../worker/session/client';
-import { adminJson, event, fetchWorker, seedCatalog, token } from './helpers';
+import { adminJson, event, fetchWorker, seedCatalog, token, waitForLog } from './helpers';
 import { admin, call } from './ops-helpers';
 
 const DAY = 86_400_000;
@@ -37,6 +38,8 @@ async function track(events: Record<string, unknown>[], userId?: string): Promis
   const body = (await res.json()) as { accepted: number };
   expect(res.status).toBe(200);
   expect(body.accepted).toBe(events.length);
+  // The queue consumer writes the R2 log, attribution and the session index a moment later.
+  await waitForLog(events.map((e) => String(e.event_id)));
 }
 
 async function recsFor(sessionId: string, userId: string): Promise<string> {
@@ -51,7 +54,7 @@ async function recsFor(sessionId: string, userId: string): Promise<string> {
 
 const keys = { user: '', sessions: {} as Record<keyof typeof S, string> };
 const aliceEventIds: string[] = [];
-/** Alice's events the export run wrote to R2 (all but the last session's). */
+/** Alice's events in the R2 event log (all of them: the consumer logged each). */
 let aliceExported = 0;
 const aliceRecIds: string[] = [];
 
@@ -157,14 +160,13 @@ beforeAll(async () => {
   await recsFor(S.bob, BOB);
   await track([event('view', 'haircare-1', S.anon), event('view', 'haircare-2', S.anon)]);
 
-  // The daily export (everything received so far) and the retention trim.
-  aliceExported = aliceEventIds.length;
-  const exported = await exportEvents(env, Date.now(), { settleMs: 0 });
-  expect(exported.rows).toBeGreaterThan(0);
-  expect((await trimEvents(env, Date.now())).deleted).toBeGreaterThanOrEqual(2);
+  // The daily export and trim: events never reach D1 any more, so there is nothing to move.
+  expect((await exportEvents(env, Date.now(), { settleMs: 0 })).rows).toBe(0);
+  expect((await trimEvents(env, Date.now())).deleted).toBe(0);
 
   // Last: an app session whose profile changes are still queued in its object (alarm pending).
   await track([mine(event('view', 'fragrance-4', S.app)), mine(event('add_to_cart', 'fragrance-4', S.app))], ALICE);
+  aliceExported = aliceEventIds.length;
 });
 
 describe('right of access', () => {
@@ -221,15 +223,14 @@ describe('right to erasure', () => {
     expect(JSON.stringify(receipt)).not.toContain(ALICE);
     expect(receipt.subject.user_key).toBe(keys.user);
     expect(receipt.subject.session_keys.sort()).toEqual([keys.sessions.old, keys.sessions.web, keys.sessions.app, keys.sessions.recs].sort());
-    // 2 old events were trimmed from D1 (only in R2 now); the other 7 were still in D1.
-    expect(receipt.d1).toMatchObject({ events: aliceEventIds.length - 2, profiles: 1, rec_served: 2, rec_purchases: 1, shopper_sessions: 4 });
+    // Her events are in the R2 log only (none in D1's legacy event table).
+    expect(receipt.d1).toMatchObject({ events: 0, profiles: 1, rec_served: 2, rec_purchases: 1, shopper_sessions: 4 });
     // Alarms: the app session's pending profile flush, and the retention expiry of the two other
     // sessions that received events (the recommendations-only session has none).
     expect(receipt.durable_objects).toMatchObject({ sessions_erased: 4, pending_profile_events: 2, alarms_cleared: 3 });
     expect(receipt.durable_objects.rows).toBeGreaterThan(10);
-    // The old partition held only Alice's rows (deleted); today's is shared with Bob (rewritten).
-    expect(receipt.r2.objects_deleted).toBeGreaterThanOrEqual(1);
-    expect(receipt.r2.objects_rewritten).toBeGreaterThanOrEqual(1);
+    // One log object per queue message: her 4 batches were hers alone, so their objects are deleted.
+    expect(receipt.r2.objects_deleted).toBe(4);
     expect(receipt.r2.rows_removed).toBe(aliceExported);
   });
 
@@ -254,11 +255,10 @@ describe('right to erasure', () => {
     expect(found((await doDump(opsStub(env) as unknown as DurableObjectStub)).text)).toEqual([]);
   });
 
-  it('leaves no trace in any R2 object, and the export records match the rewritten partitions', async () => {
+  it("leaves no trace in any R2 object, and the log's manifest matches the objects left", async () => {
     const objects = await r2Dump();
     for (const [key, text] of Object.entries(objects)) expect(found(text), key).toEqual([]);
-    const runs = (await env.DB.prepare("SELECT parts FROM export_runs WHERE status = 'done'").all<{ parts: string }>()).results;
-    const parts = runs.flatMap((r) => JSON.parse(r.parts) as { key: string; rows: number }[]);
+    const parts = (await env.DB.prepare('SELECT key, rows FROM event_log_objects').all<{ key: string; rows: number }>()).results;
     expect(parts.length).toBeGreaterThan(0);
     for (const p of parts) {
       const obj = await env.EXPORTS.get(p.key);
@@ -299,13 +299,13 @@ describe('right to erasure', () => {
     expect(found(left, [keys.sessions.anon])).toEqual([]);
   });
 
-  it('covers events still waiting in the event buffer (held while D1 was failing)', async () => {
+  it('covers events still waiting in the event buffer (held while the queue was failing)', async () => {
     const carol = `carol-${run}`;
     const userKey = await pseudonymize(env, 'u', carol);
     const sessionKey = await pseudonymize(env, 's', `carol-web-${run}`);
     const row = (i: number) => ({ eventId: `carol-${run}-${i}`, type: 'view' as const, itemId: 'makeup-1', sessionKey, userKey: i ? userKey : null, ts: Date.now(), receivedAt: Date.now() });
     const other = { ...row(9), eventId: `not-carol-${run}`, sessionKey: 's_someone-else', userKey: null };
-    await bufferStub(env).hold([row(0), row(1), other]);
+    await bufferStub(env).hold(toMessages([row(0), row(1), other], Date.now()));
     const before = await exportOf({ user_id: carol, session_ids: [`carol-web-${run}`] });
     expect(before.events.map((e: any) => e.event_id).sort()).toEqual([`carol-${run}-0`, `carol-${run}-1`]);
     const r = await admin('/v1/admin/shoppers/erase', 'POST', { user_id: carol, session_ids: [`carol-web-${run}`] });

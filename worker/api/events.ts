@@ -12,9 +12,9 @@ export const eventsApi = router().openapi(
     summary: 'Ingest a batch of behavioural events (idempotent per event_id)',
     request: { body: { required: true, content: { 'application/json': { schema: EventBatchSchema } } } },
     responses: {
-      200: { description: 'Batch processed; rejected events are listed with reasons; without consent nothing is stored (not_stored)', content: { 'application/json': { schema: EventBatchResultSchema } } },
+      200: { description: 'Batch accepted (queued for the event log); rejected events are listed with reasons; without consent nothing is stored (not_stored)', content: { 'application/json': { schema: EventBatchResultSchema } } },
       202: {
-        description: 'The event log was unavailable: the valid events are buffered (`buffered`) and will be stored exactly once; do not resend',
+        description: 'The events queue was unavailable: the valid events are buffered (`buffered`) and will be stored exactly once; do not resend',
         content: { 'application/json': { schema: EventBatchResultSchema } },
       },
       ...errorResponses,

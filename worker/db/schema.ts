@@ -244,3 +244,55 @@ export const erasureReceipts = sqliteTable('erasure_receipts', {
   /** counts per table / durable objects / R2 objects, as in the receipt returned to the caller */
   counts: text('counts', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
 });
+
+// ---- event log (issue 12; see docs/reliability.md) ----
+
+/**
+ * The R2 event log's manifest: one row per log object the queue consumer wrote (one per queue
+ * message, ~100 events), in the consumer's D1 batch. `npm run data:export` lists the log through
+ * it (wrangler cannot list R2 objects); erasure keeps `rows` in step when it rewrites an object.
+ */
+export const eventLogObjects = sqliteTable(
+  'event_log_objects',
+  {
+    key: text('key').primaryKey(),
+    /** the hour the events were accepted, "YYYY-MM-DDTHH" (the object's partition) */
+    hour: text('hour').notNull(),
+    rows: integer('rows').notNull(),
+    bytes: integer('bytes').notNull(),
+    writtenAt: integer('written_at').notNull(),
+  },
+  (t) => [index('event_log_objects_hour_idx').on(t.hour)],
+);
+
+/**
+ * Impressions and clicks on recommendations per canary arm, counted by the queue consumer: one
+ * row per (rollout, queue message, arm), written with INSERT OR IGNORE, so a redelivered message
+ * counts once. The canary rule sums them (worker/ops/canary.ts ctrByArm).
+ */
+export const canaryCtr = sqliteTable(
+  'canary_ctr',
+  {
+    rolloutId: text('rollout_id').notNull(),
+    claim: text('claim').notNull(),
+    arm: text('arm', { enum: ['canary', 'stable'] }).notNull(),
+    impressions: integer('impressions').notNull(),
+    clicks: integer('clicks').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.rolloutId, t.claim, t.arm] })],
+);
+
+/**
+ * Impressions and clicks on recommendations per queue message (the drift check's CTR stream),
+ * counted by the consumer; keyed by the message's claim, so a redelivery counts once.
+ */
+export const recCtr = sqliteTable(
+  'rec_ctr',
+  {
+    claim: text('claim').primaryKey(),
+    receivedAt: integer('received_at').notNull(),
+    impressions: integer('impressions').notNull(),
+    clicks: integer('clicks').notNull(),
+  },
+  (t) => [index('rec_ctr_received_idx').on(t.receivedAt)],
+);

@@ -1,25 +1,23 @@
 /**
- * Event ingestion: validate each event on its own, store new ones in the D1 event log
- * (idempotent per event_id), then feed only the newly stored ones to their sessions'
- * Durable Objects. An event is reported accepted once D1 holds it; when the D1 write fails
- * or times out, the batch is held in the event buffer (worker/events/buffer.ts) and reported
- * `buffered`: it is stored later, exactly once, by the buffer's retries.
+ * Event ingestion: validate each event on its own, pseudonymize, and hand the batch (grouped by
+ * session) to the events queue; the consumer (worker/events/consumer.ts) dedupes and writes the
+ * R2 log. An event is reported accepted once the queue holds it; when the queue send fails, the
+ * batch is held in the event buffer (worker/events/buffer.ts) and reported `buffered`: the buffer
+ * sends it to the queue later. A browser-sized batch for one session is also applied to its
+ * session object before the answer, which then reports duplicates exactly; for larger batches
+ * `accepted` counts events handed on, and repeats of earlier ids are dropped by the consumer.
  */
 import type { z } from '@hono/zod-openapi';
-import { getServingCatalog } from '../catalog/serving';
-import { chunk, db, rowsPerStatement, runBatch } from '../db/client';
-import { events as eventsTable, type EventRow } from '../db/schema';
-import { attributeAfterInsert, planEventAttribution } from '../experiments/ingest-hooks';
+import type { EventRow } from '../db/schema';
 import { pseudonymize } from '../identity/pseudonym';
 import { isTokenShaped, verifyUserToken, type Consent } from '../identity/shopper';
 import { zodIssues } from '../lib/errors';
+import { numberVar } from '../lib/vars';
 import { log } from '../ops/log';
-import { sessionLinkStatements } from '../privacy/session-index';
-import { attrKeys } from '../ranking/history';
 import { EventSchema, type EventBatchResultSchema, type EventInput } from '../schemas/events';
-import { sessionStub } from '../session/client';
-import type { SessionEvent } from '../session/profile';
 import { bufferStub } from './buffer-client';
+import { enqueue, toMessages, type EventMessage } from './message';
+import { claimAll, groupBySession } from './session-feed';
 
 export type IngestResult = z.output<typeof EventBatchResultSchema>;
 
@@ -31,7 +29,10 @@ export interface BatchIdentity {
 }
 
 const MAX_FUTURE_MS = 24 * 3600_000;
-const COLUMNS = 10;
+/** A batch this small for one session (a browser beacon) updates its session object before the answer. */
+export const INLINE_MAX_EVENTS = 20;
+/** The inline claim waits at least this long, even when SESSION_BUDGET_MS is lower (it is a write). */
+const INLINE_MIN_BUDGET_MS = 150;
 
 export async function ingestEvents(
   env: Env,
@@ -106,60 +107,55 @@ export async function ingestEvents(
   );
 
   const sortedWarnings = () => warnings.sort((a, b) => a.index - b.index);
-  try {
-    const accepted = await storeEvents(env, rows, waitUntil);
-    return { ...base, accepted, duplicates: duplicates + rows.length - accepted, rejected, warnings: sortedWarnings() };
-  } catch (e) {
-    // D1 failed or timed out. If the buffer cannot take the batch either, this throws (503):
-    // nothing was accepted and the caller retries the same event ids.
-    log('error', 'event_store_failed', { events: rows.length, error: (e as Error).message });
-    await bufferStub(env).hold(rows);
-    return { ...base, accepted: 0, buffered: rows.length, duplicates, rejected, warnings: sortedWarnings() };
-  }
+  const outcome = await acceptRows(env, rows, now, waitUntil);
+  const known = { ...base, duplicates: duplicates + outcome.duplicates, rejected, warnings: sortedWarnings() };
+  return outcome.buffered && outcome.accepted ? { ...known, accepted: 0, buffered: outcome.accepted } : { ...known, accepted: outcome.accepted };
 }
 
 /**
- * Write events to the D1 log (and their experiment attribution, in the same batch), then feed
- * the newly stored ones to their sessions. Returns how many were new. Safe to repeat: an
- * event_id already in D1 is not stored again. `received_at` is the time D1 stores the event,
- * so a buffered event stored late still falls after the export watermark (worker/ops/export.ts).
+ * Hand the rows to the queue (or, when the queue fails, to the event buffer: if that fails too
+ * this throws, nothing was accepted and the caller retries the same ids). Then a browser-sized
+ * batch for one session is claimed by its session object inline, so the next recommendation
+ * sees it; the consumer's later claim of the same message is a no-op. The queue comes first: a
+ * session object must never remember an id whose events are not durable yet.
  */
-export async function storeEvents(env: Env, pending: EventRow[], waitUntil?: (p: Promise<unknown>) => void): Promise<number> {
-  const receivedAt = Date.now();
-  const rows = pending.map((r) => ({ ...r, receivedAt }));
-  const d = db(env.DB);
-  const stmts = chunk(rows, rowsPerStatement(COLUMNS)).map((part) =>
-    d.insert(eventsTable).values(part).onConflictDoNothing({ target: eventsTable.eventId }).returning({ id: eventsTable.eventId }),
-  );
-  // Attribution to experiment recommendations runs in the same D1 batch (one transaction).
-  const attribution = await planEventAttribution(env, d, rows);
-  // The user → session index (for erasure and access) joins the same batch, after attribution.
-  const all = await runBatch(d, [...stmts, ...attribution.statements, ...sessionLinkStatements(d, rows)]);
-  const results = all.slice(0, stmts.length) as { id: string }[][];
-  await attributeAfterInsert(env, attribution, all.slice(stmts.length), waitUntil);
-  const inserted = new Set(results.flat().map((r) => r.id));
-  const fresh = rows.filter((r) => inserted.has(r.eventId));
-  if (fresh.length) await feedSessions(env, fresh, waitUntil);
-  return inserted.size;
-}
-
-/** Session features follow the log; a failure here loses nothing (the log has the event). */
-async function feedSessions(env: Env, rows: EventRow[], waitUntil?: (p: Promise<unknown>) => void): Promise<void> {
-  const catalog = await getServingCatalog(env, waitUntil).catch(() => null);
-  const bySession = new Map<string, { userKey: string | null; events: SessionEvent[] }>();
-  for (const r of rows) {
-    const item = catalog?.facts(r.itemId);
-    const g = bySession.get(r.sessionKey) ?? { userKey: r.userKey ?? null, events: [] };
-    if (r.userKey) g.userKey = r.userKey;
-    g.events.push({ eventId: r.eventId, type: r.type, itemId: r.itemId, ts: r.ts, value: r.value, attrs: item ? attrKeys(item) : [] });
-    bySession.set(r.sessionKey, g);
+async function acceptRows(env: Env, rows: EventRow[], now: number, waitUntil?: (p: Promise<unknown>) => void): Promise<{ accepted: number; duplicates: number; buffered: boolean }> {
+  const messages = toMessages(rows, now);
+  let buffered = false;
+  try {
+    await enqueue(env.EVENTS_QUEUE, messages);
+  } catch (e) {
+    log('error', 'event_enqueue_failed', { events: rows.length, error: (e as Error).message });
+    await bufferStub(env).hold(messages);
+    buffered = true;
   }
-  await Promise.all(
-    [...bySession].map(([sessionKey, g]) =>
-      sessionStub(env, sessionKey)
-        .ingest(g.events, g.userKey)
-        .catch((e: Error) => log('error', 'session_ingest_failed', { events: g.events.length, error: e.message })),
-    ),
-  );
+  const sessions = new Set(rows.map((r) => r.sessionKey));
+  if (sessions.size !== 1 || rows.length > INLINE_MAX_EVENTS) return { accepted: rows.length, duplicates: 0, buffered };
+  const stored = await claimInline(env, messages, waitUntil);
+  return stored === null ? { accepted: rows.length, duplicates: 0, buffered } : { accepted: stored, duplicates: rows.length - stored, buffered };
 }
 
+/** Events the session object took as new (null: it did not answer within the budget; the consumer will). */
+async function claimInline(env: Env, messages: EventMessage[], waitUntil?: (p: Promise<unknown>) => void): Promise<number | null> {
+  const budget = numberVar(env.SESSION_BUDGET_MS, 150);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), Math.max(budget, INLINE_MIN_BUDGET_MS))));
+  const work = (async () => {
+    const results = await claimAll(env, await groupBySession(env, messages, waitUntil));
+    let stored = 0;
+    for (const r of results.values()) {
+      if (r instanceof Error) {
+        log('warn', 'session_claim_inline_failed', { error: r.message });
+        return null;
+      }
+      for (const m of messages) stored += r[m.claim]?.stored.length ?? 0;
+    }
+    return stored;
+  })();
+  waitUntil?.(work);
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -12,9 +12,9 @@
  *      and canary CTR < stable CTR × (1 − max_ctr_drop) => roll back.
  *   3. otherwise, if CTR was compared (or min_impressions = 0) => promote; else keep waiting.
  */
-import { and, gte, inArray, isNotNull, sql } from 'drizzle-orm';
+import { and, eq, gte, inArray, isNotNull, sql } from 'drizzle-orm';
 import { db } from '../db/client';
-import { events, type RolloutRow } from '../db/schema';
+import { canaryCtr, events, type RolloutRow } from '../db/schema';
 import { closeRollout, DEFAULT_CANARY_RULE, type CanaryRule } from '../inference/registry';
 import { log } from './log';
 
@@ -75,15 +75,30 @@ function pct(x: number): string {
   return `${(x * 100).toFixed(2)}%`;
 }
 
-/** Impressions and clicks on recommendations since the rollout started, per arm (by session key). */
+/**
+ * Impressions and clicks on recommendations since the rollout started, per arm: the consumer's
+ * counts (canary_ctr, worker/events/canary-ctr.ts) plus, during the migration period, rows still
+ * in the legacy D1 event log (by session key).
+ */
 export async function ctrByArm(d1: D1Database, rollout: Pick<RolloutRow, 'id' | 'share' | 'startedAt'>): Promise<Record<'canary' | 'stable', { impressions: number; clicks: number }>> {
-  const rows = await db(d1)
-    .select({ sessionKey: events.sessionKey, type: events.type, n: sql<number>`count(*)` })
-    .from(events)
-    .where(and(gte(events.receivedAt, rollout.startedAt), isNotNull(events.recommendationId), inArray(events.type, ['impression', 'click'])))
-    .groupBy(events.sessionKey, events.type)
-    .all();
+  const d = db(d1);
+  const [rows, counted] = await d.batch([
+    d
+      .select({ sessionKey: events.sessionKey, type: events.type, n: sql<number>`count(*)` })
+      .from(events)
+      .where(and(gte(events.receivedAt, rollout.startedAt), isNotNull(events.recommendationId), inArray(events.type, ['impression', 'click'])))
+      .groupBy(events.sessionKey, events.type),
+    d
+      .select({ arm: canaryCtr.arm, impressions: sql<number>`sum(${canaryCtr.impressions})`, clicks: sql<number>`sum(${canaryCtr.clicks})` })
+      .from(canaryCtr)
+      .where(eq(canaryCtr.rolloutId, rollout.id))
+      .groupBy(canaryCtr.arm),
+  ]);
   const out = { canary: { impressions: 0, clicks: 0 }, stable: { impressions: 0, clicks: 0 } };
+  for (const c of counted) {
+    out[c.arm].impressions += Number(c.impressions);
+    out[c.arm].clicks += Number(c.clicks);
+  }
   for (const r of rows) {
     const arm = out[armFor(rollout.id, r.sessionKey, rollout.share)];
     if (r.type === 'impression') arm.impressions += r.n;

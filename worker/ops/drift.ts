@@ -12,7 +12,7 @@
  */
 import { and, gte, inArray, isNotNull, lt, sql } from 'drizzle-orm';
 import { db } from '../db/client';
-import { events } from '../db/schema';
+import { events, recCtr } from '../db/schema';
 import type { LoadedModel } from '../inference/model-store';
 import { log } from './log';
 import { opsStub } from './metrics';
@@ -113,11 +113,22 @@ export async function checkDrift(env: Env, model: LoadedModel | undefined, now =
   }
   const since = (st as DriftState & { checkedAt?: number }).checkedAt ?? st.since;
   const served = await ops.servedSince(since);
-  const [ctrRow] = await db(env.DB)
-    .select({ impressions: sql<number>`sum(case when ${events.type} = 'impression' then 1 else 0 end)`, clicks: sql<number>`sum(case when ${events.type} = 'click' then 1 else 0 end)` })
-    .from(events)
-    .where(and(gte(events.receivedAt, since), lt(events.receivedAt, now), isNotNull(events.recommendationId), inArray(events.type, ['impression', 'click'])))
-    .all();
+  // The consumer's per-message counts (rec_ctr), plus rows still in the legacy D1 event log.
+  const d = db(env.DB);
+  const [[legacy], [counted]] = await d.batch([
+    d
+      .select({ impressions: sql<number>`sum(case when ${events.type} = 'impression' then 1 else 0 end)`, clicks: sql<number>`sum(case when ${events.type} = 'click' then 1 else 0 end)` })
+      .from(events)
+      .where(and(gte(events.receivedAt, since), lt(events.receivedAt, now), isNotNull(events.recommendationId), inArray(events.type, ['impression', 'click']))),
+    d
+      .select({ impressions: sql<number>`sum(${recCtr.impressions})`, clicks: sql<number>`sum(${recCtr.clicks})` })
+      .from(recCtr)
+      .where(and(gte(recCtr.receivedAt, since), lt(recCtr.receivedAt, now))),
+  ]);
+  const ctrRow = {
+    impressions: Number(legacy?.impressions ?? 0) + Number(counted?.impressions ?? 0),
+    clicks: Number(legacy?.clicks ?? 0) + Number(counted?.clicks ?? 0),
+  };
   const observe = (stream: Stream, x: number, reference?: number) => {
     const p = PARAMS[stream];
     const r = phUpdate(st!.ph[stream], x, p.delta, p.lambda, reference);

@@ -163,6 +163,9 @@ export async function trimEvents(env: Env, now = Date.now()): Promise<TrimResult
   const [served] = await env.DB.batch([
     env.DB.prepare('DELETE FROM rec_served WHERE served_at < ?').bind(expCutoff),
     env.DB.prepare('DELETE FROM rec_purchases WHERE ts < ?').bind(expCutoff),
+    // Per-message CTR counts (worker/events/rec-ctr.ts) age out with the outcomes.
+    env.DB.prepare('DELETE FROM rec_ctr WHERE received_at < ?').bind(expCutoff),
+    env.DB.prepare('DELETE FROM canary_ctr WHERE rollout_id IN (SELECT id FROM model_rollouts WHERE status <> ? AND decided_at < ?)').bind('running', expCutoff),
   ]);
   log('info', 'events_trimmed', { deleted, cutoff, exported_through: through, experiment_rows_deleted: served?.meta.changes ?? 0 });
   return { deleted, cutoff, exportedThrough: through };

@@ -1,29 +1,18 @@
 /**
- * The event log's R2 archive (worker/ops/export.ts) seen from the shopper-rights side: find a
- * subject's rows in the partitions, and rewrite the partitions without them. Partitions are not
- * indexed by shopper, so both walk every object under EXPORT_PREFIX.
+ * The event log in R2 seen from the shopper-rights side: the consumer's log (worker/events/
+ * log-store.ts) and the legacy D1 exports (worker/ops/export.ts). Find a subject's rows in the
+ * objects, and rewrite the objects without them. Objects are not indexed by shopper, so both walk
+ * every object under the event-log prefixes.
  */
-import { EXPORT_PREFIX, gunzip, gzip, type ExportedEvent } from '../ops/export';
+import { logObjectKeys, parseLog } from '../events/log-store';
+import { gunzip, gzip, type ExportedEvent } from '../ops/export';
 import { ownsEvent, type Subject } from './subject';
 
 /** A partition changed by someone else between our read and write is re-read this many times. */
 const MAX_ATTEMPTS = 5;
 
-async function* partitionKeys(bucket: R2Bucket): AsyncGenerator<string> {
-  let cursor: string | undefined;
-  do {
-    const page = await bucket.list({ prefix: EXPORT_PREFIX, cursor });
-    for (const o of page.objects) yield o.key;
-    cursor = page.truncated ? page.cursor : undefined;
-  } while (cursor);
-}
-
-function parseLines(text: string): ExportedEvent[] {
-  return text
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as ExportedEvent);
-}
+const partitionKeys = (bucket: R2Bucket) => logObjectKeys(bucket);
+const parseLines = parseLog;
 
 /** Sessions the user's archived rows name that the subject does not know yet (data older than the index). */
 function unknownSessions(s: Subject, rows: ExportedEvent[], into: Set<string>): void {

@@ -3,12 +3,14 @@
  * The order is what makes it complete and safe to retry:
  *  1. session objects first, so no queued profile change (or its alarm) re-creates the profile;
  *  2. D1, in one batch: attribution rows derived from the shopper, events, profile;
- *  3. the R2 archive of the event log; sessions found only there go through 1–3 again;
+ *  3. the R2 event log (the consumer's objects and the legacy exports); sessions found only there
+ *     go through 1–3 again;
  *  4. last, the user → session index (until then, a retry after a failure finds every session
  *     again), then the receipt log entry.
  */
 import { chunk } from '../db/client';
 import { bufferStub } from '../events/buffer-client';
+import { LOG_PREFIX } from '../events/log-store';
 import type { ErasureCounts, ErasureReceipt, ShopperRequest } from '../schemas/shoppers';
 import { sessionStub } from '../session/client';
 import { eraseArchivedEvents, type ArchiveErasure } from './archive';
@@ -49,6 +51,17 @@ async function eraseD1Rows(env: Env, s: Subject, into: ErasureCounts['d1']): Pro
   steps.forEach(([table], i) => (into[table] = (into[table] ?? 0) + (results[i]!.meta.changes ?? 0)));
 }
 
+/** Keep the R2 log's manifest (event_log_objects) in step with the rewritten log objects. */
+function manifestUpdates(env: Env, parts: ArchiveErasure['changedParts']): D1PreparedStatement[] {
+  return parts
+    .filter((p) => p.key.startsWith(LOG_PREFIX))
+    .map((p) =>
+      p.rows
+        ? env.DB.prepare('UPDATE event_log_objects SET rows = ?2, bytes = ?3 WHERE key = ?1').bind(p.key, p.rows, p.bytes)
+        : env.DB.prepare('DELETE FROM event_log_objects WHERE key = ?1').bind(p.key),
+    );
+}
+
 /** Keep the export run records in step with the rewritten partitions (rows and bytes per part). */
 function exportRunUpdates(env: Env, parts: ArchiveErasure['changedParts']): D1PreparedStatement[] {
   return parts
@@ -81,7 +94,7 @@ export async function eraseShopper(env: Env, req: ShopperRequest): Promise<Erasu
     counts.r2.objects_rewritten += r2.objects_rewritten;
     counts.r2.objects_deleted += r2.objects_deleted;
     counts.r2.rows_removed += r2.rows_removed;
-    runUpdates.push(...exportRunUpdates(env, r2.changedParts));
+    runUpdates.push(...exportRunUpdates(env, r2.changedParts), ...manifestUpdates(env, r2.changedParts));
     fresh = r2.newSessions.filter((k) => !s.sessionKeys.has(k));
     if (!fresh.length) break;
     for (const k of fresh) s.sessionKeys.add(k);

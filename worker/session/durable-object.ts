@@ -12,6 +12,9 @@ import { linkStatement } from '../privacy/session-index';
 import { applyEvents, emptyProfile, EVENT_STRENGTH, LIMITS, type ProfileData, type SessionEvent } from './profile';
 import { retentionMs } from '../lib/vars';
 
+/** Touches (click / add-to-cart on a recommendation) kept for last-touch attribution. */
+const TOUCHES = 50;
+
 export interface SessionFeatures {
   /** Newest first. */
   recent: { itemId: string; type: string; ts: number }[];
@@ -39,6 +42,19 @@ export type SessionDump = {
   alarm_at: number | null;
 };
 
+/** One queue message's events for this session (worker/events/message.ts). */
+export interface ClaimBatch {
+  claim: string;
+  events: SessionEvent[];
+}
+
+/** What a claim holds: the event ids it stores in the log, and purchases' last-touch recommendations. */
+export interface ClaimResult {
+  stored: string[];
+  /** purchase event id -> recommendation id of this session's latest click / add-to-cart of the item */
+  touches: Record<string, string>;
+}
+
 export interface SessionErasure {
   rows: number;
   pending_profile_events: number;
@@ -65,7 +81,7 @@ export class SessionState extends DurableObject<Env> {
     this.sql = ctx.storage.sql;
     // Reading a session that never received an event (most first page views, every bot) must
     // not create its storage: tables are created on the first write (schema()), not here.
-    this.ready = this.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'anonymous'").toArray().length > 0;
+    this.ready = this.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'seen'").toArray().length > 0;
   }
 
   private schema(): void {
@@ -81,6 +97,12 @@ export class SessionState extends DurableObject<Env> {
     // Anonymous events of this session, kept (bounded) until the shopper logs in: then they
     // join the user's profile (mergeAtLogin).
     this.sql.exec('CREATE TABLE IF NOT EXISTS anonymous (seq INTEGER PRIMARY KEY AUTOINCREMENT, event TEXT NOT NULL)');
+    // Dedupe state (claim()) and the recommendation touches last-touch attribution reads.
+    this.sql.exec(`
+      CREATE TABLE IF NOT EXISTS seen (event_id TEXT PRIMARY KEY, claim TEXT NOT NULL, at INTEGER NOT NULL, rec TEXT);
+      CREATE INDEX IF NOT EXISTS seen_at ON seen (at);
+      CREATE TABLE IF NOT EXISTS touches (seq INTEGER PRIMARY KEY AUTOINCREMENT, item_id TEXT NOT NULL, rec TEXT NOT NULL, ts INTEGER NOT NULL);
+    `);
     this.ready = true;
   }
 
@@ -123,8 +145,50 @@ export class SessionState extends DurableObject<Env> {
     this.sql.exec('INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value', key, JSON.stringify(value));
   }
 
+  /**
+   * Exactly-once per event_id in this session (docs/reliability.md): the first claim (queue
+   * message) to present an event_id owns it for EVENT_DEDUPE_DAYS. Presenting the same claim
+   * again (a redelivery, or the consumer after the inline call) returns the same ids and changes
+   * nothing; another claim with the same id (a retried request) gets nothing. Events new here
+   * are applied to the session's features in one pass.
+   */
+  async claim(batches: ClaimBatch[], userKey: string | null): Promise<Record<string, ClaimResult>> {
+    this.schema();
+    const now = Date.now();
+    this.sql.exec('DELETE FROM seen WHERE at < ?', now - retentionMs(this.env.EVENT_DEDUPE_DAYS, 7));
+    const fresh: SessionEvent[] = [];
+    const out: Record<string, ClaimResult> = {};
+    for (const b of batches) {
+      const r: ClaimResult = (out[b.claim] ??= { stored: [], touches: {} });
+      for (const ev of [...b.events].sort((x, y) => x.ts - y.ts)) {
+        const prior = this.sql.exec<{ claim: string; rec: string | null }>('SELECT claim, rec FROM seen WHERE event_id = ?', ev.eventId).toArray()[0];
+        if (prior) {
+          if (prior.claim !== b.claim || r.stored.includes(ev.eventId)) continue;
+          r.stored.push(ev.eventId);
+          if (prior.rec) r.touches[ev.eventId] = prior.rec;
+          continue;
+        }
+        const rec = ev.type === 'purchase' && !ev.recommendationId ? this.lastTouch(ev) : null;
+        this.sql.exec('INSERT INTO seen (event_id, claim, at, rec) VALUES (?, ?, ?, ?)', ev.eventId, b.claim, now, rec);
+        if (ev.recommendationId && (ev.type === 'click' || ev.type === 'add_to_cart')) {
+          this.sql.exec('INSERT INTO touches (item_id, rec, ts) VALUES (?, ?, ?)', ev.itemId, ev.recommendationId, ev.ts);
+          this.sql.exec('DELETE FROM touches WHERE seq <= (SELECT MAX(seq) FROM touches) - ?', TOUCHES);
+        }
+        r.stored.push(ev.eventId);
+        if (rec) r.touches[ev.eventId] = rec;
+        fresh.push(ev);
+      }
+    }
+    if (fresh.length) await this.ingest(fresh, userKey);
+    return out;
+  }
+
+  private lastTouch(ev: SessionEvent): string | null {
+    return this.sql.exec<{ rec: string }>('SELECT rec FROM touches WHERE item_id = ? AND ts <= ? ORDER BY ts DESC, seq DESC LIMIT 1', ev.itemId, ev.ts).toArray()[0]?.rec ?? null;
+  }
+
   /** Apply new (already de-duplicated) events, oldest first. */
-  async ingest(events: SessionEvent[], userKey: string | null): Promise<void> {
+  private async ingest(events: SessionEvent[], userKey: string | null): Promise<void> {
     this.schema();
     if (userKey) await this.mergeAtLogin(userKey);
     const sorted = [...events].sort((a, b) => a.ts - b.ts);
@@ -308,7 +372,7 @@ export class SessionState extends DurableObject<Env> {
   }
 
   private existingTables(): Set<string> {
-    const ours = ['recent', 'attrs', 'cart', 'purchased', 'kv', 'outbox', 'anonymous'];
+    const ours = ['recent', 'attrs', 'cart', 'purchased', 'kv', 'outbox', 'anonymous', 'seen', 'touches'];
     const found = this.sql.exec<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table'`).toArray();
     return new Set(found.map((r) => r.name).filter((n) => ours.includes(n)));
   }

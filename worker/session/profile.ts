@@ -15,6 +15,8 @@ export interface SessionEvent {
   value?: number | null;
   /** Attributes of the item at event time ("category:x", "brand:y"), from the catalog. */
   attrs: string[];
+  /** The recommendation the event came from, if any (last-touch attribution of purchases). */
+  recommendationId?: string | null;
 }
 
 export interface ProfileData {

@@ -1,0 +1,113 @@
+/**
+ * The queue consumer (queue() in worker/index.ts): accepted events → dedupe → R2 log → D1.
+ *  1. each session object is called once for the whole consumer batch (claim()): it drops
+ *     event_ids it already holds under another claim and applies new events to the features;
+ *  2. one R2 object per message with the events its claim owns (worker/events/log-store.ts);
+ *  3. one D1 batch: experiment attribution, the user → session index, the log's manifest
+ *     (event_log_objects) and CTR counts (rec_ctr, canary_ctr), all idempotent.
+ * A message is acked only when all three are done for it, else retried. Every step is safe to
+ * repeat for the same message, so a redelivery or a crash mid-batch stores each event once.
+ */
+import { chunk, db, rowsPerStatement, runBatch } from '../db/client';
+import { eventLogObjects, type EventRow } from '../db/schema';
+import { attributeAfterInsert, planEventAttribution } from '../experiments/ingest-hooks';
+import { log } from '../ops/log';
+import { sessionLinkStatements } from '../privacy/session-index';
+import { ctrStatements } from './rec-ctr';
+import { writeLogObject, type LogObject } from './log-store';
+import type { EventMessage } from './message';
+import { claimAll, groupBySession } from './session-feed';
+
+export interface ConsumeResult {
+  messages: number;
+  stored: number;
+  duplicates: number;
+  retried: number;
+}
+
+export async function consumeEvents(batch: MessageBatch<EventMessage>, env: Env, ctx?: Pick<ExecutionContext, 'waitUntil'>): Promise<ConsumeResult> {
+  const waitUntil = ctx ? (p: Promise<unknown>) => ctx.waitUntil(p) : undefined;
+  const msgs = batch.messages.filter((m) => {
+    if (m.body?.v === 1 && Array.isArray(m.body.rows)) return true;
+    log('error', 'event_message_invalid', { id: m.id });
+    m.ack(); // retrying cannot make it readable
+    return false;
+  });
+  const result: ConsumeResult = { messages: msgs.length, stored: 0, duplicates: 0, retried: 0 };
+  const failed = new Set<string>();
+  const groups = await groupBySession(env, msgs.map((m) => m.body), waitUntil);
+  const claims = await claimAll(env, groups);
+
+  // The rows each claim owns, with last-touch recommendations filled in for attribution.
+  const owned = new Map<string, EventRow[]>();
+  const forD1 = new Map<string, EventRow[]>();
+  for (const m of msgs) {
+    const keep: EventRow[] = [];
+    const attributed: EventRow[] = [];
+    for (const r of m.body.rows) {
+      const c = claims.get(r.sessionKey);
+      if (!c || c instanceof Error) {
+        failed.add(m.body.claim);
+        continue;
+      }
+      const mine = c[m.body.claim];
+      if (!mine?.stored.includes(r.eventId)) continue;
+      keep.push(r);
+      const touch = mine.touches[r.eventId];
+      attributed.push(touch ? { ...r, recommendationId: touch } : r);
+    }
+    owned.set(m.body.claim, keep);
+    forD1.set(m.body.claim, attributed);
+  }
+  for (const [key, c] of claims) if (c instanceof Error) log('error', 'session_claim_failed', { session: key.slice(0, 8), error: c.message });
+
+  const written = new Map<string, LogObject>();
+  await Promise.all(
+    msgs.map(async (m) => {
+      const rows = owned.get(m.body.claim)!;
+      if (failed.has(m.body.claim) || !rows.length) return;
+      try {
+        written.set(m.body.claim, await writeLogObject(env.EXPORTS, m.body.claim, m.body.receivedAt, rows));
+      } catch (e) {
+        failed.add(m.body.claim);
+        log('error', 'event_log_write_failed', { claim: m.body.claim, rows: rows.length, error: (e as Error).message });
+      }
+    }),
+  );
+
+  const done = msgs.filter((m) => !failed.has(m.body.claim));
+  const d1Rows = done.flatMap((m) => forD1.get(m.body.claim)!);
+  const objects = [...new Map(done.flatMap((m) => (written.has(m.body.claim) ? [[m.body.claim, written.get(m.body.claim)!] as const] : []))).values()];
+  if (d1Rows.length || objects.length) {
+    try {
+      const d = db(env.DB);
+      const attribution = await planEventAttribution(env, d, d1Rows);
+      const manifest = chunk(objects, rowsPerStatement(5)).map((part) =>
+        d
+          .insert(eventLogObjects)
+          .values(part.map((o) => ({ ...o, writtenAt: Date.now() })))
+          .onConflictDoNothing(),
+      );
+      const ctr = await ctrStatements(d, done.map((m) => ({ claim: m.body.claim, receivedAt: m.body.receivedAt, rows: owned.get(m.body.claim)! })));
+      const all = await runBatch(d, [...attribution.statements, ...sessionLinkStatements(d, d1Rows), ...manifest, ...ctr]);
+      await attributeAfterInsert(env, attribution, all, waitUntil);
+    } catch (e) {
+      log('error', 'event_d1_write_failed', { rows: d1Rows.length, error: (e as Error).message });
+      for (const m of done) failed.add(m.body.claim);
+    }
+  }
+
+  for (const m of msgs) {
+    if (failed.has(m.body.claim)) {
+      result.retried++;
+      m.retry({ delaySeconds: Math.min(60, 5 * 2 ** Math.max(0, m.attempts - 1)) });
+    } else {
+      m.ack();
+      const n = owned.get(m.body.claim)!.length;
+      result.stored += n;
+      result.duplicates += m.body.rows.length - n;
+    }
+  }
+  log(result.retried ? 'warn' : 'info', 'events_consumed', { ...result });
+  return result;
+}

@@ -1,0 +1,50 @@
+/**
+ * Hand events to their sessions' Durable Objects: one claim() call per session for any number of
+ * messages (worker/session/durable-object.ts). Used inline for a browser's batch and by the consumer.
+ */
+import { getServingCatalog } from '../catalog/serving';
+import { attrKeys } from '../ranking/history';
+import type { ClaimBatch, ClaimResult } from '../session/durable-object';
+import { sessionStub } from '../session/client';
+import type { EventMessage } from './message';
+
+export interface SessionGroup {
+  userKey: string | null;
+  batches: ClaimBatch[];
+  /** claims (messages) with events in this session */
+  claims: Set<string>;
+}
+
+/** Messages' rows by session key, each with its claims' events as the session object takes them. */
+export async function groupBySession(env: Env, messages: EventMessage[], waitUntil?: (p: Promise<unknown>) => void): Promise<Map<string, SessionGroup>> {
+  const catalog = await getServingCatalog(env, waitUntil).catch(() => null);
+  const out = new Map<string, SessionGroup>();
+  for (const m of messages) {
+    for (const r of m.rows) {
+      const g = out.get(r.sessionKey) ?? { userKey: null, batches: [], claims: new Set<string>() };
+      out.set(r.sessionKey, g);
+      if (r.userKey) g.userKey = r.userKey;
+      let b = g.batches.find((x) => x.claim === m.claim);
+      if (!b) g.batches.push((b = { claim: m.claim, events: [] }));
+      g.claims.add(m.claim);
+      const item = catalog?.facts(r.itemId);
+      b.events.push({ eventId: r.eventId, type: r.type, itemId: r.itemId, ts: r.ts, value: r.value ?? null, attrs: item ? attrKeys(item) : [], recommendationId: r.recommendationId ?? null });
+    }
+  }
+  return out;
+}
+
+/** claim() on every session, in parallel; a failed session maps to its error. */
+export async function claimAll(env: Env, groups: Map<string, SessionGroup>): Promise<Map<string, Record<string, ClaimResult> | Error>> {
+  const entries = await Promise.all(
+    [...groups].map(async ([key, g]): Promise<[string, Record<string, ClaimResult> | Error]> => {
+      try {
+        const r = await sessionStub(env, key).claim(g.batches, g.userKey);
+        return [key, r as Record<string, ClaimResult>];
+      } catch (e) {
+        return [key, e as Error];
+      }
+    }),
+  );
+  return new Map(entries);
+}
