@@ -43,6 +43,8 @@ export async function connectInspector(port: number): Promise<Inspector> {
           const u = r as { usedSize: number; totalSize: number; backingStorageSize?: number } | undefined;
           resolve(u ? { used: u.usedSize, total: u.totalSize, backing: u.backingStorageSize ?? 0 } : null);
         });
+        // Collect garbage first, so "used" is what the isolate holds, not what it has yet to free.
+        ws.send(JSON.stringify({ id: ++id, method: 'HeapProfiler.collectGarbage' }));
         ws.send(JSON.stringify({ id: i, method: 'Runtime.getHeapUsage' }));
       }),
     close: () => ws.close(),
