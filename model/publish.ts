@@ -1,7 +1,8 @@
 /**
  * Publishing a model version: every file to R2 under models/<version>/ (neighbour shards, lists,
  * rank graph, the manifest last), then the registry row in D1 (its sha256 is the manifest's, and
- * the manifest holds every other file's), which makes it the active model (the previous active
+ * the manifest holds every other file's; `verified_at`: every upload succeeded, so workers need
+ * not list the shards again), which makes it the active model (the previous active
  * one is retired and remembered in previous_version for one-step rollback). The worker verifies
  * all of it before serving, so a version whose upload stopped half-way is never served.
  *
@@ -16,7 +17,7 @@ import { BUCKET, DB_NAME, sqlString, type Where, wrangler } from './wrangler';
 export function registerSql(m: { version: string; sha256: string; bytes: number; summary: Record<string, unknown> }, now: number): string {
   const v = sqlString(m.version);
   return [
-    `INSERT INTO models (version, r2_prefix, sha256, bytes, status, created_at, activated_at, previous_version, summary) VALUES (${v}, ${sqlString(`models/${m.version}/`)}, ${sqlString(m.sha256)}, ${m.bytes}, 'registered', ${now}, NULL, (SELECT version FROM models WHERE status = 'active' AND version <> ${v} ORDER BY activated_at DESC LIMIT 1), ${sqlString(JSON.stringify(m.summary))}) ON CONFLICT(version) DO UPDATE SET sha256 = excluded.sha256, bytes = excluded.bytes, summary = excluded.summary, previous_version = COALESCE(excluded.previous_version, models.previous_version);`,
+    `INSERT INTO models (version, r2_prefix, sha256, bytes, status, created_at, activated_at, previous_version, summary, verified_at) VALUES (${v}, ${sqlString(`models/${m.version}/`)}, ${sqlString(m.sha256)}, ${m.bytes}, 'registered', ${now}, NULL, (SELECT version FROM models WHERE status = 'active' AND version <> ${v} ORDER BY activated_at DESC LIMIT 1), ${sqlString(JSON.stringify(m.summary))}, ${now}) ON CONFLICT(version) DO UPDATE SET sha256 = excluded.sha256, bytes = excluded.bytes, summary = excluded.summary, verified_at = excluded.verified_at, previous_version = COALESCE(excluded.previous_version, models.previous_version);`,
     `UPDATE models SET status = 'retired' WHERE status = 'active' AND version <> ${v};`,
     `UPDATE models SET status = 'active', activated_at = ${now} WHERE version = ${v};`,
   ].join(' ');

@@ -34,7 +34,8 @@ export interface RetrievalData {
   count: Float64Array;
 }
 
-export const LIST_SIZES = { popular: 100, trending: 50, categoryPopular: 50 } as const;
+// As deep as retrieval reads them (worker/ranking/two-stage/candidates.ts LIST_LIMITS): lists.json stays small.
+export const LIST_SIZES = { popular: 100, trending: 20, categoryPopular: 20 } as const;
 const CONTENT_POOL = 30;
 /** pseudo-interactions a category's context shares are shrunk with (rare categories stay near 0) */
 const PRIOR = 20;

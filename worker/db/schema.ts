@@ -91,6 +91,11 @@ export const models = sqliteTable('models', {
   activatedAt: integer('activated_at'),
   /** previous active version, for one-step rollback */
   previousVersion: text('previous_version'),
+  /**
+   * When every file of the version was seen in R2 (the publisher after uploading, or the first
+   * worker that listed them): later isolates load it without listing its shards again.
+   */
+  verifiedAt: integer('verified_at'),
   summary: text('summary', { mode: 'json' }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
 });
 

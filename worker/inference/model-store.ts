@@ -12,7 +12,7 @@ import { models, type ModelRow, type RolloutRow } from '../db/schema';
 import { r2Sha256 } from '../lib/digest';
 import { forgetShards, shardCacheStats, type ShardSource } from './neighbours';
 import { createSession, type ort } from './ort';
-import { activeModel, runningRollout } from './registry';
+import { activeModel, markVerified, runningRollout } from './registry';
 
 export interface LoadedModel {
   version: string;
@@ -90,7 +90,7 @@ async function checkShardsPresent(bucket: R2Bucket, prefix: string, m: ModelMani
  * manifest's (shards when first read), and every shard must be present before it may serve, so a
  * half-published version is never served.
  */
-export async function loadModel(bucket: R2Bucket, row: Pick<ModelRow, 'version' | 'r2Prefix' | 'sha256'>): Promise<LoadedModel> {
+export async function loadModel(bucket: R2Bucket, row: Pick<ModelRow, 'version' | 'r2Prefix' | 'sha256' | 'verifiedAt'>): Promise<LoadedModel> {
   const manifestBytes = await readVerified(bucket, `${row.r2Prefix}${FILES.manifest}`, row.sha256, `manifest of model ${row.version}`);
   const manifest = JSON.parse(new TextDecoder().decode(manifestBytes)) as ModelManifest;
   if (manifest.contract !== CONTRACT_VERSION) throw new Error(`model ${row.version} follows contract ${manifest.contract}; this worker serves contract ${CONTRACT_VERSION}`);
@@ -98,7 +98,8 @@ export async function loadModel(bucket: R2Bucket, row: Pick<ModelRow, 'version' 
   const [graph, listsBytes] = await Promise.all([
     readVerified(bucket, `${row.r2Prefix}${manifest.files.model}`, manifest.files.sha256, `rank graph of model ${row.version}`),
     readVerified(bucket, `${row.r2Prefix}${manifest.files.lists.name}`, manifest.files.lists.sha256, `lists of model ${row.version}`),
-    checkShardsPresent(bucket, row.r2Prefix, manifest),
+    // A version the publisher (or an earlier worker) saw complete is not listed again.
+    row.verifiedAt ? null : checkShardsPresent(bucket, row.r2Prefix, manifest),
   ]);
   const session = await createSession(new Uint8Array(graph));
   const missing = [...Object.values(INPUTS).filter((n) => !session.inputNames.includes(n)), ...Object.values(OUTPUTS).filter((n) => !session.outputNames.includes(n))];
@@ -173,6 +174,7 @@ async function refreshStable(env: { DB: D1Database; MODELS: R2Bucket }, row: Mod
   if (failedAt && Date.now() - failedAt < RETRY_FAILED_MS) return;
   try {
     const next = await loadModel(env.MODELS, row);
+    if (!row.verifiedAt) await markVerified(env.DB, row.version);
     const old = state.model;
     state.model = next;
     state.lastError = null;
@@ -202,6 +204,7 @@ async function refreshCanary(env: { DB: D1Database; MODELS: R2Bucket }, rollout:
       const row = await db(env.DB).select().from(models).where(eq(models.version, rollout.version)).get();
       if (!row) throw new Error(`model ${rollout.version} is not registered`);
       next.model = await loadModel(env.MODELS, row);
+      if (!row.verifiedAt) await markVerified(env.DB, row.version);
     }
   } catch (e) {
     next.error = `canary model ${rollout.version} failed to load: ${(e as Error).message}`;

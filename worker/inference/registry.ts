@@ -12,6 +12,11 @@ export async function listModels(d1: D1Database): Promise<ModelRow[]> {
   return db(d1).select().from(models).orderBy(desc(models.createdAt)).all();
 }
 
+/** Every file of `version` was seen in R2: later loads skip listing its shards. */
+export async function markVerified(d1: D1Database, version: string): Promise<void> {
+  await db(d1).update(models).set({ verifiedAt: Date.now() }).where(eq(models.version, version)).catch(() => undefined);
+}
+
 /** Make `version` the active model; the one it replaces is remembered for rollback. */
 export async function activateModel(d1: D1Database, version: string): Promise<ModelRow> {
   const d = db(d1);
