@@ -40,6 +40,7 @@ export async function openBench(o: { items: number; port: number; reuse: boolean
   if (o.reuse && existsSync(marker)) {
     const ready = JSON.parse(readFileSync(marker, 'utf8')) as { itemIds: string[]; categories: string[] };
     console.log(`reusing the prepared state in ${work}`);
+    migrate({ persistTo: state }); // migrations added since it was prepared
     const server = await startDev({ port: o.port, persistTo: state, vars, inspectorPort: o.inspectorPort });
     return { server, state, vars, modelVersion: await probe(server.url), sessions, ...ready };
   }
