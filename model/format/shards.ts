@@ -12,17 +12,12 @@
  *   attributes: u8 count, then each index into the model's attribute vocabulary as a LEB128 varint
  * A reader binary-searches the hash column and compares ids: no per-item objects are built.
  */
+import { fnv1a } from '../../worker/lib/fnv';
+
 const MAGIC = 0x53333150; // "P13S"
 
-/** FNV-1a over UTF-16 code units: the same number in Node and workerd. */
-export function idHash(id: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < id.length; i++) {
-    h ^= id.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
+/** An item id's hash (FNV-1a): picks its shard and orders the shard's hash column. */
+export const idHash = fnv1a;
 
 export function shardOf(id: string, shards: number): number {
   return idHash(id) % shards;

@@ -6,15 +6,12 @@
 import { chooseArm, type Rng } from '../bandits/thompson';
 import type { ContextCounts } from '../bandits/client';
 import type { Experiment, Variant } from './config';
+import { fnv1a } from '../lib/fnv';
 import type { SegmentScore } from './segments';
 
 /** 32-bit FNV-1a followed by the murmur3 finalizer (good avalanche on short ids). */
 export function hash32(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
+  let h = fnv1a(s);
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

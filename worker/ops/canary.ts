@@ -16,6 +16,7 @@ import { and, eq, gte, inArray, isNotNull, sql } from 'drizzle-orm';
 import { db } from '../db/client';
 import { canaryCtr, events, type RolloutRow } from '../db/schema';
 import { closeRollout, DEFAULT_CANARY_RULE, type CanaryRule } from '../inference/registry';
+import { fnv1a } from '../lib/fnv';
 import { log } from './log';
 
 export interface ArmStats {
@@ -31,16 +32,6 @@ export interface Decision {
   reason: string;
   canary: ArmStats & { bad_rate: number; ctr: number | null };
   stable: ArmStats & { bad_rate: number; ctr: number | null };
-}
-
-/** FNV-1a, 32 bit: a stable, fast hash for traffic splitting (not for secrets). */
-export function fnv1a(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
 }
 
 export function armFor(rolloutId: string, key: string | null, share: number): 'canary' | 'stable' {
