@@ -21,9 +21,10 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { check, CHROMIUM, finish, SCREENSHOTS } from './env';
 import { prepareDemo } from '../../scripts/lib/demo';
 import { startDemoOrigin } from '../../scripts/lib/demo-origin';
-import { DB_NAME, wrangler } from '../../model/wrangler';
 import { localAdminToken, migrate, ROOT, startDev, type DevServer } from '../../scripts/lib/wrangler';
 import { seed } from '../../scripts/seed';
+import { openLocalEventLog, type LocalEventLog } from '../../scripts/lib/local-event-log';
+import type { ExportedEvent } from '../../worker/ops/export';
 
 const WORKER_PORT = 8797;
 const ORIGIN_PORT = 8798;
@@ -70,13 +71,15 @@ function recordBeacons(ctx: BrowserContext): { url: string; type: string }[] {
   return sent;
 }
 
-/** What arrived in the worker's event log (local D1 of this run). */
-function storedEvents(where: string): { type: string; item_id: string; recommendation_id: string | null; slot: string | null; session_key: string; event_id: string }[] {
-  const out = wrangler(['d1', 'execute', DB_NAME, '--local', '--persist-to', STATE, '--json', '--command', `SELECT event_id, type, item_id, recommendation_id, slot, session_key FROM events WHERE ${where}`], { capture: true });
-  return (JSON.parse(out.slice(out.indexOf('['))) as { results?: any[] }[]).flatMap((r) => r.results ?? []);
+/** What arrived in the worker's event log (the local R2 log of this run, written by the queue consumer). */
+let eventLog: LocalEventLog | undefined;
+async function storedEvents(match: (e: ExportedEvent) => boolean): Promise<ExportedEvent[]> {
+  eventLog ??= await openLocalEventLog(STATE);
+  return (await eventLog.events()).filter(match);
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, tries = 25): Promise<T> {
+// Events reach the log through the queue consumer (batches of up to 2 s locally): allow 15 s.
+async function until<T>(what: string, fn: () => Promise<T | undefined | false>, tries = 75): Promise<T> {
   for (let i = 0; i < tries; i++) {
     const v = await fn();
     if (v) return v;
@@ -135,7 +138,7 @@ async function main() {
       for (const href of links) {
         const id = decodeURIComponent(href.slice('/product/'.length));
         await page.goto(`${base}${href}`);
-        await until(`the view event for ${id}`, async () => storedEvents(`type = 'view' AND item_id = '${id.replace(/'/g, "''")}' AND received_at > ${t0}`).length > 0);
+        await until(`the view event for ${id}`, async () => (await storedEvents((e) => e.type === 'view' && e.item_id === id && Number(e.received_at) > t0)).length > 0);
         const similar = await slotView(page, 'similar');
         assert.equal(similar.state, 'filled');
       }
@@ -155,14 +158,14 @@ async function main() {
       const rec = home.rec!.replace(/'/g, '');
       await page.locator('[data-p13n-slot="home-recs"]').scrollIntoViewIfNeeded();
       const impressions = await until('impressions stored', async () => {
-        const e = storedEvents(`type = 'impression' AND recommendation_id = '${rec}'`);
+        const e = await storedEvents((x) => x.type === 'impression' && x.recommendation_id === rec);
         return e.length ? e : undefined;
       });
       assert.ok(impressions.every((e) => e.slot === 'home-recs' && home.items.some((i) => i.id === e.item_id)), JSON.stringify(impressions));
       const first = home.items[0]!.id;
       await Promise.all([page.waitForURL(/\/product\//), page.click(`[data-p13n-slot="home-recs"] [data-p13n-item-id="${first}"] a`)]);
       const [click] = await until('click stored', async () => {
-        const e = storedEvents(`type = 'click' AND recommendation_id = '${rec}'`);
+        const e = await storedEvents((x) => x.type === 'click' && x.recommendation_id === rec);
         return e.length ? e : undefined;
       });
       assert.equal(click!.item_id, first);
@@ -236,6 +239,7 @@ async function main() {
     });
   } finally {
     await browser?.close().catch(() => undefined);
+    await eventLog?.close().catch(() => undefined);
     await server?.stop();
     await origin.stop();
   }
