@@ -261,6 +261,8 @@ export const eventLogObjects = sqliteTable(
     rows: integer('rows').notNull(),
     bytes: integer('bytes').notNull(),
     writtenAt: integer('written_at').notNull(),
+    /** the object's events by type, {"view": 12, ...} (admin stats count from it without reading R2) */
+    types: text('types', { mode: 'json' }).$type<Record<string, number>>().notNull().default(sql`'{}'`),
   },
   (t) => [index('event_log_objects_hour_idx').on(t.hour)],
 );

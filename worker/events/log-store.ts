@@ -24,6 +24,8 @@ export interface LogObject {
   hour: string;
   rows: number;
   bytes: number;
+  /** events by type */
+  types: Record<string, number>;
 }
 
 export async function writeLogObject(bucket: R2Bucket, claim: string, receivedAt: number, rows: EventRow[]): Promise<LogObject> {
@@ -37,7 +39,9 @@ export async function writeLogObject(bucket: R2Bucket, claim: string, receivedAt
     httpMetadata: { contentType: 'application/x-ndjson', contentEncoding: 'gzip' },
     customMetadata: { rows: String(lines.length), claim },
   });
-  return { key, hour: new Date(receivedAt).toISOString().slice(0, 13), rows: lines.length, bytes: body.byteLength };
+  const types: Record<string, number> = {};
+  for (const r of rows) types[r.type] = (types[r.type] ?? 0) + 1;
+  return { key, hour: new Date(receivedAt).toISOString().slice(0, 13), rows: lines.length, bytes: body.byteLength, types };
 }
 
 export function parseLog(text: string): ExportedEvent[] {

@@ -38,13 +38,19 @@ export async function readArchivedEvents(bucket: R2Bucket, s: Subject): Promise<
   return { rows, newSessions: [...found] };
 }
 
+function typeCounts(rows: ExportedEvent[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of rows) out[String(r.type)] = (out[String(r.type)] ?? 0) + 1;
+  return out;
+}
+
 export interface ArchiveErasure {
   objects_scanned: number;
   objects_rewritten: number;
   objects_deleted: number;
   rows_removed: number;
   /** export runs whose parts changed: run id -> key -> rows left (0: object deleted) and bytes */
-  changedParts: { run: string; key: string; rows: number; bytes: number; removed: number }[];
+  changedParts: { run: string; key: string; rows: number; bytes: number; removed: number; types: Record<string, number> }[];
   newSessions: string[];
 }
 
@@ -73,7 +79,7 @@ export async function eraseArchivedEvents(bucket: R2Bucket, s: Subject, onRemove
         await bucket.delete(key);
         out.objects_deleted++;
         out.rows_removed += removed;
-        out.changedParts.push({ run, key, rows: 0, bytes: 0, removed });
+        out.changedParts.push({ run, key, rows: 0, bytes: 0, removed, types: {} });
         done();
         break;
       }
@@ -86,7 +92,7 @@ export async function eraseArchivedEvents(bucket: R2Bucket, s: Subject, onRemove
       if (put) {
         out.objects_rewritten++;
         out.rows_removed += removed;
-        out.changedParts.push({ run, key, rows: keep.length, bytes: body.byteLength, removed });
+        out.changedParts.push({ run, key, rows: keep.length, bytes: body.byteLength, removed, types: typeCounts(keep) });
         done();
         break;
       }

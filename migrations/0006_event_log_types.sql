@@ -1,0 +1,1 @@
+ALTER TABLE `event_log_objects` ADD `types` text DEFAULT '{}' NOT NULL;
