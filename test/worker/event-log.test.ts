@@ -144,6 +144,7 @@ describe('the R2 event log', () => {
     expect(after.events_total - before.events_total).toBe(11);
     expect(after.legacy_events - before.legacy_events).toBe(1);
     expect(after.event_log.events - before.event_log.events).toBe(10);
+    expect(after.d1_bytes).toBeGreaterThan(0);
     expect((after.events_24h.view ?? 0) - (before.events_24h.view ?? 0)).toBe(7);
     expect((after.events_24h.click ?? 0) - (before.events_24h.click ?? 0)).toBe(3);
     expect((after.events_24h.purchase ?? 0) - (before.events_24h.purchase ?? 0)).toBe(1);

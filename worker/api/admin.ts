@@ -302,6 +302,7 @@ adminApi
           events_24h: z.record(z.string(), z.number()),
           event_log: z.object({ objects: z.number(), events: z.number(), bytes: z.number() }).openapi({ description: 'The R2 event log (manifest totals)' }),
           legacy_events: z.number().openapi({ description: 'Rows left in the legacy D1 events table' }),
+          d1_bytes: z.number().nullable().openapi({ description: "D1's database size in bytes (D1 caps a database at 10 GB)" }),
         }),
       ),
     }),
@@ -322,6 +323,10 @@ adminApi
           .where(gte(eventLogObjects.hour, sinceHour))
           .groupBy(sql`j.key`),
       ]);
+      const size = await c.env.DB.prepare('SELECT 1')
+        .run()
+        .then((r) => (r.meta as { size_after?: number }).size_after ?? null)
+        .catch(() => null);
       const last24h: Record<string, number> = {};
       for (const r of [...byType, ...logByType]) last24h[r.type] = (last24h[r.type] ?? 0) + Number(r.n);
       return c.json(
@@ -332,6 +337,7 @@ adminApi
           events_24h: last24h,
           event_log: { objects: log!.objects, events: Number(log!.events), bytes: Number(log!.bytes) },
           legacy_events: e!.n,
+          d1_bytes: size,
         },
         200,
       );
