@@ -188,7 +188,7 @@ describe('the R2 event log', () => {
     expect((await deliver([m!], { DB: on.DB }, 2)).retryMessages).toEqual([]);
     const rows = await logEvents();
     for (let i = 0; i < 3; i++) expect(count(rows, `${tag}-${i}`)).toBe(1);
-    const listed = await env.DB.prepare('SELECT rows, types FROM event_log_objects WHERE key = ?').bind(logKey(m!.claim, m!.receivedAt)).first();
-    expect(listed).toEqual({ rows: 3, types: '{"view":3}' });
+    const listed = await env.DB.prepare('SELECT rows, views, clicks, impressions FROM event_log_objects WHERE key = ?').bind(logKey(m!.claim, m!.receivedAt)).first();
+    expect(listed).toEqual({ rows: 3, views: 3, clicks: 0, impressions: 0 });
   });
 });

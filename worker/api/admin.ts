@@ -292,7 +292,7 @@ adminApi
       method: 'get',
       path: '/v1/admin/stats',
       summary:
-        'Catalog, profile and event counts. Events are counted from the R2 event log\'s manifest (event_log_objects: rows and types per object, no R2 read) plus the legacy D1 `events` table while it drains; events_24h by type covers the log partitions of the last 24 hours (by the hour the events were accepted) and legacy rows by event time.',
+        'Catalog, profile and event counts. Events are counted from the R2 event log\'s manifest (event_log_objects: rows and counts by type per object, no R2 read) plus the legacy D1 `events` table while it drains; events_24h by type covers the log partitions of the last 24 hours (by the hour the events were accepted) and legacy rows by event time.',
       security,
       responses: ok(
         z.object({
@@ -318,17 +318,26 @@ adminApi
         d.select({ objects: count(), events: sql<number>`COALESCE(SUM(${eventLogObjects.rows}), 0)`, bytes: sql<number>`COALESCE(SUM(${eventLogObjects.bytes}), 0)` }).from(eventLogObjects),
         // Partitions of the current hour and the 24 before it (the hour index bounds the scan).
         d
-          .select({ type: sql<string>`j.key`, n: sql<number>`SUM(j.value)` })
-          .from(sql`${eventLogObjects}, json_each(${eventLogObjects.types}) AS j`)
-          .where(gte(eventLogObjects.hour, sinceHour))
-          .groupBy(sql`j.key`),
+          .select({
+            view: sql<number>`COALESCE(SUM(${eventLogObjects.views}), 0)`,
+            click: sql<number>`COALESCE(SUM(${eventLogObjects.clicks}), 0)`,
+            add_to_cart: sql<number>`COALESCE(SUM(${eventLogObjects.carts}), 0)`,
+            purchase: sql<number>`COALESCE(SUM(${eventLogObjects.purchases}), 0)`,
+            impression: sql<number>`COALESCE(SUM(${eventLogObjects.impressions}), 0)`,
+          })
+          .from(eventLogObjects)
+          .where(gte(eventLogObjects.hour, sinceHour)),
       ]);
       const size = await c.env.DB.prepare('SELECT 1')
         .run()
         .then((r) => (r.meta as { size_after?: number }).size_after ?? null)
         .catch(() => null);
       const last24h: Record<string, number> = {};
-      for (const r of [...byType, ...logByType]) last24h[r.type] = (last24h[r.type] ?? 0) + Number(r.n);
+      const add = (type: string, n: number) => {
+        if (Number(n)) last24h[type] = (last24h[type] ?? 0) + Number(n);
+      };
+      for (const r of byType) add(r.type, r.n);
+      for (const [type, n] of Object.entries(logByType[0] ?? {})) add(type, n);
       return c.json(
         {
           items: i!.n,

@@ -4,7 +4,7 @@
  * objects, and rewrite the objects without them. Objects are not indexed by shopper, so both walk
  * every object under the event-log prefixes.
  */
-import { logObjectKeys, parseLog } from '../events/log-store';
+import { logObjectKeys, parseLog, typeCounts } from '../events/log-store';
 import { gunzip, gzip, type ExportedEvent } from '../ops/export';
 import { ownsEvent, type Subject } from './subject';
 
@@ -38,19 +38,13 @@ export async function readArchivedEvents(bucket: R2Bucket, s: Subject): Promise<
   return { rows, newSessions: [...found] };
 }
 
-function typeCounts(rows: ExportedEvent[]): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const r of rows) out[String(r.type)] = (out[String(r.type)] ?? 0) + 1;
-  return out;
-}
-
 export interface ArchiveErasure {
   objects_scanned: number;
   objects_rewritten: number;
   objects_deleted: number;
   rows_removed: number;
   /** export runs whose parts changed: run id -> key -> rows left (0: object deleted) and bytes */
-  changedParts: { run: string; key: string; rows: number; bytes: number; removed: number; types: Record<string, number> }[];
+  changedParts: { run: string; key: string; rows: number; bytes: number; removed: number; types: ReturnType<typeof typeCounts> }[];
   newSessions: string[];
 }
 
@@ -79,7 +73,7 @@ export async function eraseArchivedEvents(bucket: R2Bucket, s: Subject, onRemove
         await bucket.delete(key);
         out.objects_deleted++;
         out.rows_removed += removed;
-        out.changedParts.push({ run, key, rows: 0, bytes: 0, removed, types: {} });
+        out.changedParts.push({ run, key, rows: 0, bytes: 0, removed, types: typeCounts([]) });
         done();
         break;
       }

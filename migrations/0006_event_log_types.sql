@@ -1,1 +1,0 @@
-ALTER TABLE `event_log_objects` ADD `types` text DEFAULT '{}' NOT NULL;
