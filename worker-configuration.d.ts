@@ -35,6 +35,7 @@ interface __BaseEnv_Env {
 	API_CONSENT_DEFAULT: "full";
 	CORS_ORIGINS: "https://staging.shop.example.com" | "https://shop.example.com" | "";
 	RATE_LIMITS: "on";
+	FAULT_INJECTION: "off";
 	D1_TIMEOUT_MS: "5000";
 	SESSION_BUDGET_MS: "150";
 	ORIGIN_TIMEOUT_MS: "10000";
@@ -87,6 +88,7 @@ declare namespace Cloudflare {
 		API_CONSENT_DEFAULT: "full";
 		CORS_ORIGINS: "https://staging.shop.example.com";
 		RATE_LIMITS: "on";
+		FAULT_INJECTION: "off";
 		D1_TIMEOUT_MS: "5000";
 		SESSION_BUDGET_MS: "150";
 		ORIGIN_TIMEOUT_MS: "10000";
@@ -134,6 +136,7 @@ declare namespace Cloudflare {
 		API_CONSENT_DEFAULT: "full";
 		CORS_ORIGINS: "https://shop.example.com";
 		RATE_LIMITS: "on";
+		FAULT_INJECTION: "off";
 		D1_TIMEOUT_MS: "5000";
 		SESSION_BUDGET_MS: "150";
 		ORIGIN_TIMEOUT_MS: "10000";

@@ -2,10 +2,16 @@
  * npm run soak — load and soak test of the local worker (`wrangler dev`, workerd) on a fresh,
  * temporary local state: a catalog and a trained model, then N concurrent shoppers that send
  * event batches (1-100 events) and recommendation requests for the same sessions, retry some
- * batches, send invalid events and malformed requests. At the end it checks:
- *   - every event the API answered as accepted is in D1 exactly once, nothing else is
- *     (no invalid event, no double count of a retried one), and the sum of `accepted` equals
- *     the rows stored;
+ * batches, send invalid events and malformed requests. In the middle of the load it forces
+ * faults through the worker's test-only switch (FAULT_INJECTION, worker/ops/fault-injection.ts):
+ * consumer crashes (deliveries processed but never acked) and a D1 outage. At the end it checks:
+ *   - every event the API answered as accepted is in the R2 event log exactly once (counted by
+ *     id; the log is listed through D1's manifest and read from the local R2 after the worker
+ *     stopped), nothing else is (no invalid event, no double count of a retried one), every
+ *     object the manifest lists exists and every log object is listed, and the sum of `accepted`
+ *     less the repeats handed on to the consumer equals the events logged;
+ *   - the faults happened (crashes taken, D1 calls failed) and lost nothing;
+ *   - D1 grows by at most --max-d1-mb per million events (D1's own size, meta.size_after);
  *   - zero 5xx and zero network errors; every malformed request got a 4xx with a JSON error;
  *   - memory: the worker isolate's V8 heap (via wrangler's inspector) does not grow from just
  *     after warm-up (the first --warmup of the work and, with a bounded --sessions working set,
@@ -18,6 +24,7 @@
  *   npm run soak [-- --events 100000 --recs 20000 --connections 32 --seed 7 --items 3000]
  *                [-- --sessions 400 (0 = a new session for 80% of visits, unbounded) --warmup 0.1]
  *                [-- --max-growth 0.25 --idle 20 --port 8798 --keep --no-docs]
+ *                [-- --no-faults --fault-at 0.4 --crashes 3 --outage 15 --max-d1-mb 5]
  */
 import cliProgress from 'cli-progress';
 import { Agent, request as httpRequest } from 'node:http';
@@ -25,7 +32,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DB_NAME, wrangler } from '../model/wrangler';
+import { gunzipSync } from 'node:zlib';
 import { seed } from './seed';
 import { prepareDemo } from './lib/demo';
 import { writeSection } from './lib/report';
@@ -48,6 +55,11 @@ const { values } = parseArgs({
     port: { type: 'string', default: '8798' },
     keep: { type: 'boolean', default: false },
     docs: { type: 'boolean', default: true },
+    faults: { type: 'boolean', default: true },
+    'fault-at': { type: 'string', default: '0.4' },
+    crashes: { type: 'string', default: '3' },
+    outage: { type: 'string', default: '15' },
+    'max-d1-mb': { type: 'string', default: '5' },
   },
   allowNegative: true,
 });
@@ -60,7 +72,13 @@ const WARMUP = Number(values.warmup);
 const SESSIONS = Number(values.sessions) || Infinity;
 const IDLE_S = Number(values.idle);
 const RUN = `soak${SEED}`;
-const DRAIN_LIMIT_MS = 60_000;
+const FAULTS = values.faults;
+const FAULT_AT = Number(values['fault-at']);
+const CRASHES = Number(values.crashes);
+const OUTAGE_S = Number(values.outage);
+const MAX_D1_MB = Number(values['max-d1-mb']);
+/** The consumer retries a failed message after 5, 10, 20, 40, 60 s: allow for that after an outage. */
+const DRAIN_LIMIT_MS = 180_000;
 const MB = 1024 * 1024;
 const CONSENT = { 'x-p13n-consent': 'granted' };
 
@@ -102,7 +120,7 @@ function send(base: string, method: string, path: string, body?: string): Promis
 
 // ---- run ---------------------------------------------------------------------------------
 
-const server = await startDev({ port: Number(values.port), inspectorPort: Number(values.port) + 1000, persistTo: state, vars: { ACCESS_LOG: 'off' } });
+const server = await startDev({ port: Number(values.port), inspectorPort: Number(values.port) + 1000, persistTo: state, vars: { ACCESS_LOG: 'off', ...(FAULTS ? { FAULT_INJECTION: 'on' } : {}) } });
 const inspector: Inspector | null = await connectInspector(Number(values.port) + 1000).catch((e: Error) => {
   console.warn(`no V8 heap figures: ${e.message}`);
   return null;
@@ -148,7 +166,10 @@ function sampleRss(done: number): Sample | null {
   return s;
 }
 
-const count = { events: 0, recs: 0, batches: 0, retries: 0, partialRepeats: 0, invalidEvents: 0, malformed: 0, s5xx: 0, s429: 0, netErrors: 0, fallback: 0, other: 0 };
+const count = { events: 0, recs: 0, batches: 0, retries: 0, partialRepeats: 0, invalidEvents: 0, malformed: 0, s5xx: 0, s429: 0, netErrors: 0, fallback: 0, other: 0, outage503: 0, buffered: 0 };
+/** The injected faults: when they were switched on, and what the worker reported at the end. */
+const faults = { crashesAt: NaN, outageFrom: NaN, outageTo: NaN, crashesAtProgress: NaN, outageAtProgress: NaN, final: null as Record<string, any> | null };
+const d1 = { before: NaN, after: NaN };
 const latency = { events: [] as number[], recs: [] as number[] };
 const ledger = new Ledger();
 let eventsLeft = EVENTS;
@@ -163,12 +184,25 @@ let allSessionsAt = 0;
 try {
   const seeded = await seed({ url: server.url, token: TOKEN, itemsFile: demo.itemsFile, eventsFile: demo.eventsFile, maxEvents: 2000 });
   console.log(`seeded ${seeded.items} items and ${seeded.events} history events; model ${demo.version}`);
-  const admin = async (path: string) => {
-    const r = await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  const admin = async (path: string, body?: unknown) => {
+    const r = await fetch(`${server.url}${path}`, {
+      method: body === undefined ? 'GET' : 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     if (!r.ok) throw new Error(`${path} answered ${r.status}`);
     return (await r.json()) as Record<string, any>;
   };
-  storedBefore = (await admin('/v1/admin/stats')).events_total as number;
+  // The seeded history goes through the queue too: wait until the log stops growing.
+  for (let last = -1; ; ) {
+    await new Promise((r) => setTimeout(r, 3000));
+    const st = await admin('/v1/admin/stats');
+    storedBefore = st.events_total as number;
+    d1.before = st.d1_bytes as number;
+    if (storedBefore === last) break;
+    last = storedBefore;
+  }
+  console.log(`event log before the load: ${storedBefore} events; D1 ${(d1.before / MB).toFixed(2)} MB`);
   const first = sampleRss(0);
   await sampleHeap(0);
   if (!first) throw new Error('no workerd process found under wrangler dev');
@@ -199,7 +233,9 @@ try {
       }
       // 202: D1 was failing and the events are buffered; they still count as accepted.
       if (a.status !== 200 && a.status !== 202) return fail(`POST /v1/events -> ${a.status}: ${a.text.slice(0, 200)}`);
-      for (const p of ledger.settle(b, JSON.parse(a.text) as BatchAnswer, uncertain)) fail(`batch of ${b.size}: ${p}`);
+      const answer = JSON.parse(a.text) as BatchAnswer;
+      if (answer.buffered) count.buffered += answer.buffered;
+      for (const p of ledger.settle(b, answer, uncertain)) fail(`batch of ${b.size}: ${p}`);
       return;
     }
   }
@@ -231,10 +267,24 @@ try {
   );
   bar.start(total, 0, { ev: 0, evTotal: EVENTS, rec: 0, recTotal: RECS, s5xx: 0, rss: (first.worker / MB).toFixed(0) });
   const tick = () => bar.update(progress(), { ev: EVENTS - eventsLeft, rec: RECS - recsLeft, s5xx: count.s5xx, rss: ((samples.at(-1)?.worker ?? 0) / MB).toFixed(0) });
+  const inOutage = () => Date.now() >= faults.outageFrom && Date.now() <= faults.outageTo + 2000;
   const sampler = setInterval(() => {
     sampleRss(progress());
     void sampleHeap(progress());
     tick();
+    // Faults in the middle of the run: consumer crashes at --fault-at, the D1 outage 10% later.
+    if (!FAULTS) return;
+    if (Number.isNaN(faults.crashesAt) && progress() >= FAULT_AT * total) {
+      faults.crashesAt = Date.now();
+      faults.crashesAtProgress = progress();
+      admin('/v1/admin/faults', { consumer_crashes: CRASHES }).catch((e: Error) => fail(`could not inject consumer crashes: ${e.message}`));
+    }
+    if (Number.isNaN(faults.outageFrom) && progress() >= Math.min(1, FAULT_AT + 0.1) * total) {
+      faults.outageFrom = Date.now();
+      faults.outageTo = Date.now() + OUTAGE_S * 1000;
+      faults.outageAtProgress = progress();
+      admin('/v1/admin/faults', { d1_outage_ms: OUTAGE_S * 1000 }).catch((e: Error) => fail(`could not inject a D1 outage: ${e.message}`));
+    }
   }, 1000);
 
   /** One simulated storefront connection: visits of a few steps each, until the totals are spent. */
@@ -266,7 +316,8 @@ try {
         const a = await send(server.url, r.method, r.path, r.body);
         latency.recs.push(a.ms);
         count.recs++;
-        if (a.status >= 500 || a.status === 0) {
+        if (a.status === 503 && inOutage()) count.outage503++; // D1 down, item not cached: documented (docs/reliability.md)
+        else if (a.status >= 500 || a.status === 0) {
           if (a.status === 0) count.netErrors++;
           else count.s5xx++;
           fail(`${r.method} ${r.path.slice(0, 80)} -> ${a.status || a.error}: ${a.text.slice(0, 200)}`);
@@ -280,7 +331,7 @@ try {
       } else if (eventsLeft) {
         const size = Math.min(eventsLeft, traffic.batchSize());
         eventsLeft -= size;
-        const { batch, types } = traffic.batch(visit, ci, size, () => ledger.earlier(traffic.rng));
+        const { batch, types } = traffic.batch(visit, ci, size, (session) => ledger.earlier(session, traffic.rng));
         for (const [id, t] of types) ledger.types.set(id, t);
         count.batches++;
         count.events += size;
@@ -304,17 +355,25 @@ try {
   tick();
   bar.stop();
 
-  // Accepted events are in D1 when the answer says so; a buffered answer may still be draining.
+  // Accepted events reach the R2 log through the queue consumer (retries after the faults take a
+  // while); the manifest's count in the stats tells when they are all there.
   const expected = storedBefore + ledger.accepted.size;
   const deadline = Date.now() + DRAIN_LIMIT_MS;
-  let last = -1;
+  const drainStart = Date.now();
+  let drained = -1;
   for (;;) {
-    const n = (await admin('/v1/admin/stats')).events_total as number;
-    if (n === expected || (n === last && Date.now() > deadline)) break;
-    last = n;
-    if (Date.now() > deadline + 5000) break;
+    // The stats read D1, which may still be in the injected outage: retry.
+    const st = await admin('/v1/admin/stats').catch(() => null);
+    if (st) {
+      drained = st.events_total as number;
+      d1.after = st.d1_bytes as number;
+      if (drained >= expected) break;
+    }
+    if (Date.now() > deadline) break;
     await new Promise((r) => setTimeout(r, 1000));
   }
+  console.log(`event log: ${drained - storedBefore} of ${ledger.accepted.size} accepted events logged ${((Date.now() - drainStart) / 1000).toFixed(1)} s after the load`);
+  if (FAULTS) faults.final = await admin('/v1/admin/faults');
   sampleRss(progress());
   loadSamples = samples.length;
   await sampleHeap(progress());
@@ -338,11 +397,57 @@ try {
 interface Row {
   event_id: string;
   type: string;
+  session_key: string;
 }
-const out = wrangler(['d1', 'execute', DB_NAME, '--local', '--persist-to', state, '--json', '--command', `SELECT event_id, type FROM events WHERE event_id LIKE '${RUN}-%'`], { capture: true });
-const rows = (JSON.parse(out.slice(out.indexOf('['))) as { results: Row[] }[]).flatMap((r) => r.results);
-const rawSessions = wrangler(['d1', 'execute', DB_NAME, '--local', '--persist-to', state, '--json', '--command', `SELECT count(*) AS n FROM events WHERE session_key LIKE '${RUN}-%'`], { capture: true });
-const rawSessionRows = (JSON.parse(rawSessions.slice(rawSessions.indexOf('['))) as { results: { n: number }[] }[])[0]!.results[0]!.n;
+/**
+ * The R2 event log as the worker left it: the manifest (D1 event_log_objects) lists the objects,
+ * each is read from the local R2 bucket (wrangler's platform proxy on the same --persist-to
+ * state, after wrangler dev stopped), and R2 is listed too, to find objects the manifest lacks.
+ */
+async function readLog(): Promise<{ rows: Row[]; objects: number; listed: number; missingObjects: string[]; unlisted: string[]; legacyRows: number }> {
+  const { getPlatformProxy } = await import('wrangler');
+  const proxy = await getPlatformProxy<Env>({ persist: { path: join(state, 'v3') }, remoteBindings: false });
+  try {
+    const keys: string[] = [];
+    for (let after = ''; ; ) {
+      const page = await proxy.env.DB.prepare('SELECT key FROM event_log_objects WHERE key > ? ORDER BY key LIMIT 5000').bind(after).all<{ key: string }>();
+      keys.push(...page.results.map((r) => r.key));
+      if (page.results.length < 5000) break;
+      after = keys.at(-1)!;
+    }
+    const inR2 = new Set<string>();
+    let cursor: string | undefined;
+    do {
+      const page = await proxy.env.EXPORTS.list({ prefix: 'events/', cursor });
+      for (const o of page.objects) inR2.add(o.key);
+      cursor = page.truncated ? page.cursor : undefined;
+    } while (cursor);
+    const rows: Row[] = [];
+    const missingObjects: string[] = [];
+    for (let i = 0; i < keys.length; i += 32) {
+      await Promise.all(
+        keys.slice(i, i + 32).map(async (key) => {
+          const obj = await proxy.env.EXPORTS.get(key);
+          if (!obj) return void missingObjects.push(key);
+          const text = gunzipSync(Buffer.from(await obj.arrayBuffer())).toString('utf8');
+          for (const line of text.split('\n')) {
+            if (!line.trim()) continue;
+            const r = JSON.parse(line) as Row;
+            rows.push({ event_id: String(r.event_id), type: String(r.type), session_key: String(r.session_key) });
+          }
+        }),
+      );
+    }
+    const listedSet = new Set(keys);
+    const legacy = await proxy.env.DB.prepare('SELECT COUNT(*) AS n FROM events').first<{ n: number }>();
+    return { rows, objects: inR2.size, listed: keys.length, missingObjects, unlisted: [...inR2].filter((k) => !listedSet.has(k)), legacyRows: legacy?.n ?? 0 };
+  } finally {
+    await proxy.dispose();
+  }
+}
+const log = await readLog();
+const rows = log.rows.filter((r) => r.event_id.startsWith(`${RUN}-`));
+const rawSessionRows = log.rows.filter((r) => r.session_key.startsWith(`${RUN}-`)).length;
 
 const stored = new Set(rows.map((r) => r.event_id));
 const missing = [...ledger.accepted].filter((id) => !stored.has(id));
@@ -383,14 +488,36 @@ const sessionObjects = (() => {
   return classDir ? readdirSync(join(dir, classDir)).filter((f) => f.endsWith('.sqlite')).length : NaN;
 })();
 const requests = latency.events.length + latency.recs.length + count.malformed;
+const pct = (done: number) => `${((done / (EVENTS + RECS)) * 100).toFixed(0)}%`;
+const f2 = (x: number) => x.toFixed(2);
+const d1PerMillion = ((d1.after - d1.before) / MB / Math.max(1, rows.length)) * 1e6;
 
 const checks: [string, boolean, string][] = [
-  ['every accepted event stored, none missing', missing.length === 0, `${ledger.accepted.size} accepted, ${missing.length} missing`],
-  ['nothing stored that was not accepted (invalid events, retries)', extra.length === 0, `${extra.length} extra rows`],
-  ['stored exactly once (rows = distinct ids)', rows.length === stored.size, `${rows.length} rows, ${stored.size} distinct ids`],
-  ['sum of `accepted` in answers = rows stored', ledger.acceptedSum === rows.length, `${ledger.acceptedSum} vs ${rows.length}`],
-  ['stored events have the type sent', wrongType.length === 0, `${wrongType.length} differ`],
-  ['no raw session id in the event log', rawSessionRows === 0, `${rawSessionRows} rows`],
+  ['every accepted event in the R2 event log, none missing', missing.length === 0, `${ledger.accepted.size} accepted, ${missing.length} missing`],
+  ['nothing logged that was not accepted (invalid events, retries)', extra.length === 0, `${extra.length} extra events`],
+  ['logged exactly once (events = distinct ids)', rows.length === stored.size, `${rows.length} events, ${stored.size} distinct ids`],
+  [
+    'sum of `accepted` in answers, less the repeats handed on to the consumer and those that overtook their queued first copy, = events logged',
+    ledger.acceptedSum - ledger.handedOn.repeats - ledger.overtaken === rows.length,
+    `${ledger.acceptedSum} - ${ledger.handedOn.repeats} - ${ledger.overtaken} vs ${rows.length}`,
+  ],
+  ['logged events have the type sent', wrongType.length === 0, `${wrongType.length} differ`],
+  ['no raw session id in the event log', rawSessionRows === 0, `${rawSessionRows} events`],
+  [
+    'the manifest lists exactly the log objects in R2',
+    !log.missingObjects.length && !log.unlisted.length,
+    `${log.listed} listed, ${log.objects} in R2, ${log.missingObjects.length} listed but missing, ${log.unlisted.length} unlisted`,
+  ],
+  ...(FAULTS
+    ? ([
+        [
+          'forced faults happened mid-run (consumer crashes taken, D1 calls failed)',
+          faults.final?.consumer_crashes_done === CRASHES && faults.final?.d1_calls_failed > 0,
+          `${faults.final?.consumer_crashes_done ?? '?'} of ${CRASHES} crashes at ${pct(faults.crashesAtProgress)} of the work, ${faults.final?.d1_calls_failed ?? '?'} D1 calls failed in a ${OUTAGE_S} s outage from ${pct(faults.outageAtProgress)}`,
+        ],
+      ] as [string, boolean, string][])
+    : []),
+  [`D1 grows at most ${MAX_D1_MB} MB per million events`, d1PerMillion <= MAX_D1_MB, `${f2((d1.after - d1.before) / MB)} MB for ${rows.length.toLocaleString('en-US')} events = ${f2(d1PerMillion)} MB per million`],
   ['zero 5xx and network errors', count.s5xx === 0 && count.netErrors === 0, `${count.s5xx} 5xx, ${count.netErrors} network errors`],
   ['answers as expected (rejections, counts, 4xx JSON)', failures.length === 0, `${failures.length} problems`],
   [
@@ -417,7 +544,10 @@ const figures = `| figure | value |
 |---|---|
 | requests | ${requests.toLocaleString('en-US')} (${latency.events.length.toLocaleString('en-US')} event batches incl. ${count.retries} full retries, ${latency.recs.length.toLocaleString('en-US')} recommendations, ${count.malformed} malformed) in ${f1(seconds)} s, ${Math.round(requests / seconds)} req/s |
 | events sent | ${count.events.toLocaleString('en-US')} new in ${count.batches.toLocaleString('en-US')} batches (${Math.round(count.events / seconds)} events/s), plus ${count.invalidEvents} invalid, ${count.partialRepeats} batches repeating stored events |
-| events accepted = stored | ${ledger.accepted.size.toLocaleString('en-US')} = ${rows.length.toLocaleString('en-US')} (missing ${missing.length}, extra ${extra.length}, sum of \`accepted\` ${ledger.acceptedSum.toLocaleString('en-US')}) |
+| events accepted = in the R2 log | ${ledger.accepted.size.toLocaleString('en-US')} = ${rows.length.toLocaleString('en-US')} (missing ${missing.length}, extra ${extra.length}; sum of \`accepted\` ${ledger.acceptedSum.toLocaleString('en-US')}, of which ${ledger.handedOn.repeats.toLocaleString('en-US')} repeats handed on in ${ledger.handedOn.batches} batches and dropped by the consumer and ${ledger.overtaken} repeats counted by an inline answer while their first copy was still queued; ${count.buffered} answered \`buffered\`) |
+| R2 log objects (manifest rows) | ${log.listed.toLocaleString('en-US')} listed, ${log.objects.toLocaleString('en-US')} in R2 (${f1(rows.length / Math.max(1, log.listed))} events per object); legacy D1 \`events\` rows ${log.legacyRows} |
+| forced faults | ${FAULTS ? `${faults.final?.consumer_crashes_done ?? '?'} consumer crashes (deliveries processed, never acked) from ${pct(faults.crashesAtProgress)} of the work; D1 outage of ${OUTAGE_S} s from ${pct(faults.outageAtProgress)} (${faults.final?.d1_calls_failed ?? '?'} D1 calls failed, ${count.outage503} recommendation 503s during it)` : 'none (--no-faults)'} |
+| D1 size (meta.size_after) | ${f2(d1.before / MB)} MB before the load, ${f2(d1.after / MB)} MB after: +${f2((d1.after - d1.before) / MB)} MB, **${f2(d1PerMillion)} MB per million events** |
 | 5xx / network errors / 429 | ${count.s5xx} / ${count.netErrors} / ${count.s429} |
 | recommendations served from fallback | ${count.fallback} |
 | session Durable Objects (incl. the seeded history's) | ${sessionObjects.toLocaleString('en-US')} |
@@ -450,16 +580,28 @@ if (values.docs) {
 
 \`npm run soak\` (scripts/soak.ts) starts \`wrangler dev\` on a fresh temporary local state, migrates D1, trains and
 publishes a demo model for a ${Number(values.items).toLocaleString('en-US')}-item catalog and seeds it, then runs concurrent simulated storefront
-clients against the worker. Each client plays shopper visits (80% new sessions, 20% returning until the working set of
+clients against the worker (\`--events\` takes up to 1,000,000 and more). Each client plays shopper visits (80% new sessions, 20% returning until the working set of
 \`--sessions\` exists, then returning ones only): recommendation requests (home/product/cart slots, GET and POST) interleaved with event batches of 1-100 events (impression, view, click,
 add_to_cart, purchase; clicks and impressions carry the recommendation id they came from). 5% of batches are sent a second
-time unchanged (a lost answer), 3% repeat a few already-stored events, 2% repeat an event inside the batch, 10% carry 1-3
-invalid events, and 0.5% of requests are malformed (broken JSON, empty or oversized batch, bad query). Every request carries
-\`X-P13n-Consent: granted\`.
+time unchanged (a lost answer), 3% resend a few events already accepted in the same session, unchanged (duplicates are per session),
+2% repeat an event inside the batch, 10% carry 1-3 invalid events, and 0.5% of requests are malformed (broken JSON, empty or
+oversized batch, bad query). Every request carries \`X-P13n-Consent: granted\`.
+
+Faults in the middle of the run (unless \`--no-faults\`), through the worker's test-only switch (\`POST /v1/admin/faults\`,
+which exists only when wrangler dev runs with \`--var FAULT_INJECTION:on\`; worker/ops/fault-injection.ts): at
+${(FAULT_AT * 100).toFixed(0)}% of the work the next ${CRASHES} queue deliveries crash after doing all their work (session objects, R2 objects, D1)
+without acking, so the queue redelivers them; at ${((FAULT_AT + 0.1) * 100).toFixed(0)}% every D1 call of requests and of the consumer fails for ${OUTAGE_S} s
+(recommendations that need an uncached item answer 503 then, as documented above; those are counted apart).
 
 Checks (the script exits non-zero if one fails):
-- the ids the API answered as accepted are exactly the ids in the D1 \`events\` table: none missing, none extra (no invalid
-  event, no retried event stored twice), and the sum of \`accepted\` over all answers equals the rows stored;
+- the ids the API answered as accepted are exactly the ids in the R2 event log (listed through D1's \`event_log_objects\`
+  manifest, read from the local R2 after the worker stopped): none missing, none extra, none twice (no invalid event, no
+  retried event stored twice, nothing lost or doubled by the crashes and the outage); the manifest lists exactly the objects
+  in R2; and the sum of \`accepted\` over all answers, less the repeats of earlier ids that larger batches handed on (the
+  consumer drops them) and less the repeats an inline answer counted while their first copy was still in the queue (the
+  session object keeps whichever copy reaches it first), equals the events logged;
+- the forced faults happened (crashes taken, D1 calls failed) and D1 grew by at most ${MAX_D1_MB} MB per million events
+  (D1's own size, \`meta.size_after\`, reported by \`GET /v1/admin/stats\` as \`d1_bytes\`, after the log drained);
 - each answer's \`rejected\` indices are exactly the invalid events, and accepted + duplicates + rejected = batch size;
 - zero 5xx and zero network errors; every malformed request gets a 4xx with a JSON error;
 - memory: the V8 heap of the worker's isolate (JS objects and ArrayBuffers, read every second through wrangler's inspector
@@ -471,7 +613,7 @@ Checks (the script exits non-zero if one fails):
 - the worker's workerd process is the same from start to end (no crash or reload);
 - no raw session id reaches the event log.
 
-Run of ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC: \`npm run soak -- --events ${EVENTS} --recs ${RECS} --connections ${CONNECTIONS} --seed ${SEED}\`, ${machine}.
+Run of ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC: \`npm run soak -- --events ${EVENTS} --recs ${RECS} --connections ${CONNECTIONS} --seed ${SEED}${FAULTS ? "" : " --no-faults"}\`, ${machine}.
 Client and worker share the machine (and it was shared with other work), so latencies are for a loaded local dev server,
 not production figures. Result: **${passed ? 'all checks passed' : 'FAILED: ' + checks.filter(([, ok]) => !ok).map(([n]) => n).join('; ')}**.
 

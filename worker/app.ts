@@ -8,6 +8,7 @@ import { recommendationsApi } from './api/recommendations';
 import { router, type AppEnv } from './api/types';
 import { d1TimeoutMs, withDeadline } from './db/deadline';
 import { ApiError, errorBody } from './lib/errors';
+import { withInjectedFaults } from './ops/fault-injection';
 import { opsMiddleware } from './ops/middleware';
 import { proxy } from './rewrite/proxy';
 import { KIB, maxBody } from './security/body-limit';
@@ -22,8 +23,9 @@ export const app = router();
 app.use('*', opsMiddleware);
 
 // Every D1 call made for a request has a time limit (D1_TIMEOUT_MS): a hanging D1 degrades like a failing one.
+// (withInjectedFaults is the identity unless the test-only FAULT_INJECTION var is "on".)
 app.use('*', async (c, next) => {
-  c.env = { ...c.env, DB: withDeadline(c.env.DB, d1TimeoutMs(c.env)) };
+  c.env = { ...c.env, DB: withDeadline(withInjectedFaults(c.env).DB, d1TimeoutMs(c.env)) };
   await next();
 });
 

@@ -3,6 +3,7 @@ import { warmRuntime } from './inference/ort';
 import { runScheduled } from './ops/cron';
 import { consumeEvents } from './events/consumer';
 import type { EventMessage } from './events/message';
+import { takeConsumerCrash, withInjectedFaults, withoutAcks } from './ops/fault-injection';
 
 // Start ORT's WASM runtime while the isolate starts, not on its first recommendation.
 void warmRuntime();
@@ -19,7 +20,10 @@ export default {
     await runScheduled(controller, env);
   },
   // Events queue consumer (worker/events/consumer.ts): dedupe, R2 event log, attribution.
+  // With the test-only FAULT_INJECTION var on, a delivery may be a crash: all work done, no ack.
   queue: async (batch, env, ctx) => {
-    await consumeEvents(batch, env, ctx);
+    const crash = takeConsumerCrash(env);
+    await consumeEvents(crash ? withoutAcks(batch) : batch, withInjectedFaults(env), ctx);
+    if (crash) throw new Error('injected consumer crash (FAULT_INJECTION): the batch was processed but nothing was acked');
   },
 } satisfies ExportedHandler<Env, EventMessage>;

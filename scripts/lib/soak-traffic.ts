@@ -12,6 +12,10 @@ export interface Batch {
   /** The exact body sent; a retry resends the same bytes. */
   body: string;
   size: number;
+  /** Every valid event of the batch is in this session. */
+  session: string;
+  /** The valid events sent (for later batches that repeat some of them). */
+  events?: Record<string, unknown>[];
   /** Valid entries' ids, in order (an id may repeat inside a batch or come from an earlier batch). */
   validIds: string[];
   /** Indices of the deliberately invalid entries; each must come back in `rejected`. */
@@ -131,9 +135,10 @@ export class Traffic {
 
   /**
    * `size` new events for the visit's session; 10% of batches carry 1-3 invalid events, 3% repeat
-   * a few already-stored events (`earlier`), 2% repeat an event inside the batch.
+   * a few events already accepted in the same session (`earlier`; duplicates are per session), 2%
+   * repeat an event inside the batch.
    */
-  batch(v: Visit, client: number, size: number, earlier: () => string[]): { batch: Batch; types: Map<string, string> } {
+  batch(v: Visit, client: number, size: number, earlier: (session: string) => Record<string, unknown>[]): { batch: Batch; types: Map<string, string> } {
     const entries: unknown[] = [];
     const types = new Map<string, string>();
     for (let i = 0; i < size; i++) {
@@ -142,7 +147,8 @@ export class Traffic {
       entries.push(e);
     }
     if (this.rng() < 0.03) {
-      for (const id of earlier()) entries.push({ event_id: id, type: 'view', item_id: this.item(), session_id: v.session, timestamp: Date.now() });
+      // A duplicate is the same event sent again (a client's retry of part of a batch).
+      for (const e of earlier(v.session)) entries.push(e);
     }
     if (this.rng() < 0.02) entries.push(entries[Math.floor(this.rng() * size)]);
     if (this.rng() < 0.1) {
@@ -159,7 +165,8 @@ export class Traffic {
       validIds.push((e as { event_id: string }).event_id);
       return e;
     });
-    return { batch: { body: JSON.stringify({ events: body }), size: body.length, validIds, invalid }, types };
+    const events = body.filter((_, i) => !invalid.includes(i)) as Record<string, unknown>[];
+    return { batch: { body: JSON.stringify({ events: body }), size: body.length, session: v.session, events, validIds, invalid }, types };
   }
 
   /** A recommendation request for the visit: GET for a slot (85%) or POST with a price filter. */
@@ -192,47 +199,86 @@ export class Traffic {
 
 export interface BatchAnswer {
   accepted: number;
-  /** Held in the event buffer while D1 fails; stored later, exactly once. */
+  /** Held in the event buffer while the queue refuses sends; stored later, exactly once. */
   buffered?: number;
   duplicates: number;
   rejected: { index: number }[];
 }
 
-/** What the API told us it stored; compared with D1 at the end. */
+/**
+ * A batch the worker claims in its session object before answering (one session, at most this
+ * many distinct valid events: worker/events/ingest.ts INLINE_MAX_EVENTS). Its answer counts
+ * repeats of earlier ids as duplicates; a larger batch's `accepted` counts every distinct valid
+ * event handed to the queue, and the consumer drops the repeats (docs/reliability.md).
+ */
+export const INLINE_MAX_EVENTS = 20;
+
+/**
+ * What the API told us it accepted; compared with the R2 event log at the end. Duplicates are
+ * per session, and every event id the soak generates is unique, so a stored id maps to one
+ * (session, id) pair: the log must hold each accepted id exactly once.
+ */
 export class Ledger {
   readonly accepted = new Set<string>();
   readonly types = new Map<string, string>();
+  /** sum of `accepted` (or `buffered`) over all answers */
   acceptedSum = 0;
-  /** Ids accepted before, for batches that repeat them. */
-  private readonly pool: string[] = [];
+  /**
+   * Answers that counted every distinct valid event as handed on (larger batches, or an inline
+   * claim that missed its time budget), and the repeats of earlier ids among them: the consumer
+   * drops those, so the log must hold acceptedSum - repeats events.
+   */
+  handedOn = { batches: 0, repeats: 0 };
+  /**
+   * Repeats of earlier ids that an inline answer counted as new because their first copy was
+   * still in the queue (handed on by a larger batch, not yet claimed by the consumer): the session
+   * object keeps whichever copy reaches it first, so the log holds the id once and the other
+   * answer's count is one too many.
+   */
+  overtaken = 0;
+  /** Events accepted per session, for batches that repeat them (bounded). */
+  private readonly pool = new Map<string, Record<string, unknown>[]>();
+  private pooled = 0;
 
-  earlier(rng: () => number): string[] {
-    if (!this.pool.length) return [];
+  earlier(session: string, rng: () => number): Record<string, unknown>[] {
+    const evs = this.pool.get(session);
+    if (!evs?.length) return [];
     const k = 1 + Math.floor(rng() * 5);
-    return Array.from({ length: k }, () => this.pool[Math.floor(rng() * this.pool.length)]!);
+    return Array.from({ length: k }, () => evs[Math.floor(rng() * evs.length)]!);
   }
 
   /**
-   * Check one 200 answer against the batch and record its ids. `uncertain`: an earlier attempt
-   * of the same body failed (5xx or network), so some of its events may already be stored.
+   * Check one 200/202 answer against the batch and record its ids. `uncertain`: an earlier
+   * attempt of the same body failed (5xx or network), so some of its events may already be stored.
    */
   settle(b: Batch, a: BatchAnswer, uncertain: boolean): string[] {
     const problems: string[] = [];
-    const fresh = new Set(b.validIds.filter((id) => !this.accepted.has(id)));
+    const distinct = new Set(b.validIds);
+    const fresh = new Set([...distinct].filter((id) => !this.accepted.has(id)));
+    const inline = distinct.size <= INLINE_MAX_EVENTS;
     const rejected = a.rejected.map((r) => r.index).sort((x, y) => x - y);
     if (rejected.join(',') !== b.invalid.join(',')) problems.push(`rejected indices [${rejected}] but the invalid events were at [${b.invalid}]`);
-    if (a.buffered) {
-      // Buffered: every valid event of the batch is held (D1 drops the ones it already has later).
-      if (a.buffered + a.duplicates + a.rejected.length !== b.size) problems.push(`buffered ${a.buffered} + duplicates ${a.duplicates} + rejected ${a.rejected.length} != ${b.size} events sent`);
-      this.acceptedSum += fresh.size;
-    } else {
-      if (a.accepted + a.duplicates + a.rejected.length !== b.size) problems.push(`accepted ${a.accepted} + duplicates ${a.duplicates} + rejected ${a.rejected.length} != ${b.size} events sent`);
-      if (uncertain ? a.accepted > fresh.size : a.accepted !== fresh.size) problems.push(`accepted ${a.accepted}, expected ${fresh.size} new events`);
-      this.acceptedSum += a.accepted;
-    }
+    const taken = a.buffered ? a.buffered : a.accepted;
+    const word = a.buffered ? 'buffered' : 'accepted';
+    if (taken + a.duplicates + a.rejected.length !== b.size) problems.push(`${word} ${taken} + duplicates ${a.duplicates} + rejected ${a.rejected.length} != ${b.size} events sent`);
+    if (a.buffered && a.accepted !== 0) problems.push(`a buffered answer says accepted ${a.accepted}`);
+    if (taken === distinct.size) {
+      if (distinct.size !== fresh.size) this.handedOn.batches++;
+      this.handedOn.repeats += distinct.size - fresh.size;
+    } else if (!inline) problems.push(`${word} ${taken}, expected the ${distinct.size} distinct valid events handed on`);
+    else if (taken < (uncertain ? 0 : fresh.size) || taken > distinct.size) problems.push(`${word} ${taken}, expected ${fresh.size} new events (claimed inline) or ${distinct.size} (handed on)`);
+    else this.overtaken += taken - fresh.size; // repeats whose first copy was still queued (see `overtaken`)
+    this.acceptedSum += taken;
+    const sent = b.events ? new Map(b.events.map((e) => [e.event_id as string, e])) : null;
     for (const id of fresh) {
       this.accepted.add(id);
-      if (this.pool.length < 50_000) this.pool.push(id);
+      const e = sent?.get(id);
+      if (e && this.pooled < 200_000) {
+        const evs = this.pool.get(b.session) ?? [];
+        this.pool.set(b.session, evs);
+        evs.push(e);
+        this.pooled++;
+      }
     }
     return problems;
   }

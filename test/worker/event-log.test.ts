@@ -13,7 +13,7 @@ import { logKey } from '../../worker/events/log-store';
 import { toMessages, type EventMessage } from '../../worker/events/message';
 import { sessionStub } from '../../worker/session/client';
 import type { EventRow } from '../../worker/db/schema';
-import { event, logEvents, postEvents, recommendations, seedCatalog, waitForLog } from './helpers';
+import { adminJson, event, logEvents, postEvents, recommendations, seedCatalog, waitForLog } from './helpers';
 
 beforeAll(() => seedCatalog());
 
@@ -130,5 +130,65 @@ describe('the R2 event log', () => {
     const r = await recommendations({ slot: 'home', session_id: 'beacon-s', k: 5 });
     expect(r.body.items.every((i: any) => i.category === 'fragrance')).toBe(true);
     expect(r.body.items[0].reason).toMatch(/Because you viewed fragrance product/);
+  });
+
+  it('admin stats count events from the log manifest (rows and types per object) plus the legacy D1 table', async () => {
+    const stats = async () => (await (await adminJson('/v1/admin/stats', 'GET')).json()) as any;
+    const before = await stats();
+    // A legacy row still in D1 (not yet drained) counts too.
+    await env.DB.prepare("INSERT INTO events (event_id, type, item_id, session_key, ts, received_at) VALUES (?, 'purchase', 'skincare-1', 'legacy-s', ?, ?)").bind(`legacy-${Date.now()}`, Date.now(), Date.now()).run();
+    const batch = [...Array.from({ length: 7 }, (_, i) => event('view', `skincare-${i}`, `stats-s-${i}`)), ...Array.from({ length: 3 }, (_, i) => event('click', `skincare-${i}`, `stats-s-${i}`))];
+    expect((await postEvents(batch)).body.accepted).toBe(10);
+    await waitForLog(batch.map((e) => e.event_id));
+    const after = await stats();
+    expect(after.events_total - before.events_total).toBe(11);
+    expect(after.legacy_events - before.legacy_events).toBe(1);
+    expect(after.event_log.events - before.event_log.events).toBe(10);
+    expect(after.d1_bytes).toBeGreaterThan(0);
+    expect((after.events_24h.view ?? 0) - (before.events_24h.view ?? 0)).toBe(7);
+    expect((after.events_24h.click ?? 0) - (before.events_24h.click ?? 0)).toBe(3);
+    expect((after.events_24h.purchase ?? 0) - (before.events_24h.purchase ?? 0)).toBe(1);
+  });
+
+  it('the test-only fault switch does not exist unless FAULT_INJECTION is on', async () => {
+    expect(env.FAULT_INJECTION).toBe('off');
+    expect((await adminJson('/v1/admin/faults', 'POST', { d1_outage_ms: 60_000 })).status).toBe(404);
+    expect((await adminJson('/v1/admin/faults', 'GET')).status).toBe(404);
+    expect((await postEvents([event('view', 'skincare-3', 'no-fault-s')])).body.accepted).toBe(1);
+  });
+
+  it('with FAULT_INJECTION on, an injected consumer crash processes the batch without acking it, and the redelivery stores nothing twice', async () => {
+    const { setFaults, takeConsumerCrash } = await import('../../worker/ops/fault-injection');
+    const on = { ...env, FAULT_INJECTION: 'on' } as unknown as Env;
+    const tag = `inject-${Date.now()}`;
+    const [m] = toMessages(await rowsFor('inject-s', 4, tag), Date.now());
+    setFaults({ consumerCrashes: 1 });
+    const batch = createMessageBatch<EventMessage>('p13n-events', [{ id: `m-${m!.claim}`, timestamp: new Date(), attempts: 1, body: m! }]);
+    const ctx = createExecutionContext();
+    await expect(worker.queue(batch, on, ctx)).rejects.toThrow(/injected consumer crash/);
+    expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual([]);
+    expect(takeConsumerCrash(on)).toBe(false);
+    expect((await deliver([m!], {}, 2)).retryMessages).toEqual([]);
+    const rows = await logEvents();
+    for (let i = 0; i < 4; i++) expect(count(rows, `${tag}-${i}`)).toBe(1);
+  });
+
+  it('with FAULT_INJECTION on, an injected D1 outage fails the consumer\'s D1 batch (messages retried) until it ends', async () => {
+    const { setFaults, withInjectedFaults } = await import('../../worker/ops/fault-injection');
+    const on = withInjectedFaults({ ...env, FAULT_INJECTION: 'on' } as unknown as Env);
+    const tag = `outage-${Date.now()}`;
+    const [m] = toMessages(await rowsFor('outage-s', 3, tag), Date.now());
+    setFaults({ d1OutageMs: 60_000 });
+    try {
+      await expect(on.DB.prepare('SELECT 1').first()).rejects.toThrow(/injected outage/);
+      expect((await deliver([m!], { DB: on.DB })).retryMessages).toHaveLength(1);
+    } finally {
+      setFaults({ d1OutageMs: 0 });
+    }
+    expect((await deliver([m!], { DB: on.DB }, 2)).retryMessages).toEqual([]);
+    const rows = await logEvents();
+    for (let i = 0; i < 3; i++) expect(count(rows, `${tag}-${i}`)).toBe(1);
+    const listed = await env.DB.prepare('SELECT rows, views, clicks, impressions FROM event_log_objects WHERE key = ?').bind(logKey(m!.claim, m!.receivedAt)).first();
+    expect(listed).toEqual({ rows: 3, views: 3, clicks: 0, impressions: 0 });
   });
 });

@@ -266,6 +266,12 @@ export const eventLogObjects = sqliteTable(
     rows: integer('rows').notNull(),
     bytes: integer('bytes').notNull(),
     writtenAt: integer('written_at').notNull(),
+    /** the object's events by type (admin stats count from them without reading R2); integers, not JSON: a few bytes per row */
+    views: integer('views').notNull().default(0),
+    clicks: integer('clicks').notNull().default(0),
+    carts: integer('carts').notNull().default(0),
+    purchases: integer('purchases').notNull().default(0),
+    impressions: integer('impressions').notNull().default(0),
   },
   (t) => [index('event_log_objects_hour_idx').on(t.hour)],
 );

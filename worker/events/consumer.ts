@@ -82,7 +82,7 @@ export async function consumeEvents(batch: MessageBatch<EventMessage>, env: Env,
     try {
       const d = db(env.DB);
       const attribution = await planEventAttribution(env, d, d1Rows);
-      const manifest = chunk(objects, rowsPerStatement(5)).map((part) =>
+      const manifest = chunk(objects, rowsPerStatement(10)).map((part) =>
         d
           .insert(eventLogObjects)
           .values(part.map((o) => ({ ...o, writtenAt: Date.now() })))

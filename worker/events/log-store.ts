@@ -24,6 +24,25 @@ export interface LogObject {
   hour: string;
   rows: number;
   bytes: number;
+  /** events by type */
+  views: number;
+  clicks: number;
+  carts: number;
+  purchases: number;
+  impressions: number;
+}
+
+/** Events by type, as the manifest's columns. */
+export function typeCounts(rows: { type: unknown }[]): Pick<LogObject, 'views' | 'clicks' | 'carts' | 'purchases' | 'impressions'> {
+  const n = { views: 0, clicks: 0, carts: 0, purchases: 0, impressions: 0 };
+  for (const r of rows) {
+    if (r.type === 'view') n.views++;
+    else if (r.type === 'click') n.clicks++;
+    else if (r.type === 'add_to_cart') n.carts++;
+    else if (r.type === 'purchase') n.purchases++;
+    else if (r.type === 'impression') n.impressions++;
+  }
+  return n;
 }
 
 export async function writeLogObject(bucket: R2Bucket, claim: string, receivedAt: number, rows: EventRow[]): Promise<LogObject> {
@@ -37,7 +56,7 @@ export async function writeLogObject(bucket: R2Bucket, claim: string, receivedAt
     httpMetadata: { contentType: 'application/x-ndjson', contentEncoding: 'gzip' },
     customMetadata: { rows: String(lines.length), claim },
   });
-  return { key, hour: new Date(receivedAt).toISOString().slice(0, 13), rows: lines.length, bytes: body.byteLength };
+  return { key, hour: new Date(receivedAt).toISOString().slice(0, 13), rows: lines.length, bytes: body.byteLength, ...typeCounts(rows) };
 }
 
 export function parseLog(text: string): ExportedEvent[] {

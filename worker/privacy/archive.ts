@@ -4,7 +4,7 @@
  * objects, and rewrite the objects without them. Objects are not indexed by shopper, so both walk
  * every object under the event-log prefixes.
  */
-import { logObjectKeys, parseLog } from '../events/log-store';
+import { logObjectKeys, parseLog, typeCounts } from '../events/log-store';
 import { gunzip, gzip, type ExportedEvent } from '../ops/export';
 import { ownsEvent, type Subject } from './subject';
 
@@ -44,7 +44,7 @@ export interface ArchiveErasure {
   objects_deleted: number;
   rows_removed: number;
   /** export runs whose parts changed: run id -> key -> rows left (0: object deleted) and bytes */
-  changedParts: { run: string; key: string; rows: number; bytes: number; removed: number }[];
+  changedParts: { run: string; key: string; rows: number; bytes: number; removed: number; types: ReturnType<typeof typeCounts> }[];
   newSessions: string[];
 }
 
@@ -73,7 +73,7 @@ export async function eraseArchivedEvents(bucket: R2Bucket, s: Subject, onRemove
         await bucket.delete(key);
         out.objects_deleted++;
         out.rows_removed += removed;
-        out.changedParts.push({ run, key, rows: 0, bytes: 0, removed });
+        out.changedParts.push({ run, key, rows: 0, bytes: 0, removed, types: typeCounts([]) });
         done();
         break;
       }
@@ -86,7 +86,7 @@ export async function eraseArchivedEvents(bucket: R2Bucket, s: Subject, onRemove
       if (put) {
         out.objects_rewritten++;
         out.rows_removed += removed;
-        out.changedParts.push({ run, key, rows: keep.length, bytes: body.byteLength, removed });
+        out.changedParts.push({ run, key, rows: keep.length, bytes: body.byteLength, removed, types: typeCounts(keep) });
         done();
         break;
       }

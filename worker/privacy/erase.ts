@@ -57,7 +57,16 @@ function manifestUpdates(env: Env, parts: ArchiveErasure['changedParts']): D1Pre
     .filter((p) => p.key.startsWith(LOG_PREFIX))
     .map((p) =>
       p.rows
-        ? env.DB.prepare('UPDATE event_log_objects SET rows = ?2, bytes = ?3 WHERE key = ?1').bind(p.key, p.rows, p.bytes)
+        ? env.DB.prepare('UPDATE event_log_objects SET rows = ?2, bytes = ?3, views = ?4, clicks = ?5, carts = ?6, purchases = ?7, impressions = ?8 WHERE key = ?1').bind(
+            p.key,
+            p.rows,
+            p.bytes,
+            p.types.views,
+            p.types.clicks,
+            p.types.carts,
+            p.types.purchases,
+            p.types.impressions,
+          )
         : env.DB.prepare('DELETE FROM event_log_objects WHERE key = ?1').bind(p.key),
     );
 }
