@@ -15,7 +15,8 @@ import { MetricAcc, type Metrics, topKDense } from './metrics';
 import { createSession, runRank, type ort } from './ort';
 import { bar, phases } from './progress';
 import { allSeqs, candidatesFor, dropLast, learnRank, type LearnedRank } from './rank/fit';
-import { entryOf, retrievalData } from './rank/retrieval-data';
+import type { NeighbourEntry } from './format/shards';
+import { floatLists, retrievalData } from './rank/retrieval-data';
 import { InMemoryShards } from './rank/shard-set';
 import { cooccurrence } from './similarity';
 import { DEFAULT_CONFIG, type TrainConfig, tune, type TuneResult } from './train';
@@ -175,19 +176,12 @@ export async function evaluate(ds: Dataset, opts: EvalOptions = {}): Promise<Eva
   report.split.cold_item_max_count = coldItemMax;
 
   const session = await createSession(rankBytes);
-  const sources: { name: string; lists: (ids: string[]) => Map<string, ReturnType<typeof entryOf>>; acc: Sliced }[] = [{ name: 'model', lists: (ids) => shards.lists(ids), acc: new Sliced() }];
+  const sources: { name: string; lists: (ids: string[]) => Map<string, NeighbourEntry>; acc: Sliced }[] = [{ name: 'model', lists: (ids) => shards.lists(ids), acc: new Sliced() }];
   if (exported && opts.float !== false) {
     const rd = exported.retrieval;
     sources.push({
       name: 'model_float',
-      lists: (ids) => {
-        const m = new Map<string, ReturnType<typeof entryOf>>();
-        for (const id of ids) {
-          const i = ds.itemIndex.get(id);
-          if (i !== undefined) m.set(id, entryOf(rd, ds, i));
-        }
-        return m;
-      },
+      lists: (ids) => floatLists(rd, ds, ids),
       acc: new Sliced(),
     });
   }

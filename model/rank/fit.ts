@@ -7,10 +7,11 @@ import { F, FEATURES } from '../contract';
 import type { Dataset } from '../dataset';
 import { retrieve } from '../../worker/ranking/two-stage/candidates';
 import { seededRng } from '../../worker/lib/rng';
+import type { NeighbourEntry } from '../format/shards';
 import type { TrainConfig } from '../train';
 import { coordinateAscent, type Example, learnWeights, ndcgAt10 } from './learn';
 import { factsOf, shopperAt } from './requests';
-import { entryOf, retrievalData, type RetrievalData, type TrainSeqs } from './retrieval-data';
+import { floatLists, retrievalData, type RetrievalData, type TrainSeqs } from './retrieval-data';
 
 export const MAX_HISTORY = 64;
 
@@ -53,7 +54,7 @@ export interface LearnedRank {
 }
 
 /** Candidates and features for user u predicting step `upto`, with the whole history before it excluded. */
-export function candidatesFor(ds: Dataset, all: TrainSeqs, u: number, upto: number, decay: number, neighbours: (ids: string[]) => Map<string, ReturnType<typeof entryOf>>, rd: Pick<RetrievalData, 'lists'>) {
+export function candidatesFor(ds: Dataset, all: TrainSeqs, u: number, upto: number, decay: number, neighbours: (ids: string[]) => Map<string, NeighbourEntry>, rd: Pick<RetrievalData, 'lists'>) {
   const shopper = shopperAt(ds, all, u, upto, decay, MAX_HISTORY);
   const seen = new Set<string>();
   const s = all.seqs[u]!;
@@ -81,14 +82,7 @@ export function learnRank(ds: Dataset, cfg: TrainConfig, seed: number, o: { samp
     [eligible[i], eligible[j]] = [eligible[j]!, eligible[i]!];
   }
   const users = eligible.slice(0, size).sort((a, b) => a - b);
-  const neighbours = (ids: string[]) => {
-    const m = new Map<string, ReturnType<typeof entryOf>>();
-    for (const id of ids) {
-      const i = ds.itemIndex.get(id);
-      if (i !== undefined) m.set(id, entryOf(rd, ds, i));
-    }
-    return m;
-  };
+  const neighbours = (ids: string[]) => floatLists(rd, ds, ids);
   const examples: Example[] = [];
   const sizes: number[] = [];
   users.forEach((u, x) => {

@@ -313,6 +313,16 @@ export function retrievalData(ds: Dataset, data: TrainSeqs, cfg: TrainConfig, op
   return { n, k, nbrIdx: pr.idx, nbrW: pr.w, kc, ctIdx: ct.idx, ctW: ct.w, pop, trend, lists, count: c.count };
 }
 
+/** The float (unquantized) lists of `ids` straight from the retrieval data: learning and the float evaluation read these. */
+export function floatLists(rd: RetrievalData, ds: Dataset, ids: string[]): Map<string, NeighbourEntry> {
+  const m = new Map<string, NeighbourEntry>();
+  for (const id of ids) {
+    const i = ds.itemIndex.get(id);
+    if (i !== undefined) m.set(id, entryOf(rd, ds, i));
+  }
+  return m;
+}
+
 /** Item i's lists as the shard format stores them (padding and self-references dropped). */
 export function entryOf(rd: RetrievalData, ds: Dataset, i: number): NeighbourEntry {
   const collaborative: NeighbourEntry['collaborative'] = [];

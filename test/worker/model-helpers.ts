@@ -1,6 +1,7 @@
 /** Publishing models in tests the way `npm run model:publish` does: R2 files (manifest last) + D1 registry row. */
 import { env } from 'cloudflare:workers';
 import { inject } from 'vitest';
+import { sha256Hex } from '../../worker/lib/digest';
 import { adminJson } from './helpers';
 
 const fromBase64 = (b: string) => Uint8Array.from(atob(b), (ch) => ch.charCodeAt(0));
@@ -23,10 +24,6 @@ export function demoModel(): DemoModel {
   return { onnx: files['rank.onnx']!, manifest, files, brokenRank: fromBase64(m.brokenRankBase64), catalog: JSON.parse(m.catalog) };
 }
 
-export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const d = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-  return Array.from(d, (b) => b.toString(16).padStart(2, '0')).join('');
-}
 
 /**
  * Upload and register `version` with the demo model's shards and lists, `rank` as its rank graph
