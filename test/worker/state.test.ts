@@ -60,6 +60,27 @@ describe('session Durable Object', () => {
     expect((await stub.features(null)).recent.map((r) => r.itemId)).toEqual([items[3]!.item_id]);
   });
 
+  it('a recommendation reuses the session features this isolate just read, and an event batch refreshes them', async () => {
+    const sid = 'cached-session';
+    const timed = async (extra: Record<string, string | number> = {}) => {
+      const r = await recommendations({ slot: 'home', session_id: sid, k: 20, category: 'makeup', ...extra });
+      const parts = (r.headers.get('server-timing') ?? '').split(', ').map((p) => p.split(';')[0]);
+      return { ids: r.body.items.map((i: any) => i.item_id) as string[], parts };
+    };
+    await postEvents([event('view', 'makeup-1', sid)], { settle: false });
+    const first = await timed();
+    expect(first.parts).toContain('session'); // read from the session's object
+    const second = await timed();
+    expect(second.parts).toContain('session-cache'); // the next page: no Durable Object round trip
+    expect(second.parts).not.toContain('session');
+    expect(second.ids).toContain('makeup-2');
+    // A browser batch (handled inline) changes the session: the very next answer reads it again.
+    await postEvents([event('add_to_cart', 'makeup-2', sid)], { settle: false });
+    const after = await timed();
+    expect(after.parts).toContain('session');
+    expect(after.ids).not.toContain('makeup-2'); // in the cart now
+  });
+
   it("a purchase in one session is excluded in the shopper's next session, via the profile", async () => {
     const uid = 'two-sessions';
     const user_token = await token(uid);

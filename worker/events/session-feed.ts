@@ -6,6 +6,7 @@ import { getServingCatalog } from '../catalog/serving';
 import { attrKeys } from '../ranking/history';
 import type { ClaimBatch, ClaimResult } from '../session/durable-object';
 import { sessionStub } from '../session/client';
+import { forgetFeatures } from '../session/features-cache';
 import type { EventMessage } from './message';
 
 export interface SessionGroup {
@@ -39,7 +40,9 @@ export async function claimAll(env: Env, groups: Map<string, SessionGroup>): Pro
   const entries = await Promise.all(
     [...groups].map(async ([key, g]): Promise<[string, Record<string, ClaimResult> | Error]> => {
       try {
+        forgetFeatures(key);
         const r = await sessionStub(env, key).claim(g.batches, g.userKey);
+        forgetFeatures(key); // and anything read while the claim was on its way
         return [key, r as Record<string, ClaimResult>];
       } catch (e) {
         return [key, e as Error];

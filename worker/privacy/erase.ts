@@ -13,6 +13,7 @@ import { bufferStub } from '../events/buffer-client';
 import { LOG_PREFIX } from '../events/log-store';
 import type { ErasureCounts, ErasureReceipt, ShopperRequest } from '../schemas/shoppers';
 import { sessionStub } from '../session/client';
+import { forgetFeatures } from '../session/features-cache';
 import { eraseArchivedEvents, type ArchiveErasure } from './archive';
 import { keysJson, resolveSubject, type Subject } from './subject';
 
@@ -24,6 +25,7 @@ async function eraseSessions(env: Env, userKey: string | null, keys: string[], i
   // Events waiting in the buffer (D1 was down) would otherwise reach D1 after the erasure.
   into.buffered_events += await bufferStub(env).erase(userKey, keys);
   for (const part of chunk(keys, DO_PARALLEL)) {
+    for (const k of part) forgetFeatures(k);
     for (const r of await Promise.all(part.map((k) => sessionStub(env, k).erase()))) {
       into.sessions_erased++;
       into.rows += r.rows;

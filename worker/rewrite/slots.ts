@@ -102,6 +102,9 @@ const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 export class SlotPlanner {
   private readonly tasks = new Map<number, Task>();
 
+  /** Reads the page's slots share (their session's features). */
+  private readonly pageReads = new Map<string, Promise<unknown>>();
+
   constructor(private readonly deps: PlannerDeps) {}
 
   /** Start the slot's computation if it is not running yet. Never throws. */
@@ -170,6 +173,7 @@ export class SlotPlanner {
         waitUntil,
         newSession: shopper.consent === 'full' && shopper.newSession === true,
         shopper: { userId: shopper.consent === 'full' ? (shopper.userId ?? null) : null },
+        pageReads: this.pageReads,
       },
     );
     if (!rec.items.length) return { state: 'empty' };
