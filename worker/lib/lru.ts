@@ -6,7 +6,7 @@ export class Lru<K, V> {
   private readonly entries = new Map<K, { value: V; weight: number }>();
   private total = 0;
 
-  constructor(private readonly budget: number) {}
+  constructor(public budget: number) {}
 
   get size(): number {
     return this.entries.size;
