@@ -17,7 +17,7 @@ export async function sessionFeatures(env: Env, sessionKey: string | null, userK
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`session object did not answer within ${budget} ms`)), budget)));
-    return await Promise.race([sessionStub(env, sessionKey).features(userKey), late]);
+    return await Promise.race([sessionStub(env, sessionKey, userKey).features(userKey), late]);
   } catch (e) {
     // A failing or slow session object degrades to "unknown shopper", never to an error.
     log('warn', 'session_features_failed', { error: (e as Error).message });
