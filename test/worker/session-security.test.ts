@@ -34,7 +34,7 @@ async function browse(cookies: Record<string, string>) {
   return { sid: sidFrom(res), cookies: setCookies(res), items: slots(html).get('sec-home')!.items };
 }
 
-/** A browser (no server key) sending events: the cookie names its session, events name none. */
+/** A browser (no server key) sending events: the cookie names its session; events with session_id '' name none (as the snippet's). */
 async function beacon(cookies: Record<string, string>, events: Record<string, unknown>[]) {
   const cookie = Object.entries({ p13n_consent: 'granted', ...cookies })
     .map(([k, v]) => `${k}=${v}`)
@@ -42,7 +42,7 @@ async function beacon(cookies: Record<string, string>, events: Record<string, un
   const res = await fetchWorker('/v1/events', {
     method: 'POST',
     headers: publicCaller({ 'content-type': 'application/json', origin: 'https://shop.test', cookie }),
-    body: JSON.stringify({ events: events.map(({ session_id: _, ...e }) => e) }),
+    body: JSON.stringify({ events: events.map(({ session_id, ...e }) => (session_id ? { session_id, ...e } : e)) }),
   });
   return { status: res.status, body: await res.json<any>() };
 }
@@ -101,7 +101,7 @@ describe('high: a session id is a key to someone history', () => {
     const user = `login-${run}`;
     const userKey = await pseudonymize(env, 'u', user);
     const { sid: anon } = await browse({});
-    expect((await beacon({ p13n_sid: anon! }, [event('view', 'skincare-11', ''), event('add_to_cart', 'skincare-12', '')])).body.accepted).toBe(2);
+    expect((await beacon({ p13n_sid: anon! }, [event('view', 'skincare-11', anon!), event('add_to_cart', 'skincare-12', anon!)])).body.accepted).toBe(2);
     const t = await token(user);
     const { sid: signedIn } = await browse({ p13n_sid: anon!, p13n_uid: t });
     expect(signedIn).not.toBe(anon);
@@ -117,7 +117,7 @@ describe('high: a session id is a key to someone history', () => {
 
   it("a signed-in caller naming someone else's session merges nothing of theirs (profile, access export)", async () => {
     const { sid: V } = await browse({});
-    expect((await beacon({ p13n_sid: V! }, [event('purchase', 'makeup-17', '', { value: 70 })])).body.accepted).toBe(1);
+    expect((await beacon({ p13n_sid: V! }, [event('purchase', 'makeup-17', V!, { value: 70 })])).body.accepted).toBe(1);
     const attacker = `merger-${run}`;
     const t = await token(attacker);
     const recs = await asStranger(`/v1/recommendations?slot=home&k=5&session_id=${V}`, { 'x-p13n-user-token': t });
