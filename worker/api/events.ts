@@ -1,7 +1,9 @@
 import { createRoute } from '@hono/zod-openapi';
 import { ingestEvents } from '../events/ingest';
+import { ownSessionEvents } from '../identity/api-session';
 import { resolveApiShopper } from '../identity/shopper';
-import { errorResponses } from '../schemas/common';
+import { isServerCaller } from '../security/server-key';
+import { errorResponses, sessionErrorResponses } from '../schemas/common';
 import { EventBatchResultSchema, EventBatchSchema } from '../schemas/events';
 import { router } from './types';
 
@@ -18,12 +20,16 @@ export const eventsApi = router().openapi(
         content: { 'application/json': { schema: EventBatchResultSchema } },
       },
       ...errorResponses,
+      ...sessionErrorResponses,
     },
   }),
   async (c) => {
     const { events, consent } = c.req.valid('json');
     const shopper = await resolveApiShopper(c.req.raw, c.env, { consent });
-    const result = await ingestEvents(c.env, events, shopper, (p) => c.executionCtx.waitUntil(p));
+    // A browser may only write to its own issued session; storefront backends (server key) to any.
+    const own = shopper.consent === 'full' && !(await isServerCaller(c.env, c.req.raw));
+    const batch = own ? await ownSessionEvents(c.env, c.req.raw, shopper.userId, events) : events;
+    const result = await ingestEvents(c.env, batch, shopper, (p) => c.executionCtx.waitUntil(p));
     return result.buffered ? c.json(result, 202) : c.json(result, 200);
   },
 );
