@@ -2,8 +2,9 @@ import { env } from 'cloudflare:workers';
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { pseudonymize } from '../../worker/identity/pseudonym';
+import { issueSessionId } from '../../worker/identity/session-id';
 import { sessionStub } from '../../worker/session/client';
-import { adminJson, event, fetchWorker, fixtureCatalog, postEvents, recommendations, seedCatalog, token } from './helpers';
+import { adminJson, event, fetchWorker, fixtureCatalog, postEvents, publicCaller, recommendations, seedCatalog, token, waitForLog } from './helpers';
 
 beforeAll(() => seedCatalog());
 
@@ -79,6 +80,28 @@ describe('session Durable Object', () => {
     const after = await timed();
     expect(after.parts).toContain('session');
     expect(after.ids).not.toContain('makeup-2'); // in the cart now
+  });
+
+  it("a browser's accepted beacon stamps its cookies, and a stamp newer than the isolate's read sends the next answer to the object", async () => {
+    const sid = await issueSessionId(env, null);
+    const e = { ...event('view', 'makeup-3', sid), session_id: undefined };
+    const res = await fetchWorker('/v1/events', {
+      method: 'POST',
+      headers: publicCaller({ 'content-type': 'application/json', origin: 'https://shop.test', cookie: `p13n_consent=granted; p13n_sid=${sid}` }),
+      body: JSON.stringify({ events: [e] }),
+    });
+    expect(res.status).toBe(200);
+    await waitForLog([e.event_id]); // the consumer's pass too
+    const stamp = Number(/p13n_sv=(\d+)/.exec(res.headers.getSetCookie().join('\n'))?.[1]);
+    expect(stamp).toBeGreaterThan(0);
+    const parts = async (cookie?: string) => {
+      const r = await fetchWorker(`/v1/recommendations?slot=home&k=5&session_id=${sid}`, cookie ? { headers: { cookie } } : undefined);
+      return (r.headers.get('server-timing') ?? '').split(', ').map((p) => p.split(';')[0]);
+    };
+    await parts();
+    expect(await parts()).toContain('session-cache');
+    // As if another isolate took a later beacon: this isolate's entry predates the stamp.
+    expect(await parts(`p13n_sv=${Date.now() + 1000}`)).toContain('session');
   });
 
   it("a purchase in one session is excluded in the shopper's next session, via the profile", async () => {

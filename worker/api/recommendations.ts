@@ -9,6 +9,7 @@ import { renderBlock } from '../render/block';
 import { errorResponses, sessionErrorResponses } from '../schemas/common';
 import { RecommendationRequestSchema, RecommendationResponseSchema, type RecommendationRequest } from '../schemas/recommendations';
 import { serveSlot } from '../serving/pipeline';
+import { readStamp } from '../session/stamp';
 import { router, type AppEnv } from './types';
 
 const QuerySchema = RecommendationRequestSchema;
@@ -22,7 +23,7 @@ async function answer(c: Context<AppEnv>, req: RecommendationRequest) {
   const caller = { server: await isServerCaller(c.env, c.req.raw), userId: shopper.userId };
   const session_id = shopper.consent === 'full' ? await apiSessionId(c.env, c.req.raw, caller, req.session_id) : undefined;
   const asked = { ...req, session_id };
-  const served = await serveSlot(asked, { env: c.env, timing, waitUntil: (p) => c.executionCtx.waitUntil(p), shopper });
+  const served = await serveSlot(asked, { env: c.env, timing, waitUntil: (p) => c.executionCtx.waitUntil(p), shopper, sessionStamp: readStamp(c.req.raw) });
   return { rec: served.response, template: served.template, timing, shopper };
 }
 

@@ -158,6 +158,11 @@ export async function verifyUserToken(env: IdentityEnv, token: string | null | u
 }
 
 /** The session cookie (HttpOnly: page scripts never see the id; the snippet's beacons carry it) and its readable marker. */
+/** Seconds a session cookie lives (SESSION_COOKIE_MAX_AGE, default 30 minutes). */
+export function sessionCookieMaxAge(env: { SESSION_COOKIE_MAX_AGE?: string }): number {
+  return Number(env.SESSION_COOKIE_MAX_AGE) > 0 ? Math.floor(Number(env.SESSION_COOKIE_MAX_AGE)) : 1800;
+}
+
 function sessionCookies(request: Request, value: string, maxAge: number): string[] {
   const secure = new URL(request.url).protocol === 'https:' ? '; Secure' : '';
   const attrs = `Path=/; Max-Age=${maxAge}; SameSite=Lax${secure}`;
@@ -172,7 +177,7 @@ export async function resolveShopper(request: Request, env: IdentityEnv & { PSEU
     // Nothing is tracked; session cookies from an earlier consent are removed.
     return existing !== undefined || cookies.has(TRACKING_COOKIE) ? { consent, setCookies: sessionCookies(request, '', 0) } : { consent };
   }
-  const maxAge = Number(env.SESSION_COOKIE_MAX_AGE) > 0 ? Math.floor(Number(env.SESSION_COOKIE_MAX_AGE)) : 1800;
+  const maxAge = sessionCookieMaxAge(env);
   const userId = (await verifyUserToken(env, requestToken(request, cookies))) ?? undefined;
   const check = await checkSessionId(env, existing, userId ?? null);
   if (existing !== undefined && check.yours) {

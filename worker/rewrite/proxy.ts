@@ -26,6 +26,7 @@ import { mergeAtLogin } from '../session/merge';
 import { errorBody } from '../lib/errors';
 import { noteFault } from '../ops/faults';
 import { escapeHtml } from '../render/escape';
+import { readStamp } from '../session/stamp';
 import { fetchOrigin, isHtml, OriginTimeoutError } from './origin';
 import { DEFAULT_BUDGET_MS, readSlotAttrs, SLOT_SELECTOR, SlotPlanner } from './slots';
 
@@ -127,6 +128,7 @@ async function personalize(
     waitUntil: opts.waitUntil,
     budgetMs: budget(env),
     device: device(request),
+    sessionStamp: readStamp(request),
     log,
   });
   const [scanBranch, renderBranch] = res.body!.tee();
