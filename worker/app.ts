@@ -16,6 +16,7 @@ import { publicCors } from './security/cors';
 import { securityHeaders } from './security/headers';
 import { rateLimit } from './security/rate-limit';
 import { snippetResponse } from './snippet/p13n';
+import { log } from './ops/log';
 
 export const app = router();
 
@@ -70,7 +71,7 @@ app.onError((err, c) => {
     // e.g. malformed JSON caught by the validator
     return c.json(errorBody('invalid_request', err.message || 'invalid request'), err.status);
   }
-  console.error(JSON.stringify({ level: 'error', msg: 'unhandled', path: new URL(c.req.url).pathname, error: String((err as Error)?.message ?? err) }));
+  log('error', 'unhandled', { error: String((err as Error)?.message ?? err) });
   // Storage failures are transient: tell callers to retry, without internals.
   return c.json(errorBody('unavailable', 'the service could not complete the request; retry later'), 503, { 'Retry-After': '5' });
 });

@@ -20,6 +20,7 @@ import type { BanditDelta } from '../bandits/durable-object';
 import { chunk, db, rowsPerStatement, runBatch, type Db } from '../db/client';
 import { recServed, type EventRow, type RecServedRow } from '../db/schema';
 import type { Experiment } from './config';
+import { log } from '../ops/log';
 
 // ---- served recommendations ------------------------------------------------------------
 
@@ -51,7 +52,7 @@ async function writeRows(d1: D1Database, rows: RecServedRow[]): Promise<void> {
     try {
       await runBatch(d, stmts);
     } catch {
-      console.error(JSON.stringify({ level: 'error', msg: 'rec_served_write_failed', rows: rows.length, error: (e as Error).message }));
+      log('error', 'rec_served_write_failed', { rows: rows.length, error: (e as Error).message });
     }
   }
 }
@@ -203,7 +204,7 @@ export async function feedBandits(env: Env, plan: AttributionPlan, results: unkn
         // one retry with the same batch id: the shard applies a batch at most once
         await sendBanditUpdates(env, exp, deltas, batchId).then(
           () => (sent += deltas.length),
-          (e: Error) => console.error(JSON.stringify({ level: 'error', msg: 'bandit_update_failed', experiment: id, error: e.message })),
+          (e: Error) => log('error', 'bandit_update_failed', { experiment: id, error: e.message }),
         );
       }
     }),

@@ -4,7 +4,12 @@
  * cookies, IPs, e-mail addresses, query strings) are replaced by "[redacted]", and e-mail
  * addresses or bearer tokens inside free text are masked too. Logs are for operators, never a
  * second event log.
+ *
+ * Every line written while a request (or a cron run, or a queue batch) is handled carries its
+ * `request_id`: the entry point runs its work inside `withRequestId`, and `log` reads the id from
+ * there (AsyncLocalStorage, compatibility flag `nodejs_als`), so no module passes ids around.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 
@@ -68,9 +73,22 @@ export function redact(value: unknown, depth = 0): unknown {
   return out;
 }
 
+const current = new AsyncLocalStorage<string>();
+
+/** Run `fn` with `id` as the request id of every line it (and whatever it awaits) logs. */
+export function withRequestId<T>(id: string, fn: () => T): T {
+  return current.run(id, fn);
+}
+
+/** The id of the request being handled, if any. */
+export function currentRequestId(): string | undefined {
+  return current.getStore();
+}
+
 /** Writes one JSON line through console (Workers Logs / `wrangler tail` pick it up). */
 export function log(level: Level, msg: string, fields: Record<string, unknown> = {}): void {
-  const line = JSON.stringify({ level, msg, time: new Date().toISOString(), ...(redact(fields) as Record<string, unknown>) });
+  const id = current.getStore();
+  const line = JSON.stringify({ level, msg, time: new Date().toISOString(), ...(id ? { request_id: id } : {}), ...(redact(fields) as Record<string, unknown>) });
   if (level === 'error') console.error(line);
   else if (level === 'warn') console.warn(line);
   else console.log(line);
