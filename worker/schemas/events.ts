@@ -26,7 +26,7 @@ export const EventSchema = z
       description: 'A browser may send only the session the worker issued to it (defaults to its p13n_sid cookie); storefront backends with X-P13n-Server-Key name their own',
     }),
     user_id: Id.optional().openapi({ description: 'Honoured only when it is a signed shopper token (see user_token); a bare id is ignored and the event stored as anonymous' }),
-    user_token: z.string().trim().min(1).max(1024).optional().openapi({ description: "Signed shopper token from the storefront's backend; defaults to the request's X-P13n-User-Token header or p13n_uid cookie" }),
+    user_token: z.string().trim().min(1).max(4096).optional().openapi({ description: "Signed shopper token (a JWT or the compact format); defaults to the request's Authorization: Bearer, X-P13n-User-Token header or p13n_uid cookie" }),
     timestamp: Timestamp,
     recommendation_id: Id.optional(),
     slot: Id.optional(),
