@@ -14,6 +14,7 @@ import { proxy } from './rewrite/proxy';
 import { KIB, maxBody } from './security/body-limit';
 import { publicCors } from './security/cors';
 import { securityHeaders } from './security/headers';
+import { noTokenInQuery } from './security/token-in-query';
 import { rateLimit } from './security/rate-limit';
 import { snippetResponse } from './snippet/p13n';
 import { log } from './ops/log';
@@ -33,7 +34,7 @@ app.use('*', async (c, next) => {
 // Security (docs/security.md): headers on everything we answer ourselves; CORS allow-list, rate
 // limits and body limits on the public API; admin bodies are bounded too (bulk catalog uploads).
 for (const path of ['/v1/*', '/health', '/openapi.json', '/p13n.js']) app.use(path, securityHeaders);
-for (const path of ['/v1/events', '/v1/recommendations', '/v1/blocks/*']) app.use(path, publicCors, rateLimit);
+for (const path of ['/v1/events', '/v1/recommendations', '/v1/blocks/*']) app.use(path, publicCors, rateLimit, noTokenInQuery);
 app.use('/v1/events', maxBody(1024 * KIB));
 app.use('/v1/recommendations', maxBody(64 * KIB));
 app.use('/v1/admin/*', maxBody(32 * 1024 * KIB));
