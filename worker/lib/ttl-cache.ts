@@ -1,6 +1,7 @@
 /**
  * A per-isolate cache for small D1 reads (slot configs, templates): the first read waits,
  * later reads answer from memory and refresh in the background once the entry is older than ttlMs.
+ * At most maxEntries keys are held (the oldest inserted goes first): keys can come from requests.
  */
 interface Entry<T> {
   value?: T;
@@ -10,11 +11,15 @@ interface Entry<T> {
 
 export class TtlCache<T> {
   private readonly entries = new Map<string, Entry<T>>();
-  constructor(private readonly ttlMs: number) {}
+  constructor(
+    private readonly ttlMs: number,
+    private readonly maxEntries = 256,
+  ) {}
 
   async get(key: string, load: () => Promise<T>, waitUntil?: (p: Promise<unknown>) => void): Promise<T> {
     let e = this.entries.get(key);
     if (!e) {
+      if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
       e = { at: 0 };
       this.entries.set(key, e);
     }
