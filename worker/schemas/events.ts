@@ -3,6 +3,8 @@ import { Id } from './common';
 
 export const EVENT_TYPES = ['view', 'click', 'add_to_cart', 'purchase', 'impression'] as const;
 export const MAX_EVENTS_PER_BATCH = 500;
+/** The largest purchase value accepted (shop currency units): beyond it a value is a mistake or an attack on the revenue reports. */
+export const MAX_EVENT_VALUE = 10_000_000;
 
 /** ISO-8601 string or epoch milliseconds -> epoch milliseconds. */
 export const Timestamp = z
@@ -30,7 +32,7 @@ export const EventSchema = z
     timestamp: Timestamp,
     recommendation_id: Id.optional(),
     slot: Id.optional(),
-    value: z.number().finite().nonnegative().optional().openapi({ description: 'Revenue for purchases' }),
+    value: z.number().finite().nonnegative().max(MAX_EVENT_VALUE).optional().openapi({ description: `Revenue for purchases, at most ${MAX_EVENT_VALUE}` }),
   })
   .openapi('Event');
 
