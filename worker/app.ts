@@ -2,6 +2,7 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { adminApi } from './api/admin';
+import { requireAdmin } from './api/admin-auth';
 import { eventsApi } from './api/events';
 import { experimentsApi } from './api/experiments';
 import { recommendationsApi } from './api/recommendations';
@@ -37,7 +38,8 @@ for (const path of ['/v1/*', '/health', '/openapi.json', '/p13n.js']) app.use(pa
 for (const path of ['/v1/events', '/v1/recommendations', '/v1/blocks/*']) app.use(path, publicCors, rateLimit, noTokenInQuery);
 app.use('/v1/events', maxBody(1024 * KIB));
 app.use('/v1/recommendations', maxBody(64 * KIB));
-app.use('/v1/admin/*', maxBody(32 * 1024 * KIB));
+// The admin token is checked before an admin body is read: a stranger cannot make us buffer 32 MiB.
+app.use('/v1/admin/*', requireAdmin, maxBody(32 * 1024 * KIB));
 
 app.get('/health', (c) => c.json({ status: 'ok' }));
 
