@@ -50,11 +50,13 @@ const BEARER = /\b(Bearer)\s+[A-Za-z0-9._~+/=-]+/gi;
 const IPV4 = /\b(?:\d{1,3}\.){3}\d{1,3}\b/g;
 // Query strings carry shopper ids (?session_id=...&user_id=...): keep the path only.
 const URL_QUERY = /(https?:\/\/[^\s?#"]+|\/[^\s?#"]*)\?[^\s#"]*/g;
+// Paths carry tokens and ids too (/account/reset/<token>, /orders/123): a full URL keeps its origin only.
+const URL_PATH = /\b([a-z][a-z0-9+.-]*:\/\/[^\s/?#"]+)[/?#][^\s"]*/gi;
 
 export const REDACTED = '[redacted]';
 
 function scrubText(s: string): string {
-  return s.replace(EMAIL, REDACTED).replace(BEARER, `$1 ${REDACTED}`).replace(URL_QUERY, `$1?${REDACTED}`).replace(IPV4, REDACTED);
+  return s.replace(EMAIL, REDACTED).replace(BEARER, `$1 ${REDACTED}`).replace(URL_PATH, `$1/${REDACTED}`).replace(URL_QUERY, `$1?${REDACTED}`).replace(IPV4, REDACTED);
 }
 
 function isSensitive(key: string): boolean {
