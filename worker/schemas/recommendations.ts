@@ -22,7 +22,7 @@ export const RecommendationRequestSchema = z
       .optional()
       .openapi({
         description:
-          "Signed shopper token (a JWT or the compact format, docs/security.md), POST body only: a GET with it in the query string is refused (400 token_in_query). Otherwise read from Authorization: Bearer, the X-P13n-User-Token header or the p13n_uid cookie. Invalid or expired: anonymous",
+          "Signed shopper token (a JWT or the compact format, docs/security.md), POST body only: a GET with it in the query string is refused (400 invalid_request). Otherwise read from Authorization: Bearer, the X-P13n-User-Token header or the p13n_uid cookie. Invalid or expired: anonymous",
       }),
     k: z.coerce.number().int().min(1).max(MAX_K).default(10),
     /** Product-page context: "similar to / bought with this item". */

@@ -14,5 +14,5 @@ export const noTokenInQuery = createMiddleware<AppEnv>(async (c, next) => {
   const q = c.req.query();
   if (q.user_token === undefined && !isTokenShaped(q.user_id)) return next();
   const field = q.user_token !== undefined ? 'user_token' : 'user_id';
-  return c.json(errorBody('token_in_query', `${field}: ${MESSAGE}`, [{ field, message: MESSAGE }]), 400);
+  return c.json(errorBody('invalid_request', `${field}: ${MESSAGE}`, [{ field, message: MESSAGE }]), 400);
 });
