@@ -11,6 +11,7 @@ import { opsStub } from '../../worker/ops/metrics';
 import { getSlotConfig } from '../../worker/slots/config';
 import { adminJson, event, fetchWorker, fixtureCatalog, postEvents, seedCatalog, token } from './helpers';
 import { admin, call, captureLogs } from './ops-helpers';
+import { originPage, slot, storePage } from './rewrite-helpers';
 
 beforeAll(async () => {
   await seedCatalog([
@@ -54,6 +55,12 @@ describe('logs', () => {
     expect(lines.map((l) => l.msg)).toEqual(expect.arrayContaining(['origin_unreachable', 'request']));
     for (const l of lines) expect(l.request_id, JSON.stringify(l)).toBe('req-logs-test-0001');
     expect(lines.find((l) => l.msg === 'request')!.route).toBe('proxy');
+    // Lines written while the page streams (a slot out of budget) carry it too.
+    await originPage('/orders/123', storePage(slot('late-slot', { budget: 0 })));
+    const streamed = await captureLogs(() => call('/orders/123', { headers: { accept: 'text/html', 'x-request-id': 'req-logs-test-0002' } }));
+    expect(streamed.lines.map((l) => l.msg)).toContain('slot_fallback');
+    for (const l of streamed.lines) expect(l.request_id, JSON.stringify(l)).toBe('req-logs-test-0002');
+    expect(streamed.raw.join('\n')).not.toContain('/orders/123');
   });
 });
 
