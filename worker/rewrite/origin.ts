@@ -19,8 +19,9 @@
  * IP reaches the origin one way only: X-Forwarded-For set to the CF-Connecting-IP Cloudflare saw
  * (never a client-supplied chain, X-Real-IP or True-Client-IP).
  */
-import { parseCookies, SESSION_COOKIE } from '../identity/shopper';
+import { parseCookies, SESSION_COOKIE, TRACKING_COOKIE } from '../identity/shopper';
 import { positiveVar } from '../lib/vars';
+import { STAMP_COOKIE } from '../session/stamp';
 
 export type CacheStatus = 'HIT' | 'MISS' | 'BYPASS';
 
@@ -103,12 +104,13 @@ function cookieListed(name: string, list: string[]): boolean {
 
 /**
  * Whether the request carries credentials the origin may answer with a personal page:
- * Authorization, or any cookie other than the worker's session and consent cookies and the
- * ones ORIGIN_CACHE_IGNORE_COOKIES lists (the shopper token p13n_uid counts as a credential).
+ * Authorization, or any cookie other than the worker's own (session, tracking flag, stamp,
+ * consent) and the ones ORIGIN_CACHE_IGNORE_COOKIES lists (the shopper token p13n_uid counts
+ * as a credential).
  */
 export function hasCredentials(env: OriginEnv, request: Request): boolean {
   if (request.headers.has('authorization')) return true;
-  const ours = [SESSION_COOKIE, env.CONSENT_COOKIE || 'p13n_consent'];
+  const ours = [SESSION_COOKIE, TRACKING_COOKIE, STAMP_COOKIE, env.CONSENT_COOKIE || 'p13n_consent'];
   const ignored = (env.ORIGIN_CACHE_IGNORE_COOKIES ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   for (const name of parseCookies(request.headers.get('cookie')).keys()) {
     if (!ours.includes(name) && !cookieListed(name, ignored)) return true;
