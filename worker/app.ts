@@ -2,6 +2,7 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { adminApi } from './api/admin';
+import { requireAdmin } from './api/admin-auth';
 import { eventsApi } from './api/events';
 import { experimentsApi } from './api/experiments';
 import { recommendationsApi } from './api/recommendations';
@@ -14,8 +15,10 @@ import { proxy } from './rewrite/proxy';
 import { KIB, maxBody } from './security/body-limit';
 import { publicCors } from './security/cors';
 import { securityHeaders } from './security/headers';
+import { noTokenInQuery } from './security/token-in-query';
 import { rateLimit } from './security/rate-limit';
 import { snippetResponse } from './snippet/p13n';
+import { log } from './ops/log';
 
 export const app = router();
 
@@ -32,10 +35,11 @@ app.use('*', async (c, next) => {
 // Security (docs/security.md): headers on everything we answer ourselves; CORS allow-list, rate
 // limits and body limits on the public API; admin bodies are bounded too (bulk catalog uploads).
 for (const path of ['/v1/*', '/health', '/openapi.json', '/p13n.js']) app.use(path, securityHeaders);
-for (const path of ['/v1/events', '/v1/recommendations', '/v1/blocks/*']) app.use(path, publicCors, rateLimit);
+for (const path of ['/v1/events', '/v1/recommendations', '/v1/blocks/*']) app.use(path, publicCors, rateLimit, noTokenInQuery);
 app.use('/v1/events', maxBody(1024 * KIB));
 app.use('/v1/recommendations', maxBody(64 * KIB));
-app.use('/v1/admin/*', maxBody(32 * 1024 * KIB));
+// The admin token is checked before an admin body is read: a stranger cannot make us buffer 32 MiB.
+app.use('/v1/admin/*', requireAdmin, maxBody(32 * 1024 * KIB));
 
 app.get('/health', (c) => c.json({ status: 'ok' }));
 
@@ -70,7 +74,7 @@ app.onError((err, c) => {
     // e.g. malformed JSON caught by the validator
     return c.json(errorBody('invalid_request', err.message || 'invalid request'), err.status);
   }
-  console.error(JSON.stringify({ level: 'error', msg: 'unhandled', path: new URL(c.req.url).pathname, error: String((err as Error)?.message ?? err) }));
+  log('error', 'unhandled', { error: String((err as Error)?.message ?? err) });
   // Storage failures are transient: tell callers to retry, without internals.
   return c.json(errorBody('unavailable', 'the service could not complete the request; retry later'), 503, { 'Retry-After': '5' });
 });

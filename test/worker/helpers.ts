@@ -95,9 +95,10 @@ export async function postEvents(events: unknown[], opts: { settle?: boolean } =
   return { status: res.status, body };
 }
 
-export async function recommendations(query: Record<string, string | number>): Promise<{ status: number; body: any; headers: Headers }> {
+/** GET /v1/recommendations; a `user_token` goes in the X-P13n-User-Token header (never the query string). */
+export async function recommendations({ user_token, ...query }: Record<string, string | number>): Promise<{ status: number; body: any; headers: Headers }> {
   const qs = new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)]));
-  const res = await fetchWorker(`/v1/recommendations?${qs}`);
+  const res = await fetchWorker(`/v1/recommendations?${qs}`, user_token === undefined ? undefined : { headers: { 'x-p13n-user-token': String(user_token) } });
   return { status: res.status, body: await res.json(), headers: res.headers };
 }
 

@@ -50,7 +50,7 @@ async function track(events: Record<string, unknown>[], userId?: string): Promis
 
 async function recsFor(sessionId: string, userId: string): Promise<string> {
   const userToken = await token(userId);
-  const qs = new URLSearchParams({ slot: SLOT, session_id: sessionId, user_token: userToken, k: '4' });
+  const qs = new URLSearchParams({ slot: SLOT, session_id: sessionId, k: '4' });
   const res = await call(`/v1/recommendations?${qs}`, { headers: { 'X-P13n-Consent': 'granted', 'X-P13n-User-Token': userToken } });
   const body = (await res.json()) as { recommendation_id: string; experiment: string | null; items: { item_id: string }[] };
   expect(res.status).toBe(200);

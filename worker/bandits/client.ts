@@ -7,6 +7,7 @@
 import type { Experiment } from '../experiments/config';
 import type { BanditDelta, BanditShard, ShardSnapshot } from './durable-object';
 import type { ArmCounts } from './thompson';
+import { log } from '../ops/log';
 
 export type ContextCounts = Record<string, Record<string, ArmCounts>>;
 
@@ -60,7 +61,7 @@ export function cachedBanditCounts(env: Env, exp: Pick<Experiment, 'id' | 'bandi
     const entry = e;
     entry.loading = readBanditCounts(env, exp)
       .catch((err: Error) => {
-        console.error(JSON.stringify({ level: 'warn', msg: 'bandit_snapshot_failed', experiment: exp.id, error: err.message }));
+        log('warn', 'bandit_snapshot_failed', { experiment: exp.id, error: err.message });
         entry.at = Date.now(); // keep the old snapshot; retry after the TTL
         return entry.counts;
       })

@@ -150,6 +150,8 @@ export const recServed = sqliteTable(
     slot: text('slot').notNull(),
     /** pseudonymous assignment unit (user key, else session key); null for anonymous bandit traffic */
     unitKey: text('unit_key'),
+    /** pseudonymous key of the session it was served to: only that session's (or user's) events attribute to it */
+    sessionKey: text('session_key'),
     servedAt: integer('served_at').notNull(),
     windowMs: integer('window_ms').notNull(),
     impressedAt: integer('impressed_at'),

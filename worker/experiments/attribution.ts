@@ -10,6 +10,10 @@
  *   while it is NULL, so duplicates and retries change nothing; a purchase is one row in
  *   `rec_purchases` keyed by its event id (directly via its recommendation_id, else last touch:
  *   the shopper's latest click / add-to-cart of the same item on an experiment recommendation).
+ * - A recommendation id is bound to whoever received it: an event attributes to it only when
+ *   it comes from the session it was served to, or from the same assignment unit (the user, or
+ *   the session for rows written before session_key existed). Anyone else's recommendation_id is
+ *   ignored, so nobody can click or buy on another shopper's recommendation.
  * - The rows an UPDATE … RETURNING reports are exactly the first-time outcomes; those feed the
  *   bandits.
  */
@@ -20,6 +24,7 @@ import type { BanditDelta } from '../bandits/durable-object';
 import { chunk, db, rowsPerStatement, runBatch, type Db } from '../db/client';
 import { recServed, type EventRow, type RecServedRow } from '../db/schema';
 import type { Experiment } from './config';
+import { log } from '../ops/log';
 
 // ---- served recommendations ------------------------------------------------------------
 
@@ -51,7 +56,7 @@ async function writeRows(d1: D1Database, rows: RecServedRow[]): Promise<void> {
     try {
       await runBatch(d, stmts);
     } catch {
-      console.error(JSON.stringify({ level: 'error', msg: 'rec_served_write_failed', rows: rows.length, error: (e as Error).message }));
+      log('error', 'rec_served_write_failed', { rows: rows.length, error: (e as Error).message });
     }
   }
 }
@@ -105,12 +110,22 @@ function batchable(d1: D1Database, q: { getQuery(): { sql: string; params: unkno
   return { _prepare: () => prepared } as unknown as BatchItem<'sqlite'>;
 }
 
-function firstTouch(d1: D1Database, d: Db, kind: keyof typeof COLUMN, pairs: [string, number][]) {
+/** (recommendation id, time, event's session key, event's user key) */
+type Touch = [string, number, string, string | null];
+
+/** SQL condition: the served row `s` belongs to the event's session or user (see the top of the file). */
+const boundTo = (s: string, sessionKey: unknown, userKey: unknown) =>
+  sql`(${sql.raw(s)}.session_key = ${sessionKey} OR ${sql.raw(s)}.unit_key = ${sessionKey} OR ${sql.raw(s)}.unit_key = ${userKey})`;
+
+function firstTouch(d1: D1Database, d: Db, kind: keyof typeof COLUMN, touches: Touch[]) {
   const col = sql.raw(COLUMN[kind]);
-  const json = JSON.stringify(pairs);
+  const json = JSON.stringify(touches);
   return batchable(d1, d.all<AttributedRow>(sql`
     UPDATE rec_served SET ${col} = j.ts
-    FROM (SELECT json_extract(value, '$[0]') AS rid, MIN(json_extract(value, '$[1]')) AS ts FROM json_each(${json}) GROUP BY rid) AS j
+    FROM (SELECT b.recommendation_id AS rid, MIN(json_extract(t.value, '$[1]')) AS ts
+          FROM json_each(${json}) AS t JOIN rec_served b ON b.recommendation_id = json_extract(t.value, '$[0]')
+          WHERE ${boundTo('b', sql`json_extract(t.value, '$[2]')`, sql`json_extract(t.value, '$[3]')`)}
+          GROUP BY b.recommendation_id) AS j
     WHERE rec_served.recommendation_id = j.rid AND rec_served.${col} IS NULL AND j.ts <= rec_served.served_at + rec_served.window_ms
     RETURNING recommendation_id, experiment_id, variant, context`) as never);
 }
@@ -118,15 +133,16 @@ function firstTouch(d1: D1Database, d: Db, kind: keyof typeof COLUMN, pairs: [st
 /** Statements that attribute a batch of (new or repeated) events; safe to run for duplicates. */
 export function planAttribution(d1: D1Database, d: Db, rows: EventRow[]): AttributionPlan {
   const plan: AttributionPlan = { statements: [], kinds: [] };
-  const seen: Record<'impression' | 'click' | 'cart', [string, number][]> = { impression: [], click: [], cart: [] };
+  const seen: Record<'impression' | 'click' | 'cart', Touch[]> = { impression: [], click: [], cart: [] };
   const purchases: EventRow[] = [];
   for (const r of rows) {
     if (r.type === 'purchase') purchases.push(r);
     if (!r.recommendationId) continue;
+    const touch: Touch = [r.recommendationId, r.ts, r.sessionKey, r.userKey ?? null];
     // A click or add-to-cart means the recommendation was seen, even if its impression event got lost.
-    if (r.type === 'impression' || r.type === 'click' || r.type === 'add_to_cart') seen.impression.push([r.recommendationId, r.ts]);
-    if (r.type === 'click') seen.click.push([r.recommendationId, r.ts]);
-    if (r.type === 'add_to_cart') seen.cart.push([r.recommendationId, r.ts]);
+    if (r.type === 'impression' || r.type === 'click' || r.type === 'add_to_cart') seen.impression.push(touch);
+    if (r.type === 'click') seen.click.push(touch);
+    if (r.type === 'add_to_cart') seen.cart.push(touch);
   }
   for (const kind of ['impression', 'click', 'cart'] as const) {
     if (!seen[kind].length) continue;
@@ -146,7 +162,7 @@ export function planAttribution(d1: D1Database, d: Db, rows: EventRow[]): Attrib
       batchable(d1, d.run(sql`
         INSERT OR IGNORE INTO rec_purchases (event_id, recommendation_id, value, ts)
         SELECT ${p.eventId}, s.recommendation_id, ${value}, ${p.ts} FROM rec_served s
-        WHERE s.recommendation_id = ${target} AND ${p.ts} <= s.served_at + s.window_ms`) as never),
+        WHERE s.recommendation_id = ${target} AND ${p.ts} <= s.served_at + s.window_ms AND ${boundTo('s', p.sessionKey, p.userKey ?? null)}`) as never),
     );
     plan.kinds.push(null);
   }
@@ -203,7 +219,7 @@ export async function feedBandits(env: Env, plan: AttributionPlan, results: unkn
         // one retry with the same batch id: the shard applies a batch at most once
         await sendBanditUpdates(env, exp, deltas, batchId).then(
           () => (sent += deltas.length),
-          (e: Error) => console.error(JSON.stringify({ level: 'error', msg: 'bandit_update_failed', experiment: id, error: e.message })),
+          (e: Error) => log('error', 'bandit_update_failed', { experiment: id, error: e.message }),
         );
       }
     }),

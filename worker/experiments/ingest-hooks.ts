@@ -4,6 +4,7 @@ import type { EventRow } from '../db/schema';
 import { feedBandits, flushServed, needsAttribution, planAttribution, type AttributionPlan } from './attribution';
 import type { Experiment } from './config';
 import { getRunning } from './store';
+import { log } from '../ops/log';
 
 const EMPTY: AttributionPlan = { statements: [], kinds: [] };
 
@@ -22,6 +23,6 @@ export async function attributeAfterInsert(env: Env, plan: AttributionPlan, resu
     await feedBandits(env, plan, results, byId);
   } catch (e) {
     // The outcome is recorded in D1 either way; only the bandit's online update is lost.
-    console.error(JSON.stringify({ level: 'error', msg: 'bandit_feed_failed', error: (e as Error).message }));
+    log('error', 'bandit_feed_failed', { error: (e as Error).message });
   }
 }

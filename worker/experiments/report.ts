@@ -21,6 +21,7 @@ import {
   type Uplift,
   type ZTest,
 } from './stats';
+import { MAX_EVENT_VALUE } from '../schemas/events';
 
 export interface VariantKpis {
   name: string;
@@ -106,8 +107,10 @@ export async function experimentReport(env: Env, exp: Experiment, opts: { bucket
        FROM rec_served WHERE experiment_id = ? GROUP BY variant`,
     ).bind(exp.id),
     env.DB.prepare(
-      `SELECT variant, COUNT(*) AS visitors, SUM(conv) AS converters, SUM(rev) AS revenue, SUM(rev * rev) AS revenue_sq FROM (
-         SELECT s.variant AS variant, COALESCE(s.unit_key, s.recommendation_id) AS unit, MAX(s.converted_at IS NOT NULL) AS conv, COALESCE(SUM(p.value), 0) AS rev
+      // TOTAL (a float that never overflows into an error or NULL) of values capped at MAX_EVENT_VALUE:
+      // rows stored before the cap existed cannot turn a report's revenue into Infinity, NULL or 0.
+      `SELECT variant, COUNT(*) AS visitors, TOTAL(conv) AS converters, TOTAL(rev) AS revenue, TOTAL(rev * rev) AS revenue_sq FROM (
+         SELECT s.variant AS variant, COALESCE(s.unit_key, s.recommendation_id) AS unit, MAX(s.converted_at IS NOT NULL) AS conv, TOTAL(MIN(MAX(COALESCE(p.value, 0), 0), ${MAX_EVENT_VALUE})) AS rev
          FROM rec_served s LEFT JOIN rec_purchases p ON p.recommendation_id = s.recommendation_id
          WHERE s.experiment_id = ? GROUP BY s.variant, unit)
        GROUP BY variant`,

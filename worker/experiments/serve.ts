@@ -66,11 +66,18 @@ export function chooseTreatment(env: Env, ctx: ExperimentContext, input: Treatme
 }
 
 /** Leave the compact served record that attribution joins events to. */
-export function recordTreatment(env: Env, t: Treatment, recommendationId: string, slot: string, unitKey: string | null, waitUntil?: (p: Promise<unknown>) => void): void {
+export function recordTreatment(
+  env: Env,
+  t: Treatment,
+  recommendationId: string,
+  slot: string,
+  keys: { unitKey: string | null; sessionKey: string | null },
+  waitUntil?: (p: Promise<unknown>) => void,
+): void {
   if (!t.experiment || !t.variant) return;
   recordServed(
     env.DB,
-    { recommendationId, experimentId: t.experiment, variant: t.variant, context: t.context, slot, unitKey, servedAt: Date.now(), windowMs: t.windowMs },
+    { recommendationId, experimentId: t.experiment, variant: t.variant, context: t.context, slot, unitKey: keys.unitKey, sessionKey: keys.sessionKey, servedAt: Date.now(), windowMs: t.windowMs },
     waitUntil,
   );
 }

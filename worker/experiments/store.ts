@@ -5,6 +5,7 @@ import { experiments, meta, type ExperimentRow } from '../db/schema';
 import { ApiError } from '../lib/errors';
 import { TtlCache } from '../lib/ttl-cache';
 import { ExperimentInputSchema, type Experiment, type ExperimentInput, type ExperimentStatus } from './config';
+import { log } from '../ops/log';
 
 export const HOLDOUT_KEY = 'experiments.global_holdout';
 
@@ -117,7 +118,7 @@ async function readRunning(d1: D1Database): Promise<RunningState> {
     try {
       bySlot.set(r.slot, toExperiment(r));
     } catch (e) {
-      console.error(JSON.stringify({ level: 'error', msg: 'experiment_config_invalid', id: r.id, error: (e as Error).message }));
+      log('error', 'experiment_config_invalid', { id: r.id, error: (e as Error).message });
     }
   }
   const holdout = Number(h[0]?.value ?? 0);

@@ -13,12 +13,16 @@
  * replaced, and so is one issued to another identity: a new session at login and at logout.
  * Without consent, left-over cookies are expired.
  *
- * Logged-in shoppers are recognised only from a token the storefront's backend signs:
- *   base64url(JSON {sub, exp}) "." base64url(HMAC-SHA256(IDENTITY_SECRET, <first part>))
- * `exp` is in seconds since the epoch. It comes from the cookie `p13n_uid` or the header
- * `X-P13n-User-Token` (API calls may also pass it as `user_token`). During a key rotation
- * IDENTITY_SECRET_PREVIOUS verifies too, so tokens signed with either key stay valid.
- * Forged, expired or malformed tokens (or no IDENTITY_SECRET) mean anonymous.
+ * Logged-in shoppers are recognised only from a signed token, in one of two formats:
+ *   - a standard JWT (worker/identity/jwt.ts): HS256 with IDENTITY_SECRET, or RS256 / ES256
+ *     from the keys at IDENTITY_JWKS_URL;
+ *   - the original compact format the storefront's backend signs:
+ *     base64url(JSON {sub, exp}) "." base64url(HMAC-SHA256(IDENTITY_SECRET, <first part>))
+ * `exp` is in seconds since the epoch. The token comes from the cookie `p13n_uid` or the header
+ * `X-P13n-User-Token`; API calls may also send `Authorization: Bearer <token>` or put it in a
+ * JSON body's `user_token` (never in a query string: URLs end up in logs and referrers). During
+ * a key rotation IDENTITY_SECRET_PREVIOUS verifies too, so tokens signed with either key stay
+ * valid. Forged, expired or malformed tokens (or no key) mean anonymous.
  *
  * The API (resolveApiShopper) reads the same signals with one difference: a server calling the
  * API with no consent signal gets API_CONSENT_DEFAULT (default 'full': the storefront's backend
@@ -26,6 +30,7 @@
  * cookie or the batch's `consent` field). A browser (Origin, Sec-Fetch-Site or our session
  * cookie present) gets the proxy's opt-in CONSENT_DEFAULT instead, whoever claims otherwise.
  */
+import { isJwtShaped, verifyJwt, type JwtEnv } from './jwt';
 import { base64url, hmac } from './pseudonym';
 import { checkSessionId, issueSessionId } from './session-id';
 
@@ -46,7 +51,7 @@ export interface Shopper {
 }
 
 /** The configuration this module reads; the worker's Env satisfies it. */
-export interface IdentityEnv {
+export interface IdentityEnv extends JwtEnv {
   IDENTITY_SECRET?: string;
   /** The previous signing secret, still accepted while storefront backends switch keys. */
   IDENTITY_SECRET_PREVIOUS?: string;
@@ -69,7 +74,8 @@ export const SESSION_COOKIE = 'p13n_sid';
 export const TRACKING_COOKIE = 'p13n_on';
 export const USER_TOKEN_COOKIE = 'p13n_uid';
 export const USER_TOKEN_HEADER = 'X-P13n-User-Token';
-const MAX_TOKEN = 1024;
+/** Identity providers' JWTs can carry many claims; anything longer is not a shopper token. */
+export const MAX_TOKEN = 4096;
 
 export function parseCookies(header: string | null): Map<string, string> {
   const out = new Map<string, string>();
@@ -139,7 +145,9 @@ export async function signUserToken(secret: string, sub: string, expiresAtSec: n
 /** The user id in a valid, unexpired token, or null. Never throws. */
 export async function verifyUserToken(env: IdentityEnv, token: string | null | undefined, nowMs = Date.now()): Promise<string | null> {
   try {
-    if (!token || !env.IDENTITY_SECRET || token.length > MAX_TOKEN) return null;
+    if (!token || token.length > MAX_TOKEN) return null;
+    if (isJwtShaped(token.trim())) return await verifyJwt(env, token.trim());
+    if (!env.IDENTITY_SECRET) return null;
     const parts = token.trim().split('.');
     if (parts.length !== 2 || !parts[0] || !parts[1]) return null;
     const given = fromBase64url(parts[1]);
@@ -194,7 +202,14 @@ function requestToken(request: Request, cookies: Map<string, string>): string | 
   return request.headers.get(USER_TOKEN_HEADER) ?? cookies.get(USER_TOKEN_COOKIE);
 }
 
-const TOKEN_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+/** `Authorization: Bearer <token>`: how identity providers' clients send a JWT (API routes only). */
+function bearerToken(request: Request): string | undefined {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.get('authorization') ?? '');
+  return m?.[1];
+}
+
+// Both formats start with base64url JSON ("eyJ" is `{"`): a user id like "jane.doe" is not a token.
+const TOKEN_SHAPE = /^eyJ[A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+){1,2}$/;
 
 /** Whether a `user_id` value is really a signed token (callers may put one there). */
 export function isTokenShaped(v: string | undefined): v is string {
@@ -213,8 +228,8 @@ export interface ApiShopper {
 
 /**
  * The caller of the public API. The shopper's id counts only inside a signed token: `user_token`
- * (or a `user_id` that is itself a token), else the token header or cookie. A bare `user_id`
- * is a claim anyone can forge, so it is ignored.
+ * (or a `user_id` that is itself a token) from a JSON body, else `Authorization: Bearer`, the
+ * token header or the cookie. A bare `user_id` is a claim anyone can forge, so it is ignored.
  */
 export async function resolveApiShopper(
   request: Request,
@@ -225,7 +240,7 @@ export async function resolveApiShopper(
   const browser = isBrowser(request, cookies);
   const fallback = browser ? asConsent(env.CONSENT_DEFAULT, 'none') : asConsent(env.API_CONSENT_DEFAULT, 'full');
   const consent = resolveConsent(request, env, cookies, { fallback, explicit: given.consent });
-  const token = given.user_token ?? (isTokenShaped(given.user_id) ? given.user_id : undefined) ?? requestToken(request, cookies);
+  const token = given.user_token ?? (isTokenShaped(given.user_id) ? given.user_id : undefined) ?? bearerToken(request) ?? requestToken(request, cookies);
   const named = token !== undefined || given.user_id !== undefined;
   const userId = consent === 'full' && token !== undefined ? await verifyUserToken(env, token) : null;
   return { consent, browser, userId, unverifiedUser: consent === 'full' && named && !userId };

@@ -13,6 +13,7 @@ import { r2Sha256 } from '../lib/digest';
 import { forgetShards, shardCacheStats, type ShardSource } from './neighbours';
 import { createSession, type ort } from './ort';
 import { activeModel, markVerified, runningRollout } from './registry';
+import { log } from '../ops/log';
 
 export interface LoadedModel {
   version: string;
@@ -183,7 +184,7 @@ async function refreshStable(env: { DB: D1Database; MODELS: R2Bucket }, row: Mod
   } catch (e) {
     state.failed.set(row.version, Date.now());
     state.lastError = `model ${row.version} failed to load: ${(e as Error).message}`;
-    console.error(JSON.stringify({ level: 'error', msg: 'model_load_failed', version: row.version, error: (e as Error).message }));
+    log('error', 'model_load_failed', { version: row.version, error: (e as Error).message });
   }
 }
 
@@ -208,7 +209,7 @@ async function refreshCanary(env: { DB: D1Database; MODELS: R2Bucket }, rollout:
     }
   } catch (e) {
     next.error = `canary model ${rollout.version} failed to load: ${(e as Error).message}`;
-    console.error(JSON.stringify({ level: 'error', msg: 'canary_load_failed', version: rollout.version, rollout_id: rollout.id, error: (e as Error).message }));
+    log('error', 'canary_load_failed', { version: rollout.version, rollout_id: rollout.id, error: (e as Error).message });
   }
   state.canary = next;
 }

@@ -1,7 +1,10 @@
 /**
  * A per-isolate cache for small D1 reads (slot configs, templates): the first read waits,
  * later reads answer from memory and refresh in the background once the entry is older than ttlMs.
+ * At most maxEntries keys are held (least recently used evicted first): keys can come from requests.
  */
+import { Lru } from './lru';
+
 interface Entry<T> {
   value?: T;
   at: number;
@@ -9,8 +12,13 @@ interface Entry<T> {
 }
 
 export class TtlCache<T> {
-  private readonly entries = new Map<string, Entry<T>>();
-  constructor(private readonly ttlMs: number) {}
+  private readonly entries: Lru<string, Entry<T>>;
+  constructor(
+    private readonly ttlMs: number,
+    maxEntries = 256,
+  ) {
+    this.entries = new Lru(maxEntries);
+  }
 
   async get(key: string, load: () => Promise<T>, waitUntil?: (p: Promise<unknown>) => void): Promise<T> {
     let e = this.entries.get(key);

@@ -54,11 +54,17 @@ export interface MetricsSummary {
   };
 }
 
+/** Distinct slot names kept per hour of metrics; further names are counted under OTHER_SLOTS. */
+export const MAX_SLOT_LABELS = 200;
+export const OTHER_SLOTS = '(other)';
+
 export class OpsState extends DurableObject<Env> {
   private sql: SqlStorage;
   private rollout?: RolloutRow | null;
   private lastEvaluated = new Map<string, number>();
   private lastPrune = 0;
+  /** Slot labels in serve_minute (loaded lazily, reset on prune): slot names come from requests. */
+  private slotLabels?: Set<string>;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -97,7 +103,7 @@ export class OpsState extends DurableObject<Env> {
         add(LAT_UPSERT, [m, p.route, bucketOf(p.ms)], [1]);
       } else {
         const scored = p.topScore !== null && Number.isFinite(p.topScore);
-        add(SERVE_UPSERT, [m, p.slot, p.model ?? '', p.arm ?? ''], [1, p.fallback ? 1 : 0, p.error ? 1 : 0, scored ? p.topScore! : 0, scored ? 1 : 0]);
+        add(SERVE_UPSERT, [m, this.slotLabel(p.slot), p.model ?? '', p.arm ?? ''], [1, p.fallback ? 1 : 0, p.error ? 1 : 0, scored ? p.topScore! : 0, scored ? 1 : 0]);
         for (const [c, n] of Object.entries(p.categories)) add(CAT_UPSERT, [m, c], [n]);
         if (p.rollout && p.arm) {
           add(CANARY_UPSERT, [p.rollout, p.arm], [1, p.error ? 1 : 0, p.fallback ? 1 : 0]);
@@ -112,12 +118,22 @@ export class OpsState extends DurableObject<Env> {
     return decision;
   }
 
+  /** The slot's own name while fewer than MAX_SLOT_LABELS are kept, else OTHER_SLOTS: invented names cannot grow the tables. */
+  private slotLabel(slot: string): string {
+    this.slotLabels ??= new Set(this.sql.exec<{ slot: string }>('SELECT DISTINCT slot FROM serve_minute').toArray().map((r) => r.slot));
+    if (this.slotLabels.has(slot)) return slot;
+    if (this.slotLabels.size >= MAX_SLOT_LABELS) return OTHER_SLOTS;
+    this.slotLabels.add(slot);
+    return slot;
+  }
+
   private prune(): void {
     const now = Date.now();
     if (now - this.lastPrune < 60_000) return;
     this.lastPrune = now;
     const cut = now - KEEP_MS;
     for (const t of ['req_minute', 'lat_minute', 'serve_minute', 'cat_minute']) this.sql.exec(`DELETE FROM ${t} WHERE minute < ?`, cut);
+    this.slotLabels = undefined;
   }
 
   canaryCounts(rolloutId: string): Record<'canary' | 'stable', { requests: number; errors: number; fallbacks: number }> {

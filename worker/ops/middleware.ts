@@ -5,15 +5,15 @@
  *    always returned in the response header and written in every log line of the request.
  *  - Secrets: checked on each request (cheap); when one is missing every route except the
  *    public GET /health (a trivial liveness/latency baseline) answers 503 naming it.
- *  - Logs name the route pattern and path without the query string; no shopper ids, IPs or
- *    user agents are logged (worker/ops/log.ts redacts them anyway).
+ *  - Logs name the route pattern ("/v1/blocks/:slot", "proxy"), never the concrete path or query
+ *    string; no shopper ids, IPs or user agents are logged (worker/ops/log.ts redacts them anyway).
  */
 import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { routePath } from 'hono/route';
 import type { AppEnv } from '../api/types';
 import { errorBody } from '../lib/errors';
-import { log } from './log';
+import { log, withRequestId } from './log';
 import { flushMetrics, recordRequest } from './metrics';
 import { missingSecrets, missingSecretsMessage } from './secrets';
 
@@ -36,7 +36,7 @@ export const opsMiddleware = createMiddleware<AppEnv>(async (c, next) => {
       const message = missingSecretsMessage(missing);
       if (warnedMissing !== message) {
         warnedMissing = message;
-        log('error', 'missing_secrets', { request_id: id, missing });
+        withRequestId(id, () => log('error', 'missing_secrets', { missing }));
       }
       const res = c.json(errorBody('not_configured', message), 503);
       res.headers.set('X-Request-Id', id);
@@ -45,7 +45,7 @@ export const opsMiddleware = createMiddleware<AppEnv>(async (c, next) => {
   }
   let thrown: unknown;
   try {
-    await next();
+    await withRequestId(id, next);
   } catch (e) {
     thrown = e;
   }
@@ -54,7 +54,8 @@ export const opsMiddleware = createMiddleware<AppEnv>(async (c, next) => {
   // Route pattern ("/v1/blocks/:slot"), not the concrete path: bounded cardinality, no ids.
   const route = routeOf(c, path);
   if (!thrown) c.res.headers.set('X-Request-Id', id);
-  if (status >= 500 || (c.env.ACCESS_LOG as string) !== 'off') log(status >= 500 ? 'error' : 'info', 'request', { request_id: id, method: c.req.method, route, path, status, ms: Math.round(ms * 100) / 100 });
+  // The route pattern only: a concrete path can hold tokens or ids (/account/reset/<token>, /orders/123).
+  if (status >= 500 || (c.env.ACCESS_LOG as string) !== 'off') withRequestId(id, () => log(status >= 500 ? 'error' : 'info', 'request', { method: c.req.method, route, status, ms: Math.round(ms * 100) / 100 }));
   recordRequest(c.env, { route, method: c.req.method, status, ms }, id);
   try {
     flushMetrics(c.env, (p) => c.executionCtx.waitUntil(p));

@@ -13,10 +13,11 @@ export function blockView(rec: RecommendationResponse, currency = 'USD') {
   const fmt = new Intl.NumberFormat('en-US', { style: 'currency', currency });
   return {
     ...rec,
-    items: rec.items.map((it) => ({
+    // Templates see only the checked `href` and `image`, never the raw catalog `url` / `image_url`.
+    items: rec.items.map(({ url, image_url, ...it }) => ({
       ...it,
-      href: safeUrl(it.url) || `/product/${encodeURIComponent(it.item_id)}`,
-      image: safeUrl(it.image_url),
+      href: safeUrl(url) || `/product/${encodeURIComponent(it.item_id)}`,
+      image: safeUrl(image_url),
       price_label: it.price === null ? '' : fmt.format(it.price),
     })),
   };

@@ -25,18 +25,15 @@ import { resolveShopper, type Shopper } from '../identity/shopper';
 import { mergeAtLogin } from '../session/merge';
 import { errorBody } from '../lib/errors';
 import { noteFault } from '../ops/faults';
+import { log } from '../ops/log';
 import { escapeHtml } from '../render/escape';
 import { readStamp } from '../session/stamp';
-import { fetchOrigin, isHtml, OriginTimeoutError } from './origin';
+import { fetchOrigin, isHtml, OriginTimeoutError, showCacheStatus } from './origin';
 import { DEFAULT_BUDGET_MS, readSlotAttrs, SLOT_SELECTOR, SlotPlanner } from './slots';
 
 export interface ProxyContext {
   waitUntil(p: Promise<unknown>): void;
   passThroughOnException?(): void;
-}
-
-function log(entry: Record<string, unknown>): void {
-  console.log(JSON.stringify(entry));
 }
 
 function budget(env: Env): number {
@@ -90,10 +87,10 @@ export async function proxy(request: Request, env: Env, ctx: ProxyContext): Prom
     const message = String((e as Error)?.message ?? e);
     noteFault('origin', message);
     if (e instanceof OriginTimeoutError) {
-      log({ level: 'error', msg: 'origin_timeout', error: message });
+      log('error', 'origin_timeout', { error: message });
       return gatewayError(request, 504, 'origin_timeout', message);
     }
-    log({ level: 'error', msg: 'origin_unreachable', error: message });
+    log('error', 'origin_unreachable', { error: message });
     return gatewayError(request, 502, 'origin_unreachable', 'the storefront origin could not be reached');
   }
   const res = origin.response;
@@ -103,7 +100,7 @@ export async function proxy(request: Request, env: Env, ctx: ProxyContext): Prom
   try {
     return await personalize(request, env, res, await shopper, { waitUntil, cache: origin.cache, originMs: performance.now() - t0 });
   } catch (e) {
-    log({ level: 'error', msg: 'personalize_setup_failed', error: String((e as Error)?.message ?? e) });
+    log('error', 'personalize_setup_failed', { error: String((e as Error)?.message ?? e) });
     return passThrough(res);
   }
 }
@@ -129,7 +126,6 @@ async function personalize(
     budgetMs: budget(env),
     device: device(request),
     sessionStamp: readStamp(request),
-    log,
   });
   const [scanBranch, renderBranch] = res.body!.tee();
 
@@ -160,7 +156,7 @@ async function personalize(
         el.setAttribute('data-p13n-rec', out.rec.recommendation_id);
         el.setAttribute('data-p13n-strategy', out.rec.strategy);
       } catch (e) {
-        log({ level: 'error', msg: 'slot_render_failed', error: String((e as Error)?.message ?? e) });
+        log('error', 'slot_render_failed', { error: String((e as Error)?.message ?? e) });
       }
     },
   });
@@ -170,7 +166,7 @@ async function personalize(
   headers.set('cache-control', 'private, no-store');
   for (const h of ['content-length', 'etag', 'last-modified', 'age', 'expires']) headers.delete(h);
   for (const cookie of shopper.setCookies ?? []) headers.append('set-cookie', cookie);
-  headers.set('x-p13n-origin-cache', opts.cache);
+  if (showCacheStatus(env)) headers.set('x-p13n-origin-cache', opts.cache);
   headers.append('server-timing', `p13n-origin;dur=${opts.originMs.toFixed(2)}`);
   return rewriter.transform(new Response(renderBranch.pipeThrough(splitBeforeSlots()), { status: res.status, statusText: res.statusText, headers }));
 }

@@ -19,6 +19,7 @@ import { Timing } from '../lib/timing';
 import { RecommendationRequestSchema, type RecommendationResponse } from '../schemas/recommendations';
 import { serveSlot } from '../serving/pipeline';
 import type { Shopper } from '../identity/shopper';
+import { log } from '../ops/log';
 
 export const SLOT_SELECTOR = '[data-p13n-slot]';
 export const DEFAULT_SLOT_K = 4;
@@ -91,7 +92,6 @@ export interface PlannerDeps {
   device?: 'mobile' | 'desktop' | 'other';
   /** the request's p13n_sv stamp (worker/session/stamp.ts) */
   sessionStamp?: number;
-  log?: (entry: Record<string, unknown>) => void;
 }
 
 /** One turn of the event loop: lets the page's first bytes go out before a slot's CPU work starts. */
@@ -143,7 +143,7 @@ export class SlotPlanner {
     });
     try {
       const out = task.settled ?? (await Promise.race([task.result, timeout]));
-      if (out.state !== 'filled') this.deps.log?.({ level: 'warn', msg: 'slot_fallback', slot: attrs.slot, state: out.state, detail: out.detail });
+      if (out.state !== 'filled') log('warn', 'slot_fallback', { slot: attrs.slot, state: out.state, detail: out.detail });
       return out;
     } finally {
       clearTimeout(timer);

@@ -3,6 +3,8 @@ import { Id } from './common';
 
 export const EVENT_TYPES = ['view', 'click', 'add_to_cart', 'purchase', 'impression'] as const;
 export const MAX_EVENTS_PER_BATCH = 500;
+/** The largest purchase value accepted (shop currency units): beyond it a value is a mistake or an attack on the revenue reports. */
+export const MAX_EVENT_VALUE = 10_000_000;
 
 /** ISO-8601 string or epoch milliseconds -> epoch milliseconds. */
 export const Timestamp = z
@@ -26,11 +28,11 @@ export const EventSchema = z
       description: 'A browser may send only the session the worker issued to it (defaults to its p13n_sid cookie); storefront backends with X-P13n-Server-Key name their own',
     }),
     user_id: Id.optional().openapi({ description: 'Honoured only when it is a signed shopper token (see user_token); a bare id is ignored and the event stored as anonymous' }),
-    user_token: z.string().trim().min(1).max(1024).optional().openapi({ description: "Signed shopper token from the storefront's backend; defaults to the request's X-P13n-User-Token header or p13n_uid cookie" }),
+    user_token: z.string().trim().min(1).max(4096).optional().openapi({ description: "Signed shopper token (a JWT or the compact format); defaults to the request's Authorization: Bearer, X-P13n-User-Token header or p13n_uid cookie" }),
     timestamp: Timestamp,
     recommendation_id: Id.optional(),
     slot: Id.optional(),
-    value: z.number().finite().nonnegative().optional().openapi({ description: 'Revenue for purchases' }),
+    value: z.number().finite().nonnegative().max(MAX_EVENT_VALUE).optional().openapi({ description: `Revenue for purchases, at most ${MAX_EVENT_VALUE}` }),
   })
   .openapi('Event');
 

@@ -13,14 +13,17 @@ export const RecommendationRequestSchema = z
     session_id: Id.optional().openapi({
       description: 'Without X-P13n-Server-Key: only a session the worker issued to this caller (403 otherwise); defaults to the p13n_sid cookie',
     }),
-    user_id: Id.optional().openapi({ description: 'Honoured only when it is a signed shopper token (see user_token); a bare id is ignored (X-P13n-Identity: unverified)' }),
+    user_id: Id.optional().openapi({ description: 'Honoured only when it is a signed shopper token in a POST body (see user_token); a bare id is ignored (X-P13n-Identity: unverified)' }),
     user_token: z
       .string()
       .trim()
       .min(1)
-      .max(1024)
+      .max(4096)
       .optional()
-      .openapi({ description: "Signed shopper token from the storefront's backend (docs/security.md); also read from the X-P13n-User-Token header or the p13n_uid cookie. Invalid or expired: anonymous" }),
+      .openapi({
+        description:
+          "Signed shopper token (a JWT or the compact format, docs/security.md), POST body only: a GET with it in the query string is refused (400 invalid_request). Otherwise read from Authorization: Bearer, the X-P13n-User-Token header or the p13n_uid cookie. Invalid or expired: anonymous",
+      }),
     k: z.coerce.number().int().min(1).max(MAX_K).default(10),
     /** Product-page context: "similar to / bought with this item". */
     item_id: Id.optional(),

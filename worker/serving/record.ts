@@ -25,7 +25,7 @@ export function record(ctx: ServeContext, plan: Plan, outcome: ChainOutcome, ran
     topScore: out.model_version !== null && ranked.length ? ranked[0]!.score : null,
     categories: countBy(out.items.map((i) => i.category ?? '(none)')),
   });
-  recordTreatment(ctx.env, treatment, out.recommendation_id, out.slot, ctx.unitKey, ctx.waitUntil);
+  recordTreatment(ctx.env, treatment, out.recommendation_id, out.slot, { unitKey: ctx.unitKey, sessionKey: ctx.sessionKey }, ctx.waitUntil);
 }
 
 function countBy(xs: string[]): Record<string, number> {

@@ -14,6 +14,7 @@ import { linkStatement } from '../privacy/session-index';
 import { parseSessionObjectName, sessionStub } from './client';
 import { applyEvents, emptyProfile, EVENT_STRENGTH, LIMITS, type ProfileData, type SessionEvent } from './profile';
 import { retentionMs } from '../lib/vars';
+import { log } from '../ops/log';
 
 /** Touches (click / add-to-cart on a recommendation) kept for last-touch attribution. */
 const TOUCHES = 50;
@@ -351,7 +352,7 @@ export class SessionState extends DurableObject<Env> {
       await this.flush();
     } catch (e) {
       // D1 unavailable: keep the outbox and try again later; nothing is dropped.
-      console.error(JSON.stringify({ level: 'error', msg: 'profile_flush_failed', error: (e as Error).message }));
+      log('error', 'profile_flush_failed', { error: (e as Error).message });
       await this.ctx.storage.setAlarm(Date.now() + 60_000);
       return;
     }

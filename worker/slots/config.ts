@@ -1,5 +1,9 @@
-/** Per-slot configuration (merchandising rules, template) from D1, cached per isolate. */
-import { eq } from 'drizzle-orm';
+/**
+ * Per-slot configuration (merchandising rules, template) from D1, cached per isolate.
+ * Slot names come from requests, so the cache is not keyed by them: all configured slots are read
+ * in one query (they are few, written by admins) and any other name answers the default config,
+ * without a D1 read or a cache entry of its own.
+ */
 import { db } from '../db/client';
 import { slots } from '../db/schema';
 import { TtlCache } from '../lib/ttl-cache';
@@ -11,17 +15,25 @@ export interface SlotConfig {
 }
 
 const EMPTY: SlotConfig = { rules: SlotRulesSchema.parse({}), template: null };
-const cache = new TtlCache<SlotConfig>(10_000);
+const ALL = 'all';
+const cache = new TtlCache<Map<string, SlotConfig>>(10_000);
 
-async function read(d1: D1Database, slot: string): Promise<SlotConfig> {
-  const row = await db(d1).select().from(slots).where(eq(slots.slot, slot)).get();
-  if (!row) return EMPTY;
-  const rules = SlotRulesSchema.safeParse(row.rules);
-  return { rules: rules.success ? rules.data : EMPTY.rules, template: row.template };
+async function readAll(d1: D1Database): Promise<Map<string, SlotConfig>> {
+  const rows = await db(d1).select().from(slots).all();
+  return new Map(
+    rows.map((row) => {
+      const rules = SlotRulesSchema.safeParse(row.rules);
+      return [row.slot, { rules: rules.success ? rules.data : EMPTY.rules, template: row.template }];
+    }),
+  );
 }
 
-export function getSlotConfig(d1: D1Database, slot: string, waitUntil?: (p: Promise<unknown>) => void): Promise<SlotConfig> {
-  return cache.get(slot, () => read(d1, slot), waitUntil).catch(() => EMPTY);
+export async function getSlotConfig(d1: D1Database, slot: string, waitUntil?: (p: Promise<unknown>) => void): Promise<SlotConfig> {
+  try {
+    return (await cache.get(ALL, () => readAll(d1), waitUntil)).get(slot) ?? EMPTY;
+  } catch {
+    return EMPTY;
+  }
 }
 
 export async function putSlotConfig(d1: D1Database, slot: string, config: SlotConfig): Promise<void> {
@@ -30,7 +42,7 @@ export async function putSlotConfig(d1: D1Database, slot: string, config: SlotCo
     .insert(slots)
     .values({ slot, rules: config.rules, template: config.template ?? null, updatedAt: now })
     .onConflictDoUpdate({ target: slots.slot, set: { rules: config.rules, template: config.template ?? null, updatedAt: now } });
-  cache.delete(slot);
+  cache.delete(ALL);
 }
 
 export async function listSlotConfigs(d1: D1Database) {

@@ -1,0 +1,1 @@
+ALTER TABLE `rec_served` ADD `session_key` text;
