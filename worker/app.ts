@@ -6,6 +6,7 @@ import { batchApi } from './api/batch';
 import { docsApi } from './api/docs';
 import { eventsApi } from './api/events';
 import { experimentsApi } from './api/experiments';
+import { withExamples } from './api/openapi-examples';
 import { recommendationsApi } from './api/recommendations';
 import { rerankApi } from './api/rerank';
 import { similarApi } from './api/similar';
@@ -56,14 +57,16 @@ app.route('/', trendingApi);
 app.route('/', adminApi);
 app.route('/', experimentsApi);
 
-app.doc31('/openapi.json', {
+const openApiConfig = {
   openapi: '3.1.0',
   info: {
     title: 'Edge personalization worker',
     version: '1.0.0',
     description: 'Personalized recommendations, HTML blocks and event ingestion at the edge.',
   },
-});
+} as const;
+// Examples the route definitions leave out are filled in (worker/api/openapi-examples.ts).
+app.get('/openapi.json', (c) => c.json(withExamples(app.getOpenAPI31Document(openApiConfig))));
 
 // API reference page (Scalar), with its own CSP (worker/api/docs.ts).
 app.route('/', docsApi);

@@ -60,7 +60,8 @@ describe('client: events', () => {
     };
     const tracker = p13n.events({ session_id: 'client-beacon' }, { flushMs: 60_000 });
     tracker.track({ type: 'add_to_cart', item_id: 'makeup-4' });
-    globalThis.dispatchEvent(new Event('pagehide'));
+    // workerd's global scope is an EventTarget: the browser's pagehide, dispatched the same way.
+    globalThis.dispatchEvent(new Event('pagehide') as never);
     tracker.close();
     expect(beacons).toHaveLength(1);
     expect((await (await beacons[0]!).json<any>()).accepted).toBe(1);
