@@ -33,15 +33,16 @@ describe('POST /v1/rerank', () => {
   const pick = (c: string) => catalog.filter((i: any) => i.category === c).slice(-10).map((i: any) => i.item_id as string);
   const candidates = [...pick(a!), ...pick(b!)];
 
-  it('returns exactly the known candidates, ranked by the model, and lists the unknown ones', async () => {
-    const res = await post('/v1/rerank', { items: [...candidates, 'no-such-item', 'gone-too', candidates[0]] });
+  it('returns exactly the known candidates (up to 500), ranked by the model, and lists the unknown ones', async () => {
+    const many = catalog.slice(0, 498).map((i: any) => i.item_id as string);
+    const res = await post('/v1/rerank', { items: [...many, 'no-such-item', 'gone-too', many[0]] });
     expect(res.status).toBe(200);
     const body = await res.json<any>();
     expect(body.strategy).toBe('model');
     expect(body.model_version).toBe('v1');
-    expect([...ids(body)].sort()).toEqual([...candidates].sort());
+    expect([...ids(body)].sort()).toEqual([...many].sort());
     expect(body.unknown).toEqual(['no-such-item', 'gone-too']);
-    expect(body.items.map((i: any) => i.rank)).toEqual(candidates.map((_, i) => i + 1));
+    expect(body.items.map((i: any) => i.rank)).toEqual(many.map((_, i) => i + 1));
     const scores = body.items.map((i: any) => i.score);
     expect(scores).toEqual([...scores].sort((x, y) => y - x));
   });
