@@ -45,6 +45,11 @@ export interface ClientOptions {
   fetch?: typeof fetch;
   /** Sent with every request, e.g. { 'X-P13n-User-Token': token } from a server-rendered storefront. */
   headers?: Record<string, string>;
+  /**
+   * The storefront backend's server key (X-P13n-Server-Key): lets it name any shopper's session
+   * id. Server side only; a browser uses the session the worker issued in its p13n_sid cookie.
+   */
+  serverKey?: string;
   /** Bearer token for the admin methods (server side only: never ship it to a browser). */
   adminToken?: string;
 }
@@ -98,7 +103,7 @@ function query(q: Record<string, unknown>): Record<string, string> {
 export function createClient(opts: ClientOptions) {
   const base = opts.baseUrl.replace(/\/$/, '') || (page.location?.origin ?? '');
   const fetcher = opts.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
-  const common = { fetch: fetcher, headers: opts.headers ?? {} };
+  const common = { fetch: fetcher, headers: { ...opts.headers, ...(opts.serverKey ? { 'X-P13n-Server-Key': opts.serverKey } : {}) } };
   const recs = hc<typeof recommendationsApi>(base, common);
   const rpc = {
     batch: hc<typeof batchApi>(base, common),
@@ -111,7 +116,7 @@ export function createClient(opts: ClientOptions) {
     if (!opts.adminToken) throw new Error('adminToken is required for admin methods');
     return fetcher(`${base}${path}`, {
       method,
-      headers: { ...opts.headers, authorization: `Bearer ${opts.adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: { ...common.headers, authorization: `Bearer ${opts.adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   };
@@ -133,7 +138,7 @@ export function createClient(opts: ClientOptions) {
     /** Send events now (one batch of up to 500). Prefer `events()` for batching. */
     sendEvents: (events: Event[], consent?: 'full' | 'essential' | 'none') => json<EventBatchResult>(rpc.events.v1.events.$post({ json: { events, ...(consent ? { consent } : {}) } })),
     /** A batching event tracker (see EventTracker). */
-    events: (defaults: TrackerDefaults, options: TrackerOptions = {}) =>
+    events: (defaults: TrackerDefaults = {}, options: TrackerOptions = {}) =>
       new EventTracker((events) => json<EventBatchResult>(rpc.events.v1.events.$post({ json: { events } })), `${base}/v1/events`, defaults, options),
     admin: {
       upsertCatalog: (items: CatalogItem[]) => json<CatalogUpsertResult>(admin('/v1/admin/catalog', 'POST', items)),
@@ -150,8 +155,11 @@ export function createClient(opts: ClientOptions) {
 
 export type Client = ReturnType<typeof createClient>;
 
-/** Filled into every tracked event: the shopper's session (and signed user token, if any). */
-export type TrackerDefaults = Pick<Event, 'session_id'> & Partial<Pick<Event, 'user_token'>>;
+/**
+ * Filled into every tracked event: the shopper's session (and signed user token, if any). A
+ * browser leaves session_id out: the worker takes its issued p13n_sid cookie's.
+ */
+export type TrackerDefaults = Partial<Pick<Event, 'session_id' | 'user_token'>>;
 export interface TrackerOptions {
   /** Send once this many events wait (default 20; the API takes up to 500). */
   maxBatch?: number;

@@ -1,5 +1,5 @@
 import { createRoute } from '@hono/zod-openapi';
-import { errorResponses } from '../schemas/common';
+import { errorResponses, sessionErrorResponses } from '../schemas/common';
 import { BatchRequestSchema, BatchResponseSchema } from '../schemas/asks';
 import { answer, headers } from './recommendations';
 import { router } from './types';
@@ -15,7 +15,7 @@ export const batchApi = router().openapi(
         content: { 'application/json': { schema: BatchRequestSchema, example: { session_id: 'sess-123', requests: [{ slot: 'home-hero', k: 4 }, { slot: 'home-recs', k: 10, category: ['skincare'] }] } } },
       },
     },
-    responses: { 200: { description: 'One answer per slot, in the order asked', content: { 'application/json': { schema: BatchResponseSchema } } }, ...errorResponses },
+    responses: { 200: { description: 'One answer per slot, in the order asked', content: { 'application/json': { schema: BatchResponseSchema } } }, ...errorResponses, ...sessionErrorResponses },
   }),
   async (c) => {
     const { requests, ...shopper } = c.req.valid('json');

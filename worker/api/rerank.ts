@@ -1,5 +1,5 @@
 import { createRoute } from '@hono/zod-openapi';
-import { errorResponses } from '../schemas/common';
+import { errorResponses, sessionErrorResponses } from '../schemas/common';
 import { RerankRequestSchema, RerankResponseSchema } from '../schemas/asks';
 import { answer, headers } from './recommendations';
 import { router } from './types';
@@ -11,7 +11,7 @@ export const rerankApi = router().openapi(
     summary: "The caller's own candidates (search results, a category page) ranked for this shopper",
     description: 'Every submitted id the catalog knows comes back, ranked by the model\'s rank stage (by popularity without a model); no filter or slot rule removes any. Ids the catalog does not know are listed in `unknown`.',
     request: { body: { required: true, content: { 'application/json': { schema: RerankRequestSchema, example: { items: ['sku-1', 'sku-2', 'sku-3'], session_id: 'sess-123' } } } } },
-    responses: { 200: { description: 'The known candidates, ranked; the unknown ones listed', content: { 'application/json': { schema: RerankResponseSchema } } }, ...errorResponses },
+    responses: { 200: { description: 'The known candidates, ranked; the unknown ones listed', content: { 'application/json': { schema: RerankResponseSchema } } }, ...errorResponses, ...sessionErrorResponses },
   }),
   async (c) => {
     const { items, ...body } = c.req.valid('json');

@@ -14,7 +14,7 @@ import { bufferStub } from '../events/buffer-client';
 import { sessionStub } from '../session/client';
 import type { SessionDump } from '../session/durable-object';
 import { readArchivedEvents } from './archive';
-import { keysJson, resolveSubject } from './subject';
+import { allSessionKeys, keysJson, resolveSubject, sessionObjects } from './subject';
 
 const DO_PARALLEL = 16;
 
@@ -23,23 +23,20 @@ function snake(row: object): Record<string, unknown> {
   return Object.fromEntries(Object.entries(row).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), v]));
 }
 
-async function sessionDumps(env: Env, keys: string[]): Promise<{ session_key: string; state: SessionDump }[]> {
+async function sessionDumps(env: Env, objects: { sessionKey: string; userKey: string | null }[]): Promise<{ session_key: string; state: SessionDump }[]> {
   const out: { session_key: string; state: SessionDump }[] = [];
-  for (const part of chunk(keys, DO_PARALLEL)) {
-    const dumps = await Promise.all(part.map((k) => sessionStub(env, k).dump()));
-    part.forEach((k, i) => dumps[i] && out.push({ session_key: k, state: dumps[i] }));
+  for (const part of chunk(objects, DO_PARALLEL)) {
+    const dumps = await Promise.all(part.map((o) => sessionStub(env, o.sessionKey, o.userKey).dump()));
+    part.forEach((o, i) => dumps[i] && out.push({ session_key: o.sessionKey, state: dumps[i] }));
   }
   return out;
 }
 
 export async function exportShopper(env: Env, req: ShopperRequest): Promise<ShopperExport> {
   const s = await resolveSubject(env, req);
-  // Sessions known only to the archive (older than the index) widen the subject; read again with them.
-  let archived = await readArchivedEvents(env.EXPORTS, s);
-  while (archived.newSessions.length) {
-    for (const k of archived.newSessions) s.sessionKeys.add(k);
-    archived = await readArchivedEvents(env.EXPORTS, s);
-  }
+  // The user's sessions known only to the archive (older than the index) add their objects.
+  const archived = await readArchivedEvents(env.EXPORTS, s);
+  for (const k of archived.newSessions) s.userSessionKeys.add(k);
   const { sessions: sessionsJson, units: unitsJson } = keysJson(s);
   const inJson = (json: string) => sql`(SELECT value FROM json_each(${json}))`;
   const d = db(env.DB);
@@ -66,11 +63,11 @@ export async function exportShopper(env: Env, req: ShopperRequest): Promise<Shop
     .where(or(sql`${recPurchases.eventId} IN ${inJson(purchaseIds)}`, sql`${recPurchases.recommendationId} IN ${inJson(servedIds)}`))
     .all();
 
-  const sessions = await sessionDumps(env, [...s.sessionKeys].sort());
+  const sessions = await sessionDumps(env, sessionObjects(s));
   const profile = profileRows[0] ?? null;
   return {
     generated_at: new Date().toISOString(),
-    subject: { user_key: s.userKey, session_keys: [...s.sessionKeys].sort() },
+    subject: { user_key: s.userKey, session_keys: allSessionKeys(s) },
     profile: profile && snake(profile),
     sessions,
     events: allEvents,

@@ -1,10 +1,11 @@
 /**
  * Right to erasure: delete everything held about a shopper, everywhere, and return a receipt.
  * The order is what makes it complete and safe to retry:
- *  1. session objects first, so no queued profile change (or its alarm) re-creates the profile;
+ *  1. session objects first (the user's own (session, user) objects, and the named sessions'),
+ *     so no queued profile change (or its alarm) re-creates the profile;
  *  2. D1, in one batch: attribution rows derived from the shopper, events, profile;
- *  3. the R2 event log (the consumer's objects and the legacy exports); sessions found only there
- *     go through 1–3 again;
+ *  3. the R2 event log (the consumer's objects and the legacy exports); the user's sessions found
+ *     only there have their objects erased as in 1 (their events went by the user key);
  *  4. last, the user → session index (until then, a retry after a failure finds every session
  *     again), then the receipt log entry.
  */
@@ -15,18 +16,16 @@ import type { ErasureCounts, ErasureReceipt, ShopperRequest } from '../schemas/s
 import { sessionStub } from '../session/client';
 import { forgetFeatures } from '../session/features-cache';
 import { eraseArchivedEvents, type ArchiveErasure } from './archive';
-import { keysJson, resolveSubject, type Subject } from './subject';
+import { allSessionKeys, keysJson, resolveSubject, sessionObjects, type Subject } from './subject';
 
 /** Session objects erased in parallel, at most this many at a time. */
 const DO_PARALLEL = 16;
 const IN = (n: number) => `IN (SELECT value FROM json_each(?${n}))`;
 
-async function eraseSessions(env: Env, userKey: string | null, keys: string[], into: ErasureCounts['durable_objects']): Promise<void> {
-  // Events waiting in the buffer (D1 was down) would otherwise reach D1 after the erasure.
-  into.buffered_events += await bufferStub(env).erase(userKey, keys);
-  for (const part of chunk(keys, DO_PARALLEL)) {
-    for (const k of part) forgetFeatures(k);
-    for (const r of await Promise.all(part.map((k) => sessionStub(env, k).erase()))) {
+async function eraseSessions(env: Env, objects: { sessionKey: string; userKey: string | null }[], into: ErasureCounts['durable_objects']): Promise<void> {
+  for (const part of chunk(objects, DO_PARALLEL)) {
+    for (const o of part) forgetFeatures(o.sessionKey);
+    for (const r of await Promise.all(part.map((o) => sessionStub(env, o.sessionKey, o.userKey).erase()))) {
       into.sessions_erased++;
       into.rows += r.rows;
       into.pending_profile_events += r.pending_profile_events;
@@ -96,25 +95,21 @@ export async function eraseShopper(env: Env, req: ShopperRequest): Promise<Erasu
   };
   const archivedPurchases: string[] = [];
   const runUpdates: D1PreparedStatement[] = [];
-  let fresh = [...s.sessionKeys];
-  for (;;) {
-    await eraseSessions(env, s.userKey, fresh, counts.durable_objects);
-    await eraseD1Rows(env, s, counts.d1);
-    const r2 = await eraseArchivedEvents(env.EXPORTS, s, (e) => e.type === 'purchase' && archivedPurchases.push(String(e.event_id)));
-    counts.r2.objects_scanned = Math.max(counts.r2.objects_scanned, r2.objects_scanned);
-    counts.r2.objects_rewritten += r2.objects_rewritten;
-    counts.r2.objects_deleted += r2.objects_deleted;
-    counts.r2.rows_removed += r2.rows_removed;
-    runUpdates.push(...exportRunUpdates(env, r2.changedParts), ...manifestUpdates(env, r2.changedParts));
-    fresh = r2.newSessions.filter((k) => !s.sessionKeys.has(k));
-    if (!fresh.length) break;
-    for (const k of fresh) s.sessionKeys.add(k);
-  }
+  // Events waiting in the buffer (D1 was down) would otherwise reach D1 after the erasure.
+  counts.durable_objects.buffered_events += await bufferStub(env).erase(s.userKey, [...s.sessionKeys]);
+  await eraseSessions(env, sessionObjects(s), counts.durable_objects);
+  await eraseD1Rows(env, s, counts.d1);
+  const r2 = await eraseArchivedEvents(env.EXPORTS, s, (e) => e.type === 'purchase' && archivedPurchases.push(String(e.event_id)));
+  counts.r2 = { objects_scanned: r2.objects_scanned, objects_rewritten: r2.objects_rewritten, objects_deleted: r2.objects_deleted, rows_removed: r2.rows_removed };
+  runUpdates.push(...exportRunUpdates(env, r2.changedParts), ...manifestUpdates(env, r2.changedParts));
+  // The user's sessions found only in the archive: their objects go too (events went by the user key).
+  for (const k of r2.newSessions) s.userSessionKeys.add(k);
+  await eraseSessions(env, sessionObjects({ ...s, sessionKeys: new Set() }, r2.newSessions), counts.durable_objects);
 
   const receipt: ErasureReceipt = {
     receipt_id: crypto.randomUUID(),
     erased_at: new Date().toISOString(),
-    subject: { user_key: s.userKey, session_keys: [...s.sessionKeys].sort() },
+    subject: { user_key: s.userKey, session_keys: allSessionKeys(s) },
     ...counts,
   };
   const { sessions } = keysJson(s);

@@ -89,6 +89,8 @@ export interface PlannerDeps {
   waitUntil: (p: Promise<unknown>) => void;
   budgetMs: number;
   device?: 'mobile' | 'desktop' | 'other';
+  /** the request's p13n_sv stamp (worker/session/stamp.ts) */
+  sessionStamp?: number;
   log?: (entry: Record<string, unknown>) => void;
 }
 
@@ -173,6 +175,7 @@ export class SlotPlanner {
         waitUntil,
         newSession: shopper.consent === 'full' && shopper.newSession === true,
         shopper: { userId: shopper.consent === 'full' ? (shopper.userId ?? null) : null },
+        sessionStamp: this.deps.sessionStamp,
         pageReads: this.pageReads,
       },
     );

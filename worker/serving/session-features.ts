@@ -46,7 +46,7 @@ async function fromObject(env: Env, sessionKey: string, userKey: string | null):
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`session object did not answer within ${budget} ms`)), budget)));
-    const features = await Promise.race([sessionStub(env, sessionKey).features(userKey), late]);
+    const features = await Promise.race([sessionStub(env, sessionKey, userKey).features(userKey), late]);
     rememberFeatures(env, sessionKey, userKey, features, readAt);
     return features;
   } catch (e) {
