@@ -1,7 +1,7 @@
 /** The other ways to ask (rerank, similar items, trending, a page's slots in one call), on the real demo model. */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ShardReader, shardOf } from '../../model/format/shards';
-import { adminJson, event, fetchWorker, postEvents, seedCatalog } from './helpers';
+import { adminJson, event, fetchWorker, postEvents, publicCaller, seedCatalog } from './helpers';
 import { activate, demoModel, registerModel } from './model-helpers';
 
 const demo = demoModel();
@@ -53,6 +53,12 @@ describe('POST /v1/rerank', () => {
     const body = await (await post('/v1/rerank', { items: candidates, session_id: 'rerank-shopper' })).json<any>();
     expect(ids(body).slice(0, 5).every((id) => categoryOf.get(id) === b)).toBe(true);
     expect([...ids(body)].sort()).toEqual([...candidates].sort());
+  });
+
+  it("a browser (no server key) cannot rank for a session the worker did not issue to it", async () => {
+    const res = await fetchWorker('/v1/rerank', { method: 'POST', headers: publicCaller({ 'content-type': 'application/json' }), body: JSON.stringify({ items: candidates, session_id: 'rerank-shopper' }) });
+    expect(res.status).toBe(403);
+    expect((await res.json<any>()).error.code).toBe('session_not_issued');
   });
 
   it('rejects an empty list and more than 500 candidates with 400', async () => {
