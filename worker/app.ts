@@ -3,9 +3,15 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { adminApi } from './api/admin';
 import { requireAdmin } from './api/admin-auth';
+import { batchApi } from './api/batch';
+import { docsApi } from './api/docs';
 import { eventsApi } from './api/events';
 import { experimentsApi } from './api/experiments';
+import { withExamples } from './api/openapi-examples';
 import { recommendationsApi } from './api/recommendations';
+import { rerankApi } from './api/rerank';
+import { similarApi } from './api/similar';
+import { trendingApi } from './api/trending';
 import { router, type AppEnv } from './api/types';
 import { d1TimeoutMs, withDeadline } from './db/deadline';
 import { ApiError, errorBody } from './lib/errors';
@@ -34,10 +40,12 @@ app.use('*', async (c, next) => {
 
 // Security (docs/security.md): headers on everything we answer ourselves; CORS allow-list, rate
 // limits and body limits on the public API; admin bodies are bounded too (bulk catalog uploads).
-for (const path of ['/v1/*', '/health', '/openapi.json', '/p13n.js']) app.use(path, securityHeaders);
-for (const path of ['/v1/events', '/v1/recommendations', '/v1/blocks/*']) app.use(path, publicCors, rateLimit, noTokenInQuery);
+for (const path of ['/v1/*', '/health', '/openapi.json', '/p13n.js', '/docs']) app.use(path, securityHeaders);
+for (const path of ['/v1/events', '/v1/recommendations', '/v1/blocks/*', '/v1/rerank', '/v1/recommendations/batch', '/v1/items/*', '/v1/trending']) app.use(path, publicCors, rateLimit, noTokenInQuery);
 app.use('/v1/events', maxBody(1024 * KIB));
 app.use('/v1/recommendations', maxBody(64 * KIB));
+app.use('/v1/recommendations/batch', maxBody(64 * KIB));
+app.use('/v1/rerank', maxBody(128 * KIB)); // 500 ids
 // The admin token is checked before an admin body is read: a stranger cannot make us buffer 32 MiB.
 app.use('/v1/admin/*', requireAdmin, maxBody(32 * 1024 * KIB));
 
@@ -45,17 +53,26 @@ app.get('/health', (c) => c.json({ status: 'ok' }));
 
 app.route('/', eventsApi);
 app.route('/', recommendationsApi);
+app.route('/', batchApi);
+app.route('/', rerankApi);
+app.route('/', similarApi);
+app.route('/', trendingApi);
 app.route('/', adminApi);
 app.route('/', experimentsApi);
 
-app.doc31('/openapi.json', {
+const openApiConfig = {
   openapi: '3.1.0',
   info: {
     title: 'Edge personalization worker',
     version: '1.0.0',
     description: 'Personalized recommendations, HTML blocks and event ingestion at the edge.',
   },
-});
+} as const;
+// Examples the route definitions leave out are filled in (worker/api/openapi-examples.ts).
+app.get('/openapi.json', (c) => c.json(withExamples(app.getOpenAPI31Document(openApiConfig))));
+
+// API reference page (Scalar), with its own CSP (worker/api/docs.ts).
+app.route('/', docsApi);
 
 // Storefront snippet (issue 4).
 app.get('/p13n.js', () => snippetResponse());

@@ -7,15 +7,16 @@ import { describeIssues, errorBody, zodIssues } from '../lib/errors';
 import { Timing } from '../lib/timing';
 import { renderBlock } from '../render/block';
 import { errorResponses, sessionErrorResponses } from '../schemas/common';
-import { RecommendationRequestSchema, RecommendationResponseSchema, type RecommendationRequest } from '../schemas/recommendations';
-import { serveSlot } from '../serving/pipeline';
+import { RecommendationRequestSchema, RecommendationResponseSchema } from '../schemas/recommendations';
+import { serveSlot, type SlotRequest } from '../serving/pipeline';
 import { readStamp } from '../session/stamp';
 import { router, type AppEnv } from './types';
 
 const QuerySchema = RecommendationRequestSchema;
 const BlockQuerySchema = z.object({ slot: z.string().optional() }).passthrough();
 
-async function answer(c: Context<AppEnv>, req: RecommendationRequest) {
+/** One slot for the caller of the public API (also the rerank and batch routes). */
+export async function answer(c: Context<AppEnv>, req: SlotRequest, pageReads?: Map<string, Promise<unknown>>) {
   const timing = new Timing();
   const shopper = await resolveApiShopper(c.req.raw, c.env, req);
   // Without full consent the answer is non-personalized: no session state is read or created.
@@ -23,11 +24,11 @@ async function answer(c: Context<AppEnv>, req: RecommendationRequest) {
   const caller = { server: await isServerCaller(c.env, c.req.raw), userId: shopper.userId };
   const session_id = shopper.consent === 'full' ? await apiSessionId(c.env, c.req.raw, caller, req.session_id) : undefined;
   const asked = { ...req, session_id };
-  const served = await serveSlot(asked, { env: c.env, timing, waitUntil: (p) => c.executionCtx.waitUntil(p), shopper, sessionStamp: readStamp(c.req.raw) });
+  const served = await serveSlot(asked, { env: c.env, timing, waitUntil: (p) => c.executionCtx.waitUntil(p), shopper, sessionStamp: readStamp(c.req.raw), pageReads });
   return { rec: served.response, template: served.template, timing, shopper };
 }
 
-function headers({ rec, timing, shopper }: Awaited<ReturnType<typeof answer>>): Record<string, string> {
+export function headers({ rec, timing, shopper }: Awaited<ReturnType<typeof answer>>): Record<string, string> {
   return {
     'Server-Timing': timing.header(),
     'Cache-Control': 'private, no-store',
@@ -77,7 +78,7 @@ export const recommendationsApi = router()
     },
   );
 
-function invalid(error: z.ZodError) {
+export function invalid(error: z.ZodError) {
   const issues = zodIssues(error);
   return errorBody('invalid_request', describeIssues(issues), issues);
 }

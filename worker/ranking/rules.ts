@@ -55,7 +55,8 @@ export function applyRules(
     .filter((x): x is { p: (typeof rules.pin)[number]; item: ItemFacts } => !!x.item && allowed(x.item))
     .sort((a, b) => a.p.position - b.p.position);
   const pinnedIds = new Set(pins.map((x) => x.item.id));
-  const out: Ranked[] = list.filter((c) => !pinnedIds.has(c.item.id)).map(({ item, score }) => ({ item, score }));
+  // `why` (what retrieved the item) goes along: it is the item's reason (worker/serving/respond.ts).
+  const out: Ranked[] = list.filter((c) => !pinnedIds.has(c.item.id)).map(({ item, score, why }) => ({ item, score, ...(why ? { why } : {}) }));
   for (const { p, item } of pins) {
     out.splice(Math.min(p.position - 1, out.length), 0, { item, score: out[Math.min(p.position - 1, out.length - 1)]?.score ?? 0, pinned: true });
   }

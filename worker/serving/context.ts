@@ -16,8 +16,15 @@ import type { SessionFeatures } from '../session/durable-object';
 import { getSlotConfig, type SlotConfig } from '../slots/config';
 import { sessionFeatures } from './session-features';
 
+/**
+ * What the caller asks for instead of the slot's planned strategy: its own candidates ranked
+ * (POST /v1/rerank), the neighbours of `item_id` (GET /v1/items/{item_id}/similar) or the
+ * trending list (GET /v1/trending). Experiments do not change what is asked.
+ */
+export type Ask = { strategy: 'rerank'; items: string[] } | { strategy: 'similar' } | { strategy: 'trending' };
+
 /** A slot to fill: the recommendation request, plus the slot whose template the page asked for (HTML proxy). */
-export type SlotRequest = RecommendationRequest & { template_slot?: string };
+export type SlotRequest = RecommendationRequest & { template_slot?: string; ask?: Ask };
 
 export interface ServeDeps {
   env: Env;
@@ -35,6 +42,8 @@ export interface ServeDeps {
 
 export interface ServeContext {
   req: RecommendationRequest;
+  /** null: the slot's own strategy answers (experiments may choose it). */
+  ask: Ask | null;
   env: Env;
   waitUntil?: (p: Promise<unknown>) => void;
   timing: Timing;
@@ -57,7 +66,7 @@ export interface ServeContext {
 }
 
 export async function loadContext(slotReq: SlotRequest, { env, waitUntil, timing, shopper, newSession = false, sessionStamp = 0, pageReads }: ServeDeps): Promise<ServeContext> {
-  const { template_slot: templateSlot, ...req } = slotReq;
+  const { template_slot: templateSlot, ask, ...req } = slotReq;
   // The caller resolved the shopper (identity module): a verified id, or none. The request's
   // own user_id / user_token are claims, never read here.
   const userId = shopper.userId;
@@ -86,6 +95,7 @@ export async function loadContext(slotReq: SlotRequest, { env, waitUntil, timing
 
   return {
     req,
+    ask: ask ?? null,
     env,
     waitUntil,
     timing,

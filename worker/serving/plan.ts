@@ -12,6 +12,8 @@ import type { ServeContext } from './context';
 import { chainFrom } from './strategies/registry';
 import type { Strategy } from './strategies/types';
 
+const NO_RULES: SlotRules = { pin: [], boost: [], bury: [] };
+
 /** Outside experiments (and for variants that say "model") the active model answers. */
 export const DEFAULT_STRATEGY = 'model';
 
@@ -43,16 +45,19 @@ export interface Plan {
 
 export function plan(ctx: ServeContext): Plan {
   const { req } = ctx;
-  const treatment = chooseTreatment(
+  const chosen = chooseTreatment(
     ctx.env,
     ctx.experiments,
     { slot: req.slot, unitKey: ctx.unitKey, device: req.device, hour: ctx.hour, features: ctx.features, lookup: ctx.lookup },
     ctx.waitUntil,
   );
+  // An explicit ask (rerank, similar, trending) is not an experiment's to change: segments only.
+  const treatment = ctx.ask ? { ...chosen, experiment: null, variant: null, spec: undefined, windowMs: 0 } : chosen;
   const variant = treatment.spec;
-  const chain = chainFrom(variant?.strategy ?? DEFAULT_STRATEGY);
+  const chain = chainFrom(ctx.ask?.strategy ?? variant?.strategy ?? DEFAULT_STRATEGY);
   const k = variant?.k ?? req.k;
-  const rules = variant?.diversity ? { ...ctx.slot.rules, max_per_category: variant.diversity } : ctx.slot.rules;
+  // The caller's own candidates come back all of them, none added (pins) or moved by merchandising.
+  const rules = ctx.ask?.strategy === 'rerank' ? NO_RULES : variant?.diversity ? { ...ctx.slot.rules, max_per_category: variant.diversity } : ctx.slot.rules;
   return {
     treatment,
     variant,

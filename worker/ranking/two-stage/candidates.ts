@@ -66,6 +66,11 @@ export interface RetrieveInput {
   maxCandidates?: number;
   /** how many items of each list are considered (the lists in lists.json may hold more) */
   listLimits?: Partial<typeof LIST_LIMITS>;
+  /**
+   * The caller's own candidates (rerank): each is a candidate whatever retrieves it, with its
+   * attributes from its own neighbour entry; `allow` should admit only these.
+   */
+  seeds?: { id: string; attrs: number[] }[];
 }
 
 /** Per request, the heads of the lists: deeper list items rarely reach a top 10, and each costs features. */
@@ -160,6 +165,9 @@ export function retrieve(input: RetrieveInput): Candidates {
     if (trend !== 0 && Math.abs(trend) > Math.abs(a.trend)) a.trend = trend;
     return a;
   };
+
+  // 0. The caller's candidates: from the lists below until a neighbour list retrieves them.
+  for (const sd of input.seeds ?? []) get(sd.id, 0, 0, sd.attrs, { kind: 'popular', category: factsOf(sd.id)?.category ?? null });
 
   // 1. Neighbour lists of the history (collaborative first: they carry most of the signal).
   let wsum = 0;

@@ -10,6 +10,9 @@ import { editorial } from './editorial';
 import { model } from './model';
 import { modelVersion } from './model-version';
 import { popular } from './popular';
+import { rerank, rerankPopular } from './rerank';
+import { similar } from './similar';
+import { trending } from './trending';
 import type { Strategy } from './types';
 
 const strategies = new Map<string, Strategy>();
@@ -35,3 +38,7 @@ registerStrategy(modelVersion);
 registerStrategy(popular);
 registerStrategy(editorial);
 registerStrategy(control);
+registerStrategy(rerank);
+registerStrategy(rerankPopular);
+registerStrategy(similar);
+registerStrategy(trending);
