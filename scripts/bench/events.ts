@@ -14,7 +14,7 @@
  *     which), and their price at Cloudflare's published rates; the bill for 10 million events a day.
  * Medians over --rounds. Writes docs/benchmarks.md (section "events") and docs/costs.md.
  *
- *   npm run bench:events [-- --port 8795 --rounds 3 --seconds 10 --connections 8 --beacons 200 --sessions 2000 --drain-limit 90 --no-write]
+ *   npm run bench:events [-- --port 8795 --rounds 3 --seconds 10 --connections 8 --beacons 200 --sessions 2000 --drain-limit 90 --no-write --profile]
  */
 import { Agent, request as httpRequest } from 'node:http';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,6 +25,7 @@ import { MESSAGE_ROWS, toMessages } from '../../worker/events/message';
 import type { EventRow } from '../../worker/db/schema';
 import { DO_ROWS_PER_CALL, DO_ROWS_PER_EVENT } from '../lib/event-costs';
 import { machine, median, writeSection } from '../lib/report';
+import { profileDuring } from './cpu-profile';
 import { directWorkerUrl, localAdminToken, migrate, ROOT, startDev } from '../lib/wrangler';
 
 const { values } = parseArgs({
@@ -36,6 +37,9 @@ const { values } = parseArgs({
     beacons: { type: 'string', default: '200' },
     sessions: { type: 'string', default: '2000' },
     'drain-limit': { type: 'string', default: '90' },
+    // CPU profile of workerd during the first round's load (where a batch's time goes), through the inspector.
+    profile: { type: 'boolean', default: false },
+    'inspector-port': { type: 'string', default: '9331' },
     write: { type: 'boolean', default: true },
   },
   allowNegative: true,
@@ -56,7 +60,7 @@ const state = resolve(work, 'state');
 rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
 migrate({ persistTo: state });
-const server = await startDev({ port: PORT, persistTo: state, vars: { ACCESS_LOG: 'off' } });
+const server = await startDev({ port: PORT, persistTo: state, vars: { ACCESS_LOG: 'off' }, ...(values.profile ? { inspectorPort: Number(values['inspector-port']) } : {}) });
 const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS + 2 });
 
 interface Answer {
@@ -168,20 +172,29 @@ try {
     let loadAccepted = 0;
     const t0 = performance.now();
     const end = t0 + SECONDS * 1000;
-    await Promise.all(
-      Array.from({ length: CONNECTIONS }, async () => {
-        while (performance.now() < end) {
-          const a = await send(server.url, 'POST', '/v1/events', backendBatch());
-          lat.push(a.ms);
-          requests.backend++;
-          if (a.status < 200 || a.status >= 300) non2xx++;
-          else {
-            const body = JSON.parse(a.text) as { accepted: number; buffered?: number };
-            loadAccepted += body.accepted + (body.buffered ?? 0);
+    const load = async () => {
+      let n = 0;
+      await Promise.all(
+        Array.from({ length: CONNECTIONS }, async () => {
+          while (performance.now() < end) {
+            const a = await send(server.url, 'POST', '/v1/events', backendBatch());
+            lat.push(a.ms);
+            requests.backend++;
+            n++;
+            if (a.status < 200 || a.status >= 300) non2xx++;
+            else {
+              const body = JSON.parse(a.text) as { accepted: number; buffered?: number };
+              loadAccepted += body.accepted + (body.buffered ?? 0);
+            }
           }
-        }
-      }),
-    );
+        }),
+      );
+      return n;
+    };
+    if (values.profile && r === 0) {
+      const out = resolve(work, 'events.cpuprofile');
+      console.log(`CPU profile of workerd during round 1 (${out}):\n${await profileDuring(Number(values['inspector-port']), load, out)}`);
+    } else await load();
     const loadS = (performance.now() - t0) / 1000;
     accepted += loadAccepted;
     totalAccepted += accepted;

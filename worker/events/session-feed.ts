@@ -35,19 +35,29 @@ export async function groupBySession(env: Env, messages: EventMessage[], waitUnt
   return out;
 }
 
-/** claim() on every session, in parallel; a failed session maps to its error. */
+/**
+ * Session-object calls in flight at once. A consumer delivery can name thousands of sessions:
+ * firing every call at once queues thousands of RPCs ahead of the isolate's other work (locally
+ * one thread also serves POST /v1/events, whose batches then waited seconds behind them).
+ */
+export const CLAIM_CONCURRENCY = 8;
+
+/** claim() on every session, CLAIM_CONCURRENCY at a time; a failed session maps to its error. */
 export async function claimAll(env: Env, groups: Map<string, SessionGroup>): Promise<Map<string, Record<string, ClaimResult> | Error>> {
-  const entries = await Promise.all(
-    [...groups].map(async ([key, g]): Promise<[string, Record<string, ClaimResult> | Error]> => {
+  const todo = [...groups];
+  const out = new Map<string, Record<string, ClaimResult> | Error>();
+  const worker = async () => {
+    for (let next = todo.pop(); next; next = todo.pop()) {
+      const [key, g] = next;
       try {
         forgetFeatures(key);
-        const r = await sessionStub(env, key).claim(g.batches, g.userKey);
+        out.set(key, (await sessionStub(env, key).claim(g.batches, g.userKey)) as Record<string, ClaimResult>);
         forgetFeatures(key); // and anything read while the claim was on its way
-        return [key, r as Record<string, ClaimResult>];
       } catch (e) {
-        return [key, e as Error];
+        out.set(key, e as Error);
       }
-    }),
-  );
-  return new Map(entries);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CLAIM_CONCURRENCY, todo.length) }, worker));
+  return out;
 }
