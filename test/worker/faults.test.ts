@@ -196,9 +196,13 @@ describe('no accepted event is lost when the events queue fails', () => {
     const q = faultyQueue(env.EVENTS_QUEUE);
     q.ctl.mode = 'error';
     const noBuffer = { idFromName: (n: string) => env.EVENT_BUFFER.idFromName(n), get: () => ({ hold: () => Promise.reject(new Error('buffer down')) }) };
-    const res = await postBatch([event('view', 'makeup-1', 'nobuf-s')], { EVENTS_QUEUE: q.binding, EVENT_BUFFER: noBuffer });
+    const batch = [event('view', 'makeup-1', 'nobuf-s')];
+    const res = await postBatch(batch, { EVENTS_QUEUE: q.binding, EVENT_BUFFER: noBuffer });
     expect(res.status).toBe(503);
     expect((await json(res)).error.code).toBe('unavailable');
+    // The session object's inline claim (run alongside the send) was released: the resend is new, and logged.
+    expect(await json(await postBatch(batch))).toMatchObject({ accepted: 1, duplicates: 0 });
+    expect((await storedCount([batch[0]!.event_id])).get(batch[0]!.event_id)).toBe(1);
   });
 
   it('a failing session object does not lose events: they are queued, counted accepted and logged by the consumer', async () => {

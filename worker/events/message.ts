@@ -44,6 +44,11 @@ export function toMessages(rows: EventRow[], receivedAt: number): EventMessage[]
 
 /** Send messages durably: resolves once the queue has every one (sendBatch in size-bounded calls). */
 export async function enqueue(queue: Queue, messages: EventMessage[]): Promise<void> {
+  // One message (any request of ≤ MESSAGE_ROWS events) is within the limits by construction.
+  if (messages.length === 1) {
+    await queue.send(messages[0]!, { contentType: 'json' });
+    return;
+  }
   let part: MessageSendRequest<EventMessage>[] = [];
   let bytes = 0;
   const sends: Promise<unknown>[] = [];

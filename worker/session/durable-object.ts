@@ -292,6 +292,18 @@ export class SessionState extends DurableObject<Env> {
     return out;
   }
 
+  /**
+   * Forget which ids these claims took (POST /v1/events when neither the queue nor the buffer
+   * accepted the events of an inline claim): their resend is then new here. The features already
+   * applied stay (a resend applies them again; they are bounded weights, not the log).
+   */
+  async release(claims: string[]): Promise<number> {
+    if (!this.ready) return 0;
+    let n = 0;
+    for (const c of claims) n += this.sql.exec('DELETE FROM seen WHERE claim = ?', c).rowsWritten;
+    return n;
+  }
+
   /** Apply new (already de-duplicated) events, oldest first, to the state row and the outbox. */
   private apply(events: SessionEvent[], userKey: string | null): void {
     const sorted = [...events].sort((a, b) => a.ts - b.ts);
