@@ -2,6 +2,8 @@
  * Keyed pseudonymisation: shopper and session ids are stored only as
  * HMAC-SHA256(PSEUDONYM_KEY, id), so D1, Durable Objects and logs never hold a raw identifier.
  */
+import { Lru } from '../lib/lru';
+
 const DEV_KEY = 'dev-only-pseudonym-key';
 const keys = new Map<string, Promise<CryptoKey>>();
 const encoder = new TextEncoder();
@@ -30,11 +32,10 @@ export async function hmac(secret: string, message: string): Promise<Uint8Array>
 /**
  * Recent pseudonyms per isolate (memory only, never stored): a session sends many batches, and a
  * backend's batch of 100 events names up to 100 sessions, each an HMAC otherwise (about a fifth of
- * a batch's CPU in the bench's profile). Bounded; emptied when full.
+ * a batch's CPU in the bench's profile). Bounded (least recently used out).
  */
-const recent = new Map<string, string>();
+const recent = new Lru<string, string>(20_000);
 let recentSecret = '';
-const RECENT_MAX = 20_000;
 
 /** `kind` separates namespaces, so a user id and a session id with the same text never collide. */
 export async function pseudonymize(env: { PSEUDONYM_KEY?: string }, kind: 'u' | 's', id: string): Promise<string> {
@@ -48,7 +49,6 @@ export async function pseudonymize(env: { PSEUDONYM_KEY?: string }, kind: 'u' | 
   const known = recent.get(k);
   if (known) return known;
   const key = `${kind}_${base64url((await hmac(secret, k)).subarray(0, 16))}`;
-  if (recent.size >= RECENT_MAX) recent.clear();
   recent.set(k, key);
   return key;
 }
