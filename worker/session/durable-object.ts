@@ -258,10 +258,19 @@ export class SessionState extends DurableObject<Env> {
     const fresh: SessionEvent[] = [];
     const touches = [...s.touches];
     const out: Record<string, ClaimResult> = {};
+    // Two statements for the whole call, not two per event: every id's prior claim, then the new rows.
+    const ids = [...new Set(batches.flatMap((b) => b.events.map((e) => e.eventId)))];
+    const seen = new Map(
+      this.sql
+        .exec<{ event_id: string; claim: string; rec: string | null }>('SELECT event_id, claim, rec FROM seen WHERE event_id IN (SELECT value FROM json_each(?))', JSON.stringify(ids))
+        .toArray()
+        .map((r) => [r.event_id, { claim: r.claim, rec: r.rec }]),
+    );
+    const added: [string, string, string | null][] = [];
     for (const b of batches) {
       const r: ClaimResult = (out[b.claim] ??= { stored: [], touches: {} });
       for (const ev of [...b.events].sort((x, y) => x.ts - y.ts)) {
-        const prior = this.sql.exec<{ claim: string; rec: string | null }>('SELECT claim, rec FROM seen WHERE event_id = ?', ev.eventId).toArray()[0];
+        const prior = seen.get(ev.eventId);
         if (prior) {
           if (prior.claim !== b.claim || r.stored.includes(ev.eventId)) continue;
           r.stored.push(ev.eventId);
@@ -269,7 +278,8 @@ export class SessionState extends DurableObject<Env> {
           continue;
         }
         const rec = ev.type === 'purchase' && !ev.recommendationId ? lastTouch(touches, ev) : null;
-        this.sql.exec('INSERT INTO seen (event_id, claim, at, rec) VALUES (?, ?, ?, ?)', ev.eventId, b.claim, now, rec);
+        seen.set(ev.eventId, { claim: b.claim, rec });
+        added.push([ev.eventId, b.claim, rec]);
         if (ev.recommendationId && (ev.type === 'click' || ev.type === 'add_to_cart')) {
           touches.push({ itemId: ev.itemId, rec: ev.recommendationId, ts: ev.ts });
           if (touches.length > TOUCHES) touches.shift();
@@ -278,6 +288,13 @@ export class SessionState extends DurableObject<Env> {
         if (rec) r.touches[ev.eventId] = rec;
         fresh.push(ev);
       }
+    }
+    if (added.length) {
+      this.sql.exec(
+        "INSERT INTO seen (event_id, claim, at, rec) SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), ?, json_extract(value, '$[2]') FROM json_each(?)",
+        now,
+        JSON.stringify(added),
+      );
     }
     s = { ...s, touches };
     if (!fresh.length) {
