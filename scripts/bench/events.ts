@@ -285,7 +285,8 @@ client runs on the same 2 cores as workerd (both wrangler's dev proxy and the wo
 ${perRound}
 
 Before (issue 12, D1 event log, \`npm start\`): 139–148 events/s with 8 connections × 100 events from 100 sessions (5.2–5.6 s
-per batch); a 10-event one-session batch 22.6 ms sequentially against /health's 7.4 ms.`;
+per batch); a 10-event one-session batch 22.6 ms sequentially against /health's 7.4 ms. With the queue and the R2 log but
+before the accept-path work (2026-12-02 02:55, state on disk): 379 events/s, beacon +9.7 ms over /health.`;
   console.log(`\n${bench}\n`);
   const costs = costTable(run);
   console.log(costs);
@@ -318,7 +319,10 @@ function costTable(run: { logged: number; objects: number; logBytes: number; d1B
   const doRowsPerCall = DO_ROWS_PER_CALL;
   // D1 rows per message: the manifest row (+ its hour index entry); rec_ctr only for messages with
   // recommendation impressions/clicks (not in this run); the session index only for signed-in shoppers.
-  const d1RowsPerMessage = 2;
+  // WITHOUT ROWID manifest keyed by the object key (migration 0008): one row, no index entry.
+  const d1RowsPerMessage = 1;
+  // The write path before the state row and the compact manifest (measured the same way, 2026-12-02 02:55).
+  const BEFORE = { doRowsPerEvent: 9.5, doRowsPerCall: 6, d1RowsPerMessage: 2 };
   const shapes = [
     {
       name: `backend: ${BATCH} events from ${BATCH} sessions per request`,
@@ -350,23 +354,26 @@ function costTable(run: { logged: number; objects: number; logBytes: number; d1B
     r2Storage: 0.015, // $ per GB-month, Standard storage — same page
     workerRequests: 0.3, // $ per million requests — developers.cloudflare.com/workers/platform/pricing/
   };
-  const rows = shapes.map((s) => {
-    const queueOps = s.messagesPerM * 3 * chunks(s.msgBytes);
-    const r2Puts = s.messagesPerM;
-    const doRows = M * doRowsPerEvent + s.doCallsPerM * doRowsPerCall;
-    const d1Rows = s.messagesPerM * d1RowsPerMessage;
-    const requests = M / (s.name.startsWith('backend') ? BATCH : BEACON);
-    const cost = {
-      queue: (queueOps / M) * RATE.queueOps,
-      doReq: (s.doCallsPerM / M) * RATE.doRequests,
-      doRows: (doRows / M) * RATE.doRowsWritten,
-      d1: (d1Rows / M) * RATE.d1RowsWritten,
-      r2: (r2Puts / M) * RATE.r2ClassA,
-      worker: (requests / M) * RATE.workerRequests,
-    };
-    const total = Object.values(cost).reduce((a, b) => a + b, 0);
-    return { ...s, queueOps, r2Puts, doRows, d1Rows, requests, cost, total };
-  });
+  const price = (w: { doRowsPerEvent: number; doRowsPerCall: number; d1RowsPerMessage: number }) =>
+    shapes.map((s) => {
+      const queueOps = s.messagesPerM * 3 * chunks(s.msgBytes);
+      const r2Puts = s.messagesPerM;
+      const doRows = M * w.doRowsPerEvent + s.doCallsPerM * w.doRowsPerCall;
+      const d1Rows = s.messagesPerM * w.d1RowsPerMessage;
+      const requests = M / (s.name.startsWith('backend') ? BATCH : BEACON);
+      const cost = {
+        queue: (queueOps / M) * RATE.queueOps,
+        doReq: (s.doCallsPerM / M) * RATE.doRequests,
+        doRows: (doRows / M) * RATE.doRowsWritten,
+        d1: (d1Rows / M) * RATE.d1RowsWritten,
+        r2: (r2Puts / M) * RATE.r2ClassA,
+        worker: (requests / M) * RATE.workerRequests,
+      };
+      const total = Object.values(cost).reduce((a, b) => a + b, 0);
+      return { ...s, queueOps, r2Puts, doRows, d1Rows, requests, cost, total };
+    });
+  const rows = price({ doRowsPerEvent, doRowsPerCall, d1RowsPerMessage });
+  const before = price(BEFORE);
   const f1 = (x: number) => x.toFixed(1);
   const usd = (x: number) => `$${x < 0.1 ? x.toFixed(3) : x.toFixed(2)}`;
   const int = (x: number) => Math.round(x).toLocaleString('en-US');
@@ -403,7 +410,7 @@ ${line('queue messages', (r) => int(r.messagesPerM), `code (\`toMessages\`; ≤ 
 ${line('queue operations (64 KB each)', (r) => `${int(r.queueOps)} (${f1(r.msgBytes / 1000)} KB/message)`, 'code: 3 per message (write, read, delete), no retries')}
 ${line('Durable Object requests (session objects)', (r) => int(r.doCallsPerM), `code: one call per distinct session per consumer delivery: backend ≈ 1 per event at 10 M/day (a 2-s delivery holds ~230 events of as many sessions; a full backlog delivery of 100 × 100 events from the bench's ${POOL.toLocaleString('en-US')}-session pool: ${int(rows[0]!.doCallsFull)}); browser = inline + consumer`)}
 ${line('Durable Object rows written', (r) => int(r.doRows), `measured in workerd: ${doRowsPerEvent} per new event + ${doRowsPerCall} per call`)}
-${line('D1 rows written', (r) => int(r.d1Rows), `code: ${d1RowsPerMessage} per message (manifest row + hour index)`)}
+${line('D1 rows written', (r) => int(r.d1Rows), `code: ${d1RowsPerMessage} per message (the manifest row; WITHOUT ROWID, no second index); +1 per message with recommendation impressions or clicks (rec_ctr), none here`)}
 ${line('R2 writes (Class A)', (r) => int(r.r2Puts), 'counted: one object per message (manifest)')}
 ${line('**price per million events**', (r) => `**${usd(r.total)}**`, '')}
 ${line('  of which queue / DO requests / DO rows / D1 / R2 / worker', (r) => [r.cost.queue, r.cost.doReq, r.cost.doRows, r.cost.d1, r.cost.r2, r.cost.worker].map(usd).join(' / '), '')}
@@ -417,12 +424,23 @@ ${line('  of which queue / DO requests / DO rows / D1 / R2 / worker', (r) => [r.
 | R2 log storage, 30-day retention (${f1(bytesPerEvent)} B/event × 300 M events ≈ ${((bytesPerEvent * month) / 1e9).toFixed(1)} GB at steady state) | ${rows.map(() => `${usd(((bytesPerEvent * month) / 1e9) * RATE.r2Storage)} / month`).join(' | ')} |
 | D1 growth (manifest), measured in the bench run | ${((run.d1Bytes / Math.max(1, run.logged)) * 1e7 / 1048576).toFixed(1)} MB per 10 M events (backend shape) | |
 
-The largest item by far is the session objects' rows written: a session object still writes about ${doRowsPerEvent} rows per new
-event (the dedupe record, the recent-items row, attribute upserts, the anonymous/outbox row, index entries and the trims of its
-bounded tables), so at $1.00 per million rows it costs many times the queue, D1 and R2 together. Writing a session's state once per batch (issue 12, item 4) is where the
-bill would fall most. R2 writes are one PutObject per queue message: browser-sized messages (${BEACON} events) cost
-${BATCH / BEACON}× the backend's per event. Before (D1 event log): every event was a D1 row and its four index entries (primary key, ts, user, session),
-about 5 D1 rows written per event (about $5 per million events in D1 alone, and 10 GB filled in about three days at 10 M
-events a day), besides the same session-object writes.
+Before and after issue 12's write-path work (same traffic, same rates; before = session objects writing a table row per
+recent item, attribute, anonymous event and trim: ${BEFORE.doRowsPerEvent} rows per new event + ${BEFORE.doRowsPerCall} per call, and a manifest with a rowid
+and an hour index: ${BEFORE.d1RowsPerMessage} D1 rows per message):
+
+| 10 million events a day | ${rows.map((r) => r.name).join(' | ')} |
+|---|${rows.map(() => '---:|').join('')}
+| Durable Object rows written per day, before → after | ${rows.map((r, i) => `${int(before[i]!.doRows * 10)} → ${int(r.doRows * 10)}`).join(' | ')} |
+| D1 rows written per day, before → after | ${rows.map((r, i) => `${int(before[i]!.d1Rows * 10)} → ${int(r.d1Rows * 10)}`).join(' | ')} |
+| **per 30-day month, before → after** | ${rows.map((r, i) => `**${usd((before[i]!.total * month) / M)} → ${usd((r.total * month) / M)}**`).join(' | ')} |
+| of which DO rows written, before → after | ${rows.map((r, i) => `${usd((before[i]!.cost.doRows * month) / M)} → ${usd((r.cost.doRows * month) / M)}`).join(' | ')} |
+
+A session object now writes one row per call (its features as one state row) and one dedupe row per new event
+(\`seen\`, WITHOUT ROWID, no time index; expired ids are pruned at most once a day), so its rows written fell from about
+${BEFORE.doRowsPerEvent} to about ${doRowsPerEvent} per event plus ${doRowsPerCall} per call. What is left is dominated by what scales with requests and messages: queue operations,
+Durable Object requests (one per session per consumer delivery, and the inline claim of a browser batch) and R2 PutObjects
+(one per queue message: browser-sized messages of ${BEACON} events cost ${BATCH / BEACON}× the backend's per event). Before the queue (D1 event log): every
+event was a D1 row and its four index entries (primary key, ts, user, session), about 5 D1 rows written per event (about $5
+per million events in D1 alone, and 10 GB filled in about three days at 10 M events a day), besides the session-object writes.
 `;
 }
