@@ -14,10 +14,10 @@
  *     which), and their price at Cloudflare's published rates; the bill for 10 million events a day.
  * Medians over --rounds. Writes docs/benchmarks.md (section "events") and docs/costs.md.
  *
- *   npm run bench:events [-- --port 8795 --rounds 3 --seconds 10 --connections 8 --beacons 200 --sessions 2000 --drain-limit 90 --no-write]
+ *   npm run bench:events [-- --port 8795 --rounds 3 --seconds 10 --connections 8 --beacons 200 --sessions 2000 --drain-limit 90 --no-write --profile --state-dir DIR]
  */
 import { Agent, request as httpRequest } from 'node:http';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -25,6 +25,7 @@ import { MESSAGE_ROWS, toMessages } from '../../worker/events/message';
 import type { EventRow } from '../../worker/db/schema';
 import { DO_ROWS_PER_CALL, DO_ROWS_PER_EVENT } from '../lib/event-costs';
 import { machine, median, writeSection } from '../lib/report';
+import { profileDuring } from './cpu-profile';
 import { directWorkerUrl, localAdminToken, localServerKeyHeader, migrate, ROOT, startDev } from '../lib/wrangler';
 
 const { values } = parseArgs({
@@ -36,6 +37,10 @@ const { values } = parseArgs({
     beacons: { type: 'string', default: '200' },
     sessions: { type: 'string', default: '2000' },
     'drain-limit': { type: 'string', default: '90' },
+    // CPU profile of workerd during the first round's load (where a batch's time goes), through the inspector.
+    profile: { type: 'boolean', default: false },
+    'inspector-port': { type: 'string', default: '9331' },
+    'state-dir': { type: 'string' },
     write: { type: 'boolean', default: true },
   },
   allowNegative: true,
@@ -54,11 +59,16 @@ const TOKEN = localAdminToken();
 const BACKEND = localServerKeyHeader();
 
 const work = resolve(ROOT, '.tmp/bench-events');
-const state = resolve(work, 'state');
+// Local Durable Object, D1 and R2 state is SQLite files that workerd commits (fsync) on its one
+// thread: on this machine's disk (~3 ms per synchronous 4 KB write) every session-object commit
+// then stalls the whole worker, requests included, which measures the disk, not the worker
+// (production storage does not run on the isolate's thread). Default: a tmpfs when there is one.
+const state = values['state-dir'] ? resolve(values['state-dir']) : existsSync('/dev/shm') ? `/dev/shm/p13n-bench-events-${process.pid}` : resolve(work, 'state');
+rmSync(state, { recursive: true, force: true });
 rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
 migrate({ persistTo: state });
-const server = await startDev({ port: PORT, persistTo: state, vars: { ACCESS_LOG: 'off' } });
+const server = await startDev({ port: PORT, persistTo: state, vars: { ACCESS_LOG: 'off' }, ...(values.profile ? { inspectorPort: Number(values['inspector-port']) } : {}) });
 const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS + 2 });
 
 interface Answer {
@@ -170,20 +180,29 @@ try {
     let loadAccepted = 0;
     const t0 = performance.now();
     const end = t0 + SECONDS * 1000;
-    await Promise.all(
-      Array.from({ length: CONNECTIONS }, async () => {
-        while (performance.now() < end) {
-          const a = await send(server.url, 'POST', '/v1/events', backendBatch());
-          lat.push(a.ms);
-          requests.backend++;
-          if (a.status < 200 || a.status >= 300) non2xx++;
-          else {
-            const body = JSON.parse(a.text) as { accepted: number; buffered?: number };
-            loadAccepted += body.accepted + (body.buffered ?? 0);
+    const load = async () => {
+      let n = 0;
+      await Promise.all(
+        Array.from({ length: CONNECTIONS }, async () => {
+          while (performance.now() < end) {
+            const a = await send(server.url, 'POST', '/v1/events', backendBatch());
+            lat.push(a.ms);
+            requests.backend++;
+            n++;
+            if (a.status < 200 || a.status >= 300) non2xx++;
+            else {
+              const body = JSON.parse(a.text) as { accepted: number; buffered?: number };
+              loadAccepted += body.accepted + (body.buffered ?? 0);
+            }
           }
-        }
-      }),
-    );
+        }),
+      );
+      return n;
+    };
+    if (values.profile && r === 0) {
+      const out = resolve(work, 'events.cpuprofile');
+      console.log(`CPU profile of workerd during round 1 (${out}):\n${await profileDuring(Number(values['inspector-port']), load, out)}`);
+    } else await load();
     const loadS = (performance.now() - t0) / 1000;
     accepted += loadAccepted;
     totalAccepted += accepted;
@@ -224,6 +243,7 @@ try {
 } finally {
   await server.stop();
   agent.destroy();
+  if (state.startsWith('/dev/shm/')) rmSync(state, { recursive: true, force: true });
 }
 
 function report(run: { logged: number; objects: number; logBytes: number; d1Bytes: number; direct: boolean }): void {
@@ -244,7 +264,7 @@ function report(run: { logged: number; objects: number; logBytes: number; d1Byte
     .join('\n');
   const bench = `## Event ingestion (\`npm run bench:events\`)
 
-\`npm run bench:events\` — ${machine()}; ${host}. Fresh local state (no model, no catalog: items are unknown to the
+\`npm run bench:events\` — ${machine()}; ${host}. Fresh local state ${state.startsWith('/dev/shm/') ? 'on a tmpfs (/dev/shm) ' : ''}(no model, no catalog: items are unknown to the
 consumer), access log off, rate limits off, \`wrangler dev\` on port ${PORT}. Per round: ${BEACONS} sequential
 ${BEACON}-event batches for one session (a browser beacon; 50 sessions in turn, new event ids) alternated with \`/health\`, through
 wrangler's dev proxy and straight at the worker's own socket; then ${SECONDS} s of ${CONNECTIONS} keep-alive connections sending
@@ -267,7 +287,8 @@ client runs on the same 2 cores as workerd (both wrangler's dev proxy and the wo
 ${perRound}
 
 Before (issue 12, D1 event log, \`npm start\`): 139–148 events/s with 8 connections × 100 events from 100 sessions (5.2–5.6 s
-per batch); a 10-event one-session batch 22.6 ms sequentially against /health's 7.4 ms.`;
+per batch); a 10-event one-session batch 22.6 ms sequentially against /health's 7.4 ms. With the queue and the R2 log but
+before the accept-path work (2026-12-02 02:55, state on disk): 379 events/s, beacon +9.7 ms over /health.`;
   console.log(`\n${bench}\n`);
   const costs = costTable(run);
   console.log(costs);
@@ -300,7 +321,10 @@ function costTable(run: { logged: number; objects: number; logBytes: number; d1B
   const doRowsPerCall = DO_ROWS_PER_CALL;
   // D1 rows per message: the manifest row (+ its hour index entry); rec_ctr only for messages with
   // recommendation impressions/clicks (not in this run); the session index only for signed-in shoppers.
-  const d1RowsPerMessage = 2;
+  // WITHOUT ROWID manifest keyed by the object key (migration 0008): one row, no index entry.
+  const d1RowsPerMessage = 1;
+  // The write path before the state row and the compact manifest (measured the same way, 2026-12-02 02:55).
+  const BEFORE = { doRowsPerEvent: 9.5, doRowsPerCall: 6, d1RowsPerMessage: 2 };
   const shapes = [
     {
       name: `backend: ${BATCH} events from ${BATCH} sessions per request`,
@@ -332,23 +356,26 @@ function costTable(run: { logged: number; objects: number; logBytes: number; d1B
     r2Storage: 0.015, // $ per GB-month, Standard storage — same page
     workerRequests: 0.3, // $ per million requests — developers.cloudflare.com/workers/platform/pricing/
   };
-  const rows = shapes.map((s) => {
-    const queueOps = s.messagesPerM * 3 * chunks(s.msgBytes);
-    const r2Puts = s.messagesPerM;
-    const doRows = M * doRowsPerEvent + s.doCallsPerM * doRowsPerCall;
-    const d1Rows = s.messagesPerM * d1RowsPerMessage;
-    const requests = M / (s.name.startsWith('backend') ? BATCH : BEACON);
-    const cost = {
-      queue: (queueOps / M) * RATE.queueOps,
-      doReq: (s.doCallsPerM / M) * RATE.doRequests,
-      doRows: (doRows / M) * RATE.doRowsWritten,
-      d1: (d1Rows / M) * RATE.d1RowsWritten,
-      r2: (r2Puts / M) * RATE.r2ClassA,
-      worker: (requests / M) * RATE.workerRequests,
-    };
-    const total = Object.values(cost).reduce((a, b) => a + b, 0);
-    return { ...s, queueOps, r2Puts, doRows, d1Rows, requests, cost, total };
-  });
+  const price = (w: { doRowsPerEvent: number; doRowsPerCall: number; d1RowsPerMessage: number }) =>
+    shapes.map((s) => {
+      const queueOps = s.messagesPerM * 3 * chunks(s.msgBytes);
+      const r2Puts = s.messagesPerM;
+      const doRows = M * w.doRowsPerEvent + s.doCallsPerM * w.doRowsPerCall;
+      const d1Rows = s.messagesPerM * w.d1RowsPerMessage;
+      const requests = M / (s.name.startsWith('backend') ? BATCH : BEACON);
+      const cost = {
+        queue: (queueOps / M) * RATE.queueOps,
+        doReq: (s.doCallsPerM / M) * RATE.doRequests,
+        doRows: (doRows / M) * RATE.doRowsWritten,
+        d1: (d1Rows / M) * RATE.d1RowsWritten,
+        r2: (r2Puts / M) * RATE.r2ClassA,
+        worker: (requests / M) * RATE.workerRequests,
+      };
+      const total = Object.values(cost).reduce((a, b) => a + b, 0);
+      return { ...s, queueOps, r2Puts, doRows, d1Rows, requests, cost, total };
+    });
+  const rows = price({ doRowsPerEvent, doRowsPerCall, d1RowsPerMessage });
+  const before = price(BEFORE);
   const f1 = (x: number) => x.toFixed(1);
   const usd = (x: number) => `$${x < 0.1 ? x.toFixed(3) : x.toFixed(2)}`;
   const int = (x: number) => Math.round(x).toLocaleString('en-US');
@@ -385,7 +412,7 @@ ${line('queue messages', (r) => int(r.messagesPerM), `code (\`toMessages\`; ≤ 
 ${line('queue operations (64 KB each)', (r) => `${int(r.queueOps)} (${f1(r.msgBytes / 1000)} KB/message)`, 'code: 3 per message (write, read, delete), no retries')}
 ${line('Durable Object requests (session objects)', (r) => int(r.doCallsPerM), `code: one call per distinct session per consumer delivery: backend ≈ 1 per event at 10 M/day (a 2-s delivery holds ~230 events of as many sessions; a full backlog delivery of 100 × 100 events from the bench's ${POOL.toLocaleString('en-US')}-session pool: ${int(rows[0]!.doCallsFull)}); browser = inline + consumer`)}
 ${line('Durable Object rows written', (r) => int(r.doRows), `measured in workerd: ${doRowsPerEvent} per new event + ${doRowsPerCall} per call`)}
-${line('D1 rows written', (r) => int(r.d1Rows), `code: ${d1RowsPerMessage} per message (manifest row + hour index)`)}
+${line('D1 rows written', (r) => int(r.d1Rows), `code: ${d1RowsPerMessage} per message (the manifest row; WITHOUT ROWID, no second index); +1 per message with recommendation impressions or clicks (rec_ctr), none here`)}
 ${line('R2 writes (Class A)', (r) => int(r.r2Puts), 'counted: one object per message (manifest)')}
 ${line('**price per million events**', (r) => `**${usd(r.total)}**`, '')}
 ${line('  of which queue / DO requests / DO rows / D1 / R2 / worker', (r) => [r.cost.queue, r.cost.doReq, r.cost.doRows, r.cost.d1, r.cost.r2, r.cost.worker].map(usd).join(' / '), '')}
@@ -399,12 +426,23 @@ ${line('  of which queue / DO requests / DO rows / D1 / R2 / worker', (r) => [r.
 | R2 log storage, 30-day retention (${f1(bytesPerEvent)} B/event × 300 M events ≈ ${((bytesPerEvent * month) / 1e9).toFixed(1)} GB at steady state) | ${rows.map(() => `${usd(((bytesPerEvent * month) / 1e9) * RATE.r2Storage)} / month`).join(' | ')} |
 | D1 growth (manifest), measured in the bench run | ${((run.d1Bytes / Math.max(1, run.logged)) * 1e7 / 1048576).toFixed(1)} MB per 10 M events (backend shape) | |
 
-The largest item by far is the session objects' rows written: a session object still writes about ${doRowsPerEvent} rows per new
-event (the dedupe record, the recent-items row, attribute upserts, the anonymous/outbox row, index entries and the trims of its
-bounded tables), so at $1.00 per million rows it costs many times the queue, D1 and R2 together. Writing a session's state once per batch (issue 12, item 4) is where the
-bill would fall most. R2 writes are one PutObject per queue message: browser-sized messages (${BEACON} events) cost
-${BATCH / BEACON}× the backend's per event. Before (D1 event log): every event was a D1 row and its four index entries (primary key, ts, user, session),
-about 5 D1 rows written per event (about $5 per million events in D1 alone, and 10 GB filled in about three days at 10 M
-events a day), besides the same session-object writes.
+Before and after issue 12's write-path work (same traffic, same rates; before = session objects writing a table row per
+recent item, attribute, anonymous event and trim: ${BEFORE.doRowsPerEvent} rows per new event + ${BEFORE.doRowsPerCall} per call, and a manifest with a rowid
+and an hour index: ${BEFORE.d1RowsPerMessage} D1 rows per message):
+
+| 10 million events a day | ${rows.map((r) => r.name).join(' | ')} |
+|---|${rows.map(() => '---:|').join('')}
+| Durable Object rows written per day, before → after | ${rows.map((r, i) => `${int(before[i]!.doRows * 10)} → ${int(r.doRows * 10)}`).join(' | ')} |
+| D1 rows written per day, before → after | ${rows.map((r, i) => `${int(before[i]!.d1Rows * 10)} → ${int(r.d1Rows * 10)}`).join(' | ')} |
+| **per 30-day month, before → after** | ${rows.map((r, i) => `**${usd((before[i]!.total * month) / M)} → ${usd((r.total * month) / M)}**`).join(' | ')} |
+| of which DO rows written, before → after | ${rows.map((r, i) => `${usd((before[i]!.cost.doRows * month) / M)} → ${usd((r.cost.doRows * month) / M)}`).join(' | ')} |
+
+A session object now writes one row per call (its features as one state row) and one dedupe row per new event
+(\`seen\`, WITHOUT ROWID, no time index; expired ids are pruned at most once a day), so its rows written fell from about
+${BEFORE.doRowsPerEvent} to about ${doRowsPerEvent} per event plus ${doRowsPerCall} per call. What is left is dominated by what scales with requests and messages: queue operations,
+Durable Object requests (one per session per consumer delivery, and the inline claim of a browser batch) and R2 PutObjects
+(one per queue message: browser-sized messages of ${BEACON} events cost ${BATCH / BEACON}× the backend's per event). Before the queue (D1 event log): every
+event was a D1 row and its four index entries (primary key, ts, user, session), about 5 D1 rows written per event (about $5
+per million events in D1 alone, and 10 GB filled in about three days at 10 M events a day), besides the session-object writes.
 `;
 }

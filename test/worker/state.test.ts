@@ -57,7 +57,7 @@ describe('session Durable Object', () => {
     expect((await stub.features(null)).recent).toEqual([]);
     expect(await tables()).toEqual([]);
     await postEvents([event('view', items[3]!.item_id, 'read-only-visit')]);
-    expect(await tables()).toContain('recent');
+    expect(await tables()).toContain('seen');
     expect((await stub.features(null)).recent.map((r) => r.itemId)).toEqual([items[3]!.item_id]);
   });
 
@@ -124,7 +124,7 @@ describe('session retention', () => {
     const active = sessionStub(env, await pseudonymize(env, 's', 'active-session'), null);
     // 31 days pass for the idle one (its last activity is moved back; retention is 30 days).
     await runInDurableObject(idle, async (_obj, state) => {
-      state.storage.sql.exec("UPDATE kv SET value = ? WHERE key = 'touched_at'", JSON.stringify(Date.now() - 31 * 86_400_000));
+      state.storage.sql.exec("UPDATE kv SET value = json_set(value, '$.touchedAt', ?) WHERE key = 'state'", Date.now() - 31 * 86_400_000);
     });
     expect(await runDurableObjectAlarm(idle)).toBe(true);
     expect(await runDurableObjectAlarm(active)).toBe(true);

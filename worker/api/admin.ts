@@ -1,11 +1,12 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { count, gte, sql } from 'drizzle-orm';
+import { and, count, gte, lt, sql } from 'drizzle-orm';
 import { buildCatalogSnapshot, SnapshotConflict } from '../catalog/builder';
 import { catalogReadStats } from '../catalog/read-stats';
 import { getServingCatalog, servingStatus } from '../catalog/serving';
 import { patchItem, removeItem, toRow, upsertItems } from '../catalog/writes';
 import { db } from '../db/client';
 import { eventLogObjects, events, items, profiles } from '../db/schema';
+import { hourPrefix, LOG_PREFIX } from '../events/log-store';
 import { activateModel, listModels, rollbackModel } from '../inference/registry';
 import { getModel, markModelStale, modelStatus } from '../inference/model-store';
 import { ApiError, describeIssues, errorBody, zodIssues } from '../lib/errors';
@@ -309,14 +310,14 @@ adminApi
     async (c) => {
       const d = db(c.env.DB);
       const since = Date.now() - 24 * 3600_000;
-      const sinceHour = new Date(since).toISOString().slice(0, 13);
+      const sinceHour = hourPrefix(since);
       const [[i], [p], [e], byType, [log], logByType] = await d.batch([
         d.select({ n: count() }).from(items),
         d.select({ n: count() }).from(profiles),
         d.select({ n: count() }).from(events),
         d.select({ type: events.type, n: count() }).from(events).where(gte(events.ts, since)).groupBy(events.type),
         d.select({ objects: count(), events: sql<number>`COALESCE(SUM(${eventLogObjects.rows}), 0)`, bytes: sql<number>`COALESCE(SUM(${eventLogObjects.bytes}), 0)` }).from(eventLogObjects),
-        // Partitions of the current hour and the 24 before it (the hour index bounds the scan).
+        // Partitions of the current hour and the 24 before it (keys sort by hour: a key range).
         d
           .select({
             view: sql<number>`COALESCE(SUM(${eventLogObjects.views}), 0)`,
@@ -326,7 +327,7 @@ adminApi
             impression: sql<number>`COALESCE(SUM(${eventLogObjects.impressions}), 0)`,
           })
           .from(eventLogObjects)
-          .where(gte(eventLogObjects.hour, sinceHour)),
+          .where(and(gte(eventLogObjects.key, sinceHour), lt(eventLogObjects.key, `${LOG_PREFIX}~`))),
       ]);
       const size = await c.env.DB.prepare('SELECT 1')
         .run()

@@ -259,24 +259,22 @@ export const erasureReceipts = sqliteTable('erasure_receipts', {
  * message, ~100 events), in the consumer's D1 batch. `npm run data:export` lists the log through
  * it (wrangler cannot list R2 objects); erasure keeps `rows` in step when it rewrites an object.
  */
-export const eventLogObjects = sqliteTable(
-  'event_log_objects',
-  {
-    key: text('key').primaryKey(),
-    /** the hour the events were accepted, "YYYY-MM-DDTHH" (the object's partition) */
-    hour: text('hour').notNull(),
-    rows: integer('rows').notNull(),
-    bytes: integer('bytes').notNull(),
-    writtenAt: integer('written_at').notNull(),
-    /** the object's events by type (admin stats count from them without reading R2); integers, not JSON: a few bytes per row */
-    views: integer('views').notNull().default(0),
-    clicks: integer('clicks').notNull().default(0),
-    carts: integer('carts').notNull().default(0),
-    purchases: integer('purchases').notNull().default(0),
-    impressions: integer('impressions').notNull().default(0),
-  },
-  (t) => [index('event_log_objects_hour_idx').on(t.hour)],
-);
+export const eventLogObjects = sqliteTable('event_log_objects', {
+  /**
+   * events/dt=YYYY-MM-DD/hr=HH/<claim>.ndjson.gz: keys sort by the hour the events were accepted,
+   * so an hour range is a key range (the table is WITHOUT ROWID on this key, migration 0008: no
+   * rowid, no second index; about half the bytes per object of the first layout).
+   */
+  key: text('key').primaryKey(),
+  rows: integer('rows').notNull(),
+  bytes: integer('bytes').notNull(),
+  /** the object's events by type (admin stats count from them without reading R2); integers, not JSON: a few bytes per row */
+  views: integer('views').notNull().default(0),
+  clicks: integer('clicks').notNull().default(0),
+  carts: integer('carts').notNull().default(0),
+  purchases: integer('purchases').notNull().default(0),
+  impressions: integer('impressions').notNull().default(0),
+});
 
 /**
  * Impressions and clicks on recommendations per canary arm, counted by the queue consumer: one
@@ -302,10 +300,12 @@ export const canaryCtr = sqliteTable(
 export const recCtr = sqliteTable(
   'rec_ctr',
   {
-    claim: text('claim').primaryKey(),
+    claim: text('claim').notNull(),
     receivedAt: integer('received_at').notNull(),
     impressions: integer('impressions').notNull(),
     clicks: integer('clicks').notNull(),
   },
-  (t) => [index('rec_ctr_received_idx').on(t.receivedAt)],
+  // WITHOUT ROWID on (received_at, claim) (migration 0008): the drift check's time range and the
+  // redelivery guard in one key, no second index.
+  (t) => [primaryKey({ columns: [t.receivedAt, t.claim] })],
 );

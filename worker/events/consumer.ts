@@ -83,10 +83,10 @@ export async function consumeEvents(batch: MessageBatch<EventMessage>, env: Env,
     try {
       const d = db(env.DB);
       const attribution = await planEventAttribution(env, d, d1Rows);
-      const manifest = chunk(objects, rowsPerStatement(10)).map((part) =>
+      const manifest = chunk(objects, rowsPerStatement(8)).map((part) =>
         d
           .insert(eventLogObjects)
-          .values(part.map((o) => ({ ...o, writtenAt: Date.now() })))
+          .values(part)
           .onConflictDoNothing(),
       );
       const ctr = await ctrStatements(d, done.map((m) => ({ claim: m.body.claim, receivedAt: m.body.receivedAt, rows: owned.get(m.body.claim)! })));

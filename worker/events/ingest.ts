@@ -17,6 +17,7 @@ import { log } from '../ops/log';
 import { EventSchema, type EventBatchResultSchema, type EventInput } from '../schemas/events';
 import { bufferStub } from './buffer-client';
 import { enqueue, toMessages, type EventMessage } from './message';
+import { sessionStub } from '../session/client';
 import { claimAll, groupBySession } from './session-feed';
 
 export type IngestResult = z.output<typeof EventBatchResultSchema>;
@@ -114,29 +115,55 @@ export async function ingestEvents(
 
 /**
  * Hand the rows to the queue (or, when the queue fails, to the event buffer: if that fails too
- * this throws, nothing was accepted and the caller retries the same ids). Then a browser-sized
- * batch for one session is claimed by its session object inline, so the next recommendation
- * sees it; the consumer's later claim of the same message is a no-op. The queue comes first: a
- * session object must never remember an id whose events are not durable yet.
+ * this throws, nothing was accepted and the caller retries the same ids). A browser-sized batch
+ * for one session is also claimed by its session object inline, so the next recommendation sees
+ * it; the consumer's later claim of the same message is a no-op. The claim runs while the queue
+ * send does (the answer waits for the slower of the two, not their sum); a session object must
+ * not keep ids whose events did not become durable, so when neither the queue nor the buffer took
+ * them the claim is released before the error reaches the caller (docs/reliability.md).
  */
 async function acceptRows(env: Env, rows: EventRow[], now: number, waitUntil?: (p: Promise<unknown>) => void): Promise<{ accepted: number; duplicates: number; buffered: boolean }> {
   const messages = toMessages(rows, now);
+  const sessions = new Set(rows.map((r) => r.sessionKey));
+  const inline = sessions.size === 1 && rows.length <= INLINE_MAX_EVENTS ? claimInline(env, messages, waitUntil) : null;
   let buffered = false;
   try {
     await enqueue(env.EVENTS_QUEUE, messages);
   } catch (e) {
     log('error', 'event_enqueue_failed', { events: rows.length, error: (e as Error).message });
-    await bufferStub(env).hold(messages);
+    try {
+      await bufferStub(env).hold(messages);
+    } catch (held) {
+      if (inline) {
+        inline.answer.catch(() => null);
+        await releaseInline(env, messages, inline.work);
+      }
+      throw held;
+    }
     buffered = true;
   }
-  const sessions = new Set(rows.map((r) => r.sessionKey));
-  if (sessions.size !== 1 || rows.length > INLINE_MAX_EVENTS) return { accepted: rows.length, duplicates: 0, buffered };
-  const stored = await claimInline(env, messages, waitUntil);
+  if (!inline) return { accepted: rows.length, duplicates: 0, buffered };
+  const stored = await inline.answer;
   return stored === null ? { accepted: rows.length, duplicates: 0, buffered } : { accepted: stored, duplicates: rows.length - stored, buffered };
 }
 
-/** Events the session object took as new (null: it did not answer within the budget; the consumer will). */
-async function claimInline(env: Env, messages: EventMessage[], waitUntil?: (p: Promise<unknown>) => void): Promise<number | null> {
+/** Undo an inline claim whose events were not accepted (the caller will send them again). */
+async function releaseInline(env: Env, messages: EventMessage[], work: Promise<unknown>): Promise<void> {
+  await work.catch(() => null);
+  const { sessionKey, userKey } = messages[0]!.rows[0]!;
+  try {
+    await sessionStub(env, sessionKey, userKey ?? null).release(messages.map((m) => m.claim));
+  } catch (e) {
+    // The session object keeps these ids: a resend within EVENT_DEDUPE_DAYS would count as duplicates.
+    log('error', 'session_claim_release_failed', { events: messages.reduce((n, m) => n + m.rows.length, 0), error: (e as Error).message });
+  }
+}
+
+/**
+ * The inline claim: `answer` is the events the session object took as new, or null when it did
+ * not answer within the budget (the consumer will); `work` settles when the call has.
+ */
+function claimInline(env: Env, messages: EventMessage[], waitUntil?: (p: Promise<unknown>) => void): { answer: Promise<number | null>; work: Promise<number | null> } {
   const budget = numberVar(env.SESSION_BUDGET_MS, 150);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), Math.max(budget, INLINE_MIN_BUDGET_MS))));
@@ -153,9 +180,5 @@ async function claimInline(env: Env, messages: EventMessage[], waitUntil?: (p: P
     return stored;
   })();
   waitUntil?.(work);
-  try {
-    return await Promise.race([work, late]);
-  } finally {
-    clearTimeout(timer);
-  }
+  return { work, answer: Promise.race([work, late]).finally(() => clearTimeout(timer)) };
 }

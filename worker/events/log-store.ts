@@ -14,14 +14,18 @@ export const LOG_PREFIX = 'events/';
 export const EVENT_PREFIXES = [LOG_PREFIX, EXPORT_PREFIX] as const;
 
 export function logKey(claim: string, receivedAt: number): string {
-  const iso = new Date(receivedAt).toISOString();
-  return `${LOG_PREFIX}dt=${iso.slice(0, 10)}/hr=${iso.slice(11, 13)}/${claim}.ndjson.gz`;
+  return `${hourPrefix(receivedAt)}${claim}.ndjson.gz`;
+}
+
+/** The key prefix of an hour's partition: keys sort by hour, so an hour range is a key range. */
+export function hourPrefix(at: number): string {
+  const iso = new Date(at).toISOString();
+  return `${LOG_PREFIX}dt=${iso.slice(0, 10)}/hr=${iso.slice(11, 13)}/`;
 }
 
 /** Write a message's rows (already deduplicated). Lines are sorted so a rewrite is byte-identical. */
 export interface LogObject {
   key: string;
-  hour: string;
   rows: number;
   bytes: number;
   /** events by type */
@@ -56,7 +60,7 @@ export async function writeLogObject(bucket: R2Bucket, claim: string, receivedAt
     httpMetadata: { contentType: 'application/x-ndjson', contentEncoding: 'gzip' },
     customMetadata: { rows: String(lines.length), claim },
   });
-  return { key, hour: new Date(receivedAt).toISOString().slice(0, 13), rows: lines.length, bytes: body.byteLength, ...typeCounts(rows) };
+  return { key, rows: lines.length, bytes: body.byteLength, ...typeCounts(rows) };
 }
 
 export function parseLog(text: string): ExportedEvent[] {

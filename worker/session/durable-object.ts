@@ -12,7 +12,7 @@ import { db, runBatch } from '../db/client';
 import { profiles, type Profile } from '../db/schema';
 import { linkStatement } from '../privacy/session-index';
 import { parseSessionObjectName, sessionStub } from './client';
-import { applyEvents, emptyProfile, EVENT_STRENGTH, LIMITS, type ProfileData, type SessionEvent } from './profile';
+import { applyEvents, emptyProfile, EVENT_STRENGTH, LIMITS, topEntries, type ProfileData, type SessionEvent } from './profile';
 import { retentionMs } from '../lib/vars';
 import { log } from '../ops/log';
 
@@ -71,6 +71,47 @@ export function emptyFeatures(): SessionFeatures {
 }
 
 const PROFILE_TTL_MS = 10 * 60_000;
+/** The dedupe window's expired ids are pruned at most this often (a full pass over `seen`). */
+const SEEN_SWEEP_MS = 86_400_000;
+
+/**
+ * The session's features as one row (kv "state"): a claim reads it, applies any number of events
+ * in memory and writes it back once, so a batch costs one row written plus one dedupe row per new
+ * event (it was about 9.5 rows per event with a table row per recent item, attribute, anonymous
+ * event and trim). Every list is bounded (LIMITS).
+ */
+interface SessionStore {
+  /** newest first */
+  recent: { itemId: string; type: string; ts: number }[];
+  attrs: Record<string, number>;
+  /** newest first */
+  cart: { itemId: string; addedAt: number }[];
+  /** newest first */
+  purchased: { itemId: string; ts: number }[];
+  /** anonymous events, oldest first, waiting to join a profile at login */
+  anonymous: SessionEvent[];
+  /** click / add-to-cart on a recommendation, oldest first, for last-touch attribution */
+  touches: { itemId: string; rec: string; ts: number }[];
+  lastActivity: number | null;
+  touchedAt: number;
+  /** when expired dedupe ids were last pruned */
+  sweptAt: number;
+}
+
+const emptyStore = (): SessionStore => ({ recent: [], attrs: {}, cart: [], purchased: [], anonymous: [], touches: [], lastActivity: null, touchedAt: 0, sweptAt: 0 });
+
+/** Outbox rows hold one event (older objects) or one batch's events. */
+function outboxEvents(text: string): SessionEvent[] {
+  const v = JSON.parse(text) as SessionEvent | SessionEvent[];
+  return Array.isArray(v) ? v : [v];
+}
+
+/** The recommendation of this session's latest click / add-to-cart of the item at or before the event. */
+function lastTouch(touches: SessionStore['touches'], ev: SessionEvent): string | null {
+  let best: SessionStore['touches'][number] | null = null;
+  for (const t of touches) if (t.itemId === ev.itemId && t.ts <= ev.ts && (!best || t.ts >= best.ts)) best = t;
+  return best?.rec ?? null;
+}
 
 export class SessionState extends DurableObject<Env> {
   private sql: SqlStorage;
@@ -79,6 +120,10 @@ export class SessionState extends DurableObject<Env> {
   private ready = false;
   /** The profile flush in progress, which erasure waits for. */
   private flushing: Promise<number> | null = null;
+  /** The state row as read or written during the current call (reset at each entry: storage is the truth). */
+  private store: SessionStore | null = null;
+  /** The alarm as last read or set (undefined: not read yet), so a claim does not ask storage each time. */
+  private alarmAt: number | null | undefined = undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -91,23 +136,47 @@ export class SessionState extends DurableObject<Env> {
   private schema(): void {
     if (this.ready) return;
     this.sql.exec(`
-      CREATE TABLE IF NOT EXISTS recent (seq INTEGER PRIMARY KEY AUTOINCREMENT, item_id TEXT NOT NULL, type TEXT NOT NULL, ts INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS attrs (attr TEXT PRIMARY KEY, weight REAL NOT NULL);
-      CREATE TABLE IF NOT EXISTS cart (item_id TEXT PRIMARY KEY, added_at INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS purchased (item_id TEXT PRIMARY KEY, ts INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, user_key TEXT NOT NULL, event TEXT NOT NULL);
     `);
-    // Anonymous events of this session, kept (bounded) until the shopper logs in: then they
-    // join the user's profile (mergeAtLogin).
-    this.sql.exec('CREATE TABLE IF NOT EXISTS anonymous (seq INTEGER PRIMARY KEY AUTOINCREMENT, event TEXT NOT NULL)');
-    // Dedupe state (claim()) and the recommendation touches last-touch attribution reads.
-    this.sql.exec(`
-      CREATE TABLE IF NOT EXISTS seen (event_id TEXT PRIMARY KEY, claim TEXT NOT NULL, at INTEGER NOT NULL, rec TEXT);
-      CREATE INDEX IF NOT EXISTS seen_at ON seen (at);
-      CREATE TABLE IF NOT EXISTS touches (seq INTEGER PRIMARY KEY AUTOINCREMENT, item_id TEXT NOT NULL, rec TEXT NOT NULL, ts INTEGER NOT NULL);
-    `);
+    // Dedupe state (claim()): one row per event id, nothing else (no rowid, no second index).
+    this.sql.exec('CREATE TABLE IF NOT EXISTS seen (event_id TEXT PRIMARY KEY, claim TEXT NOT NULL, at INTEGER NOT NULL, rec TEXT) WITHOUT ROWID');
+    this.sql.exec('DROP INDEX IF EXISTS seen_at');
     this.ready = true;
+  }
+
+  /** The features row; objects written by the per-table layout are converted once. */
+  private state(): SessionStore {
+    if (this.store) return this.store;
+    this.store = this.kvGet<SessionStore>('state') ?? this.fromTables() ?? emptyStore();
+    return this.store;
+  }
+
+  private saveState(s: SessionStore): void {
+    this.store = s;
+    this.kvPut('state', s);
+  }
+
+  /** The older layout (a table per feature): read into one state row and drop the tables. */
+  private fromTables(): SessionStore | null {
+    const tables = this.existingTables();
+    if (!tables.has('recent')) return null;
+    const q = <T>(t: string, query: string) => (tables.has(t) ? this.sql.exec<T & Record<string, SqlStorageValue>>(query).toArray() : []);
+    const s: SessionStore = {
+      recent: q<{ item_id: string; type: string; ts: number }>('recent', 'SELECT item_id, type, ts FROM recent ORDER BY seq DESC').map((r) => ({ itemId: r.item_id, type: r.type, ts: r.ts })),
+      attrs: Object.fromEntries(q<{ attr: string; weight: number }>('attrs', 'SELECT attr, weight FROM attrs').map((r) => [r.attr, r.weight])),
+      cart: q<{ item_id: string; added_at: number }>('cart', 'SELECT item_id, added_at FROM cart ORDER BY added_at DESC').map((r) => ({ itemId: r.item_id, addedAt: r.added_at })),
+      purchased: q<{ item_id: string; ts: number }>('purchased', 'SELECT item_id, ts FROM purchased ORDER BY ts DESC').map((r) => ({ itemId: r.item_id, ts: r.ts })),
+      anonymous: q<{ event: string }>('anonymous', 'SELECT event FROM anonymous ORDER BY seq').map((r) => JSON.parse(r.event) as SessionEvent),
+      touches: q<{ item_id: string; rec: string; ts: number }>('touches', 'SELECT item_id, rec, ts FROM touches ORDER BY seq').map((r) => ({ itemId: r.item_id, rec: r.rec, ts: r.ts })),
+      lastActivity: this.kvGet<number>('last_activity'),
+      touchedAt: this.kvGet<number>('touched_at') ?? Date.now(),
+      sweptAt: 0,
+    };
+    for (const t of ['recent', 'attrs', 'cart', 'purchased', 'anonymous', 'touches']) if (tables.has(t)) this.sql.exec(`DROP TABLE ${t}`);
+    this.sql.exec("DELETE FROM kv WHERE key IN ('last_activity', 'touched_at')");
+    this.saveState(s);
+    return s;
   }
 
   /**
@@ -120,9 +189,10 @@ export class SessionState extends DurableObject<Env> {
     this.schema();
     const events = await sessionStub(this.env, fromSessionKey, null).takeAnonymous();
     if (!events.length) return 0;
-    await this.ingest(events, userKey);
+    this.apply(events, userKey);
     // A cached profile no longer includes everything: read it again (with the outbox) next time.
     this.sql.exec("DELETE FROM kv WHERE key IN ('profile', 'profile_at')");
+    await this.scheduleFlush();
     return events.length;
   }
 
@@ -138,31 +208,49 @@ export class SessionState extends DurableObject<Env> {
     if (sessionKey && owner === userKey) await this.mergeAnonymous(userKey, sessionKey);
   }
 
-  /** An anonymous object hands its history over at login, once (it is deleted here). */
+  /** An anonymous object hands its history over at login, once (it is removed here). */
   async takeAnonymous(): Promise<SessionEvent[]> {
     if (!this.ready) return [];
-    const rows = this.sql.exec<{ event: string }>('SELECT event FROM anonymous ORDER BY seq').toArray();
-    this.sql.exec('DELETE FROM anonymous');
-    return rows.map((r) => JSON.parse(r.event) as SessionEvent);
+    const s = this.state();
+    if (!s.anonymous.length) return [];
+    this.saveState({ ...s, anonymous: [] });
+    return s.anonymous;
+  }
+
+  private async alarm_(): Promise<number | null> {
+    if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
+    return this.alarmAt;
+  }
+
+  private async setAlarmAt(at: number): Promise<void> {
+    this.alarmAt = at;
+    await this.ctx.storage.setAlarm(at);
   }
 
   /** One alarm serves both jobs: the profile flush, and deleting the session once it is idle. */
   private async scheduleFlush(): Promise<void> {
     const at = Date.now() + Number(this.env.PROFILE_FLUSH_MS ?? 30_000);
-    const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+    const current = await this.alarm_();
+    if (current === null || current > at) await this.setAlarmAt(at);
   }
 
   /** After the last flush: forget the session when idle for SESSION_RETENTION_DAYS, else check again then. */
   private async expireOrWait(): Promise<void> {
     const pending = this.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM outbox').one().n;
     if (pending) return this.scheduleFlush();
-    const touched = this.kvGet<number>('touched_at') ?? 0;
+    const touched = this.state().touchedAt;
     const expiresAt = touched + retentionMs(this.env.SESSION_RETENTION_DAYS, 30);
     if (Date.now() >= expiresAt) {
       await this.ctx.storage.deleteAll();
-      this.ready = false;
-    } else await this.ctx.storage.setAlarm(expiresAt);
+      this.forget();
+    } else await this.setAlarmAt(expiresAt);
+  }
+
+  /** After deleteAll(): nothing cached survives. */
+  private forget(): void {
+    this.ready = false;
+    this.store = null;
+    this.alarmAt = null;
   }
 
   private kvGet<T>(key: string): T | null {
@@ -179,101 +267,142 @@ export class SessionState extends DurableObject<Env> {
    * message) to present an event_id owns it for EVENT_DEDUPE_DAYS. Presenting the same claim
    * again (a redelivery, or the consumer after the inline call) returns the same ids and changes
    * nothing; another claim with the same id (a retried request) gets nothing. Events new here
-   * are applied to the session's features in one pass.
+   * are applied to the session's features in one pass and the state row is written once. All
+   * SQL runs before the first await, so it commits as one transaction and a features() call
+   * that arrives after this one sees the events.
    */
   async claim(batches: ClaimBatch[], userKey: string | null): Promise<Record<string, ClaimResult>> {
+    this.store = null;
     this.schema();
     const now = Date.now();
-    this.sql.exec('DELETE FROM seen WHERE at < ?', now - retentionMs(this.env.EVENT_DEDUPE_DAYS, 7));
+    let s = this.state();
+    if (now - s.sweptAt >= SEEN_SWEEP_MS) {
+      this.sql.exec('DELETE FROM seen WHERE at < ?', now - retentionMs(this.env.EVENT_DEDUPE_DAYS, 7));
+      s = { ...s, sweptAt: now };
+    }
     const fresh: SessionEvent[] = [];
+    const touches = [...s.touches];
     const out: Record<string, ClaimResult> = {};
+    // Two statements for the whole call, not two per event: every id's prior claim, then the new rows.
+    const ids = [...new Set(batches.flatMap((b) => b.events.map((e) => e.eventId)))];
+    const seen = new Map(
+      this.sql
+        .exec<{ event_id: string; claim: string; rec: string | null }>('SELECT event_id, claim, rec FROM seen WHERE event_id IN (SELECT value FROM json_each(?))', JSON.stringify(ids))
+        .toArray()
+        .map((r) => [r.event_id, { claim: r.claim, rec: r.rec }]),
+    );
+    const added: [string, string, string | null][] = [];
     for (const b of batches) {
       const r: ClaimResult = (out[b.claim] ??= { stored: [], touches: {} });
       for (const ev of [...b.events].sort((x, y) => x.ts - y.ts)) {
-        const prior = this.sql.exec<{ claim: string; rec: string | null }>('SELECT claim, rec FROM seen WHERE event_id = ?', ev.eventId).toArray()[0];
+        const prior = seen.get(ev.eventId);
         if (prior) {
           if (prior.claim !== b.claim || r.stored.includes(ev.eventId)) continue;
           r.stored.push(ev.eventId);
           if (prior.rec) r.touches[ev.eventId] = prior.rec;
           continue;
         }
-        const rec = ev.type === 'purchase' && !ev.recommendationId ? this.lastTouch(ev) : null;
-        this.sql.exec('INSERT INTO seen (event_id, claim, at, rec) VALUES (?, ?, ?, ?)', ev.eventId, b.claim, now, rec);
+        const rec = ev.type === 'purchase' && !ev.recommendationId ? lastTouch(touches, ev) : null;
+        seen.set(ev.eventId, { claim: b.claim, rec });
+        added.push([ev.eventId, b.claim, rec]);
         if (ev.recommendationId && (ev.type === 'click' || ev.type === 'add_to_cart')) {
-          this.sql.exec('INSERT INTO touches (item_id, rec, ts) VALUES (?, ?, ?)', ev.itemId, ev.recommendationId, ev.ts);
-          this.sql.exec('DELETE FROM touches WHERE seq <= (SELECT MAX(seq) FROM touches) - ?', TOUCHES);
+          touches.push({ itemId: ev.itemId, rec: ev.recommendationId, ts: ev.ts });
+          if (touches.length > TOUCHES) touches.shift();
         }
         r.stored.push(ev.eventId);
         if (rec) r.touches[ev.eventId] = rec;
         fresh.push(ev);
       }
     }
-    if (fresh.length) await this.ingest(fresh, userKey);
+    if (added.length) {
+      this.sql.exec(
+        "INSERT INTO seen (event_id, claim, at, rec) SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), ?, json_extract(value, '$[2]') FROM json_each(?)",
+        now,
+        JSON.stringify(added),
+      );
+    }
+    s = { ...s, touches };
+    if (!fresh.length) {
+      if (s.sweptAt !== this.state().sweptAt) this.saveState(s);
+      return out;
+    }
+    this.store = s;
+    if (userKey) await this.mergeOwnAnonymous(userKey);
+    this.apply(fresh, userKey);
+    if (userKey) await this.scheduleFlush();
+    else if ((await this.alarm_()) === null) await this.setAlarmAt(Date.now() + retentionMs(this.env.SESSION_RETENTION_DAYS, 30));
     return out;
   }
 
-  private lastTouch(ev: SessionEvent): string | null {
-    return this.sql.exec<{ rec: string }>('SELECT rec FROM touches WHERE item_id = ? AND ts <= ? ORDER BY ts DESC, seq DESC LIMIT 1', ev.itemId, ev.ts).toArray()[0]?.rec ?? null;
+  /**
+   * Forget which ids these claims took (POST /v1/events when neither the queue nor the buffer
+   * accepted the events of an inline claim): their resend is then new here. The features already
+   * applied stay (a resend applies them again; they are bounded weights, not the log).
+   */
+  async release(claims: string[]): Promise<number> {
+    if (!this.ready) return 0;
+    let n = 0;
+    for (const c of claims) n += this.sql.exec('DELETE FROM seen WHERE claim = ?', c).rowsWritten;
+    return n;
   }
 
-  /** Apply new (already de-duplicated) events, oldest first. */
-  private async ingest(events: SessionEvent[], userKey: string | null): Promise<void> {
-    this.schema();
-    if (userKey) await this.mergeOwnAnonymous(userKey);
+  /** Apply new (already de-duplicated) events, oldest first, to the state row and the outbox. */
+  private apply(events: SessionEvent[], userKey: string | null): void {
     const sorted = [...events].sort((a, b) => a.ts - b.ts);
-    let last = this.kvGet<number>('last_activity') ?? 0;
+    const s = this.state();
+    const recent = [...s.recent];
+    const attrs = { ...s.attrs };
+    let cart = [...s.cart];
+    let purchased = [...s.purchased];
+    const anonymous = [...s.anonymous];
+    const toProfile: SessionEvent[] = [];
+    let last = s.lastActivity ?? 0;
     for (const ev of sorted) {
       const w = EVENT_STRENGTH[ev.type];
       if (w === 0) continue; // impressions carry no preference
-      this.sql.exec('INSERT INTO recent (item_id, type, ts) VALUES (?, ?, ?)', ev.itemId, ev.type, ev.ts);
-      for (const a of ev.attrs) {
-        this.sql.exec('INSERT INTO attrs (attr, weight) VALUES (?, ?) ON CONFLICT(attr) DO UPDATE SET weight = weight + excluded.weight', a, w);
-      }
-      if (ev.type === 'add_to_cart') this.sql.exec('INSERT OR REPLACE INTO cart (item_id, added_at) VALUES (?, ?)', ev.itemId, ev.ts);
+      recent.unshift({ itemId: ev.itemId, type: ev.type, ts: ev.ts });
+      for (const a of ev.attrs) attrs[a] = (attrs[a] ?? 0) + w;
+      if (ev.type === 'add_to_cart') cart = [{ itemId: ev.itemId, addedAt: ev.ts }, ...cart.filter((c) => c.itemId !== ev.itemId)];
       if (ev.type === 'purchase') {
-        this.sql.exec('INSERT OR REPLACE INTO purchased (item_id, ts) VALUES (?, ?)', ev.itemId, ev.ts);
-        this.sql.exec('DELETE FROM cart WHERE item_id = ?', ev.itemId);
+        purchased = [{ itemId: ev.itemId, ts: ev.ts }, ...purchased.filter((p) => p.itemId !== ev.itemId)];
+        cart = cart.filter((c) => c.itemId !== ev.itemId);
       }
-      if (userKey) this.sql.exec('INSERT INTO outbox (user_key, event) VALUES (?, ?)', userKey, JSON.stringify(ev));
-      else this.sql.exec('INSERT INTO anonymous (event) VALUES (?)', JSON.stringify(ev));
+      (userKey ? toProfile : anonymous).push(ev);
       last = Math.max(last, ev.ts);
     }
-    // Bounded state: keep the newest rows only.
-    this.sql.exec('DELETE FROM recent WHERE seq <= (SELECT MAX(seq) FROM recent) - ?', LIMITS.recent);
-    this.sql.exec('DELETE FROM attrs WHERE attr NOT IN (SELECT attr FROM attrs ORDER BY weight DESC LIMIT ?)', LIMITS.attrs);
-    this.sql.exec('DELETE FROM purchased WHERE item_id NOT IN (SELECT item_id FROM purchased ORDER BY ts DESC LIMIT ?)', LIMITS.purchases);
-    this.sql.exec('DELETE FROM cart WHERE item_id NOT IN (SELECT item_id FROM cart ORDER BY added_at DESC LIMIT ?)', LIMITS.recent);
-    this.sql.exec('DELETE FROM anonymous WHERE seq <= (SELECT MAX(seq) FROM anonymous) - ?', LIMITS.recent);
-    this.kvPut('last_activity', last);
-    this.kvPut('touched_at', Date.now());
+    // One outbox row per batch (the profile flush folds them in order).
+    if (userKey && toProfile.length) this.sql.exec('INSERT INTO outbox (user_key, event) VALUES (?, ?)', userKey, JSON.stringify(toProfile));
+    this.saveState({
+      ...s,
+      recent: recent.slice(0, LIMITS.recent),
+      attrs: topEntries(attrs, LIMITS.attrs),
+      cart: cart.sort((a, b) => b.addedAt - a.addedAt).slice(0, LIMITS.recent),
+      purchased: purchased.sort((a, b) => b.ts - a.ts).slice(0, LIMITS.purchases),
+      anonymous: anonymous.slice(-LIMITS.recent),
+      lastActivity: last,
+      touchedAt: Date.now(),
+    });
     if (userKey) {
       const cached = this.kvGet<ProfileData>('profile');
       if (cached && this.kvGet<string>('user_key') === userKey) this.kvPut('profile', applyEvents(cached, sorted));
-      await this.scheduleFlush();
-    } else if ((await this.ctx.storage.getAlarm()) === null) {
-      await this.ctx.storage.setAlarm(Date.now() + retentionMs(this.env.SESSION_RETENTION_DAYS, 30));
     }
   }
 
   async features(userKey: string | null): Promise<SessionFeatures> {
+    this.store = null;
     if (!this.ready && !userKey) return emptyFeatures();
     this.schema(); // a signed-in shopper's profile is cached here
     if (userKey) await this.mergeOwnAnonymous(userKey);
-    const recent = this.sql
-      .exec<{ item_id: string; type: string; ts: number }>('SELECT item_id, type, ts FROM recent ORDER BY seq DESC')
-      .toArray()
-      .map((r) => ({ itemId: r.item_id, type: r.type, ts: r.ts }));
-    const attrs = Object.fromEntries(this.sql.exec<{ attr: string; weight: number }>('SELECT attr, weight FROM attrs').toArray().map((r) => [r.attr, r.weight]));
-    const cart = this.sql.exec<{ item_id: string }>('SELECT item_id FROM cart ORDER BY added_at DESC').toArray().map((r) => r.item_id);
-    const bought = this.sql.exec<{ item_id: string }>('SELECT item_id FROM purchased').toArray().map((r) => r.item_id);
+    const s = this.state();
+    const bought = s.purchased.map((p) => p.itemId);
     const profile = userKey ? await this.profile(userKey) : null;
     return {
-      recent,
-      attrs,
-      cart,
+      recent: s.recent.map((r) => ({ ...r })),
+      attrs: { ...s.attrs },
+      cart: s.cart.map((c) => c.itemId),
       purchased: profile ? [...new Set([...bought, ...profile.purchases])] : bought,
       profile,
-      lastActivity: this.kvGet<number>('last_activity'),
+      lastActivity: s.lastActivity,
     };
   }
 
@@ -297,8 +426,8 @@ export class SessionState extends DurableObject<Env> {
     this.kvPut('profile', p);
     this.kvPut('profile_at', Date.now());
     // A cached profile is state too: it expires with the object when idle (alarm), like events.
-    this.kvPut('touched_at', Date.now());
-    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + retentionMs(this.env.SESSION_RETENTION_DAYS, 30));
+    this.saveState({ ...this.state(), touchedAt: Date.now() });
+    if ((await this.alarm_()) === null) await this.setAlarmAt(Date.now() + retentionMs(this.env.SESSION_RETENTION_DAYS, 30));
     return p;
   }
 
@@ -306,7 +435,7 @@ export class SessionState extends DurableObject<Env> {
     return this.sql
       .exec<{ event: string }>('SELECT event FROM outbox WHERE user_key = ? ORDER BY seq', userKey)
       .toArray()
-      .map((r) => JSON.parse(r.event) as SessionEvent);
+      .flatMap((r) => outboxEvents(r.event));
   }
 
   /** Write queued profile changes to D1 in one batch. Rows leave the outbox only after D1 accepted them. */
@@ -332,7 +461,7 @@ export class SessionState extends DurableObject<Env> {
       const evs = this.sql
         .exec<{ event: string }>('SELECT event FROM outbox WHERE user_key = ? AND seq <= ? ORDER BY seq', user_key, maxSeq)
         .toArray()
-        .map((r) => JSON.parse(r.event) as SessionEvent);
+        .flatMap((r) => outboxEvents(r.event));
       const row = await d.select().from(profiles).where(eq(profiles.userKey, user_key)).get();
       const next = applyEvents(row ?? emptyProfile(evs[0]?.ts ?? now), evs);
       writes.push(
@@ -348,12 +477,14 @@ export class SessionState extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
+    this.alarmAt = null; // this alarm has fired
+    this.store = null;
     try {
       await this.flush();
     } catch (e) {
       // D1 unavailable: keep the outbox and try again later; nothing is dropped.
       log('error', 'profile_flush_failed', { error: (e as Error).message });
-      await this.ctx.storage.setAlarm(Date.now() + 60_000);
+      await this.setAlarmAt(Date.now() + 60_000);
       return;
     }
     await this.expireOrWait();
@@ -363,19 +494,23 @@ export class SessionState extends DurableObject<Env> {
 
   /** Right of access: everything this object holds, read-only (null when it holds nothing). */
   async dump(): Promise<SessionDump | null> {
+    this.store = null;
     const tables = this.existingTables();
     const rows = <T>(table: string, q: string) => (tables.has(table) ? this.sql.exec<T & Record<string, SqlStorageValue>>(q).toArray() : []);
+    const s = tables.has('kv') || tables.has('recent') ? this.state() : emptyStore();
+    const kv = Object.fromEntries(rows<{ key: string; value: string }>('kv', "SELECT key, value FROM kv WHERE key <> 'state'").map((r) => [r.key, JSON.parse(r.value) as unknown]));
+    if (s.lastActivity !== null) kv.last_activity = s.lastActivity;
+    if (s.touchedAt) kv.touched_at = s.touchedAt;
     const dump: SessionDump = {
-      recent: rows<{ item_id: string; type: string; ts: number }>('recent', 'SELECT item_id, type, ts FROM recent ORDER BY seq DESC'),
-      attrs: Object.fromEntries(rows<{ attr: string; weight: number }>('attrs', 'SELECT attr, weight FROM attrs').map((r) => [r.attr, r.weight])),
-      cart: rows<{ item_id: string; added_at: number }>('cart', 'SELECT item_id, added_at FROM cart ORDER BY added_at DESC'),
-      purchased: rows<{ item_id: string; ts: number }>('purchased', 'SELECT item_id, ts FROM purchased ORDER BY ts DESC'),
-      kv: Object.fromEntries(rows<{ key: string; value: string }>('kv', 'SELECT key, value FROM kv').map((r) => [r.key, JSON.parse(r.value) as unknown])),
-      pending_profile_events: rows<{ user_key: string; event: string }>('outbox', 'SELECT user_key, event FROM outbox ORDER BY seq').map((r) => ({
-        user_key: r.user_key,
-        event: JSON.parse(r.event) as SessionEvent,
-      })),
-      anonymous_events: rows<{ event: string }>('anonymous', 'SELECT event FROM anonymous ORDER BY seq').map((r) => JSON.parse(r.event) as SessionEvent),
+      recent: s.recent.map((r) => ({ item_id: r.itemId, type: r.type, ts: r.ts })),
+      attrs: { ...s.attrs },
+      cart: s.cart.map((c) => ({ item_id: c.itemId, added_at: c.addedAt })),
+      purchased: s.purchased.map((p) => ({ item_id: p.itemId, ts: p.ts })),
+      kv,
+      pending_profile_events: rows<{ user_key: string; event: string }>('outbox', 'SELECT user_key, event FROM outbox ORDER BY seq').flatMap((r) =>
+        outboxEvents(r.event).map((event) => ({ user_key: r.user_key, event })),
+      ),
+      anonymous_events: [...s.anonymous],
       alarm_at: await this.ctx.storage.getAlarm(),
     };
     const empty = !dump.recent.length && !Object.keys(dump.attrs).length && !dump.cart.length && !dump.purchased.length && !Object.keys(dump.kv).length && !dump.pending_profile_events.length && !dump.anonymous_events.length;
@@ -391,15 +526,12 @@ export class SessionState extends DurableObject<Env> {
     const tables = this.existingTables();
     let rows = 0;
     let pending = 0;
-    for (const t of tables) {
-      const n = this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${t}`).one().n;
-      rows += n;
-      if (t === 'outbox') pending = n;
-    }
+    for (const t of tables) rows += this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${t}`).one().n;
+    if (tables.has('outbox')) for (const r of this.sql.exec<{ event: string }>('SELECT event FROM outbox').toArray()) pending += outboxEvents(r.event).length;
     const alarm = await this.ctx.storage.getAlarm();
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
-    this.ready = false;
+    this.forget();
     return { rows, pending_profile_events: pending, alarm_cleared: alarm !== null };
   }
 
