@@ -13,6 +13,7 @@ import { eventLogObjects, type EventRow } from '../db/schema';
 import { attributeAfterInsert, planEventAttribution } from '../experiments/ingest-hooks';
 import { log } from '../ops/log';
 import { sessionLinkStatements } from '../privacy/session-index';
+import { dropErased } from '../privacy/tombstones';
 import { ctrStatements } from './rec-ctr';
 import { writeLogObject, type LogObject } from './log-store';
 import type { EventMessage } from './message';
@@ -34,6 +35,9 @@ export async function consumeEvents(batch: MessageBatch<EventMessage>, env: Env,
     return false;
   });
   const result: ConsumeResult = { messages: msgs.length, stored: 0, duplicates: 0, retried: 0 };
+  // Rows of shoppers erased after they were accepted never reach a store (worker/privacy/tombstones.ts).
+  const erased = await dropErased(env.DB, msgs.map((m) => m.body));
+  if (erased) log('info', 'erased_events_dropped', { rows: erased });
   const failed = new Set<string>();
   const groups = await groupBySession(env, msgs.map((m) => m.body), waitUntil);
   const claims = await claimAll(env, groups);

@@ -12,9 +12,26 @@ export interface Subject {
   sessionKeys: Set<string>;
 }
 
-export async function resolveSubject(env: Env, req: ShopperRequest): Promise<Subject> {
+/** The subject as workflow parameters (JSON): pseudonymous keys only, never the raw ids. */
+export interface SubjectKeys {
+  userKey: string | null;
+  sessionKeys: string[];
+}
+
+/** The request's raw ids as pseudonymous keys (before anything is stored, e.g. a workflow's params). */
+export async function pseudonymousKeys(env: Env, req: ShopperRequest): Promise<SubjectKeys> {
   const userKey = req.user_id ? await pseudonymize(env, 'u', req.user_id) : null;
-  const sessionKeys = new Set(await Promise.all((req.session_ids ?? []).map((id) => pseudonymize(env, 's', id))));
+  const sessionKeys = [...new Set(await Promise.all((req.session_ids ?? []).map((id) => pseudonymize(env, 's', id))))];
+  return { userKey, sessionKeys };
+}
+
+export const toSubject = (k: SubjectKeys): Subject => ({ userKey: k.userKey, sessionKeys: new Set(k.sessionKeys) });
+export const toKeys = (s: Subject): SubjectKeys => ({ userKey: s.userKey, sessionKeys: [...s.sessionKeys].sort() });
+
+/** Add every session the user was seen in (the user → session index and the legacy D1 log). */
+export async function resolveSubject(env: Env, keys: SubjectKeys): Promise<Subject> {
+  const { userKey } = keys;
+  const sessionKeys = new Set(keys.sessionKeys);
   if (userKey) {
     const { results } = await env.DB.prepare('SELECT session_key FROM shopper_sessions WHERE user_key = ?1 UNION SELECT session_key FROM events WHERE user_key = ?1')
       .bind(userKey)
