@@ -3,7 +3,7 @@
  * and wait for its waitUntil work, so metrics and canary decisions made after a response are
  * complete before the test looks at them.
  */
-import { createExecutionContext, createScheduledController, waitOnExecutionContext } from 'cloudflare:test';
+import { createExecutionContext, createScheduledController, introspectWorkflow, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import worker from '../../worker/index';
 import { ADMIN } from './helpers';
@@ -34,6 +34,19 @@ export async function runCron(cron: string, scheduledTime = Date.now()): Promise
   const ctx = createExecutionContext();
   await worker.scheduled(controller, env, ctx);
   await waitOnExecutionContext(ctx);
+}
+
+/** The daily cron at `scheduledTime`, then its maintenance workflow (worker/ops/maintenance.ts) to completion; its output. */
+export async function runDailyMaintenance(scheduledTime = Date.now()): Promise<any> {
+  const wf = await introspectWorkflow(env.MAINTENANCE_WORKFLOW);
+  try {
+    await runCron('30 2 * * *', scheduledTime);
+    const [instance] = await wf.get();
+    await instance!.waitForStatus('complete');
+    return instance!.getOutput();
+  } finally {
+    await wf.dispose();
+  }
 }
 
 /** Lines the worker logged as JSON during `fn` (console.log / warn / error). */
