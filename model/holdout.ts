@@ -1,6 +1,7 @@
 /**
  * The time-based holdout of `npm run model:retrain`: the candidate is trained on events before the
- * last (UTC) day in the log; the candidate and the active model are then scored on the same users
+ * most recent day in the log (the 24 hours up to its newest event, so a day just begun is not a
+ * near-empty holdout); the candidate and the active model are then scored on the same users
  * — those with history before that day and an interaction on it — as the worker serves them:
  * retrieval from the int8 neighbour shards with the worker's candidate code, then the rank graph
  * through onnxruntime-web. The target is each user's first new item on the last day; the whole
@@ -19,22 +20,24 @@ import { InMemoryShards } from './rank/shard-set';
 export const DAY_MS = 86_400_000;
 
 export interface HoldoutSplit {
-  /** start (ms, UTC midnight) of the last day: training uses events before it */
+  /** start (ms) of the holdout day, 24 h before the newest event: training uses events before it */
   cutoff: number;
+  /** the holdout window, ISO start/end */
   day: string;
   train: EventRow[];
   holdoutEvents: number;
 }
 
-/** Split at the start of the last UTC day that has events; null when the log covers a single day. */
+/** Split 24 h before the newest event; null when nothing is older than that (no day to train on). */
 export function lastDaySplit(events: EventRow[]): HoldoutSplit | null {
   if (!events.length) return null;
   let max = -Infinity;
   for (const e of events) max = Math.max(max, Number(e.ts));
-  const cutoff = Math.floor(max / DAY_MS) * DAY_MS;
+  const cutoff = max - DAY_MS + 1;
   const train = events.filter((e) => Number(e.ts) < cutoff);
   if (!train.length) return null;
-  return { cutoff, day: new Date(cutoff).toISOString().slice(0, 10), train, holdoutEvents: events.length - train.length };
+  const iso = (t: number) => new Date(t).toISOString().slice(0, 16) + 'Z';
+  return { cutoff, day: `${iso(cutoff)}/${iso(max)}`, train, holdoutEvents: events.length - train.length };
 }
 
 /** A model's files as served (a ReadArtifact or an export). */

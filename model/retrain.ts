@@ -1,7 +1,7 @@
 /**
  * `npm run model:retrain`: close the learning loop. Reads the worker's R2 event log (and catalog),
  * trains a candidate with the training pipeline (model/pipeline.ts) on every event before the
- * last day, scores it and the active model on that day (model/holdout.ts), records the
+ * most recent day (24 h), scores it and the active model on that day (model/holdout.ts), records the
  * training-time statistics drift detection compares with in the candidate's manifest, and, only
  * when the candidate is not worse, publishes it (registered, not active) and starts it as a canary
  * through the worker's admin API, whose canary rule then promotes or rolls it back.

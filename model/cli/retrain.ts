@@ -1,8 +1,8 @@
 /**
  * npm run model:retrain [-- --env staging|production] [--url URL] [--token T] [--out DIR]
  *   [--tolerance X] [--share S] [--seed N] [--persist-to DIR] [--dry-run]
- * Trains a candidate from the worker's R2 event log (everything before the last day), compares it
- * with the active model on the last day's events, and publishes it as a canary only when it is not
+ * Trains a candidate from the worker's R2 event log (everything before the most recent 24 h), compares it
+ * with the active model on that day's events, and publishes it as a canary only when it is not
  * worse — or says why not (model/retrain.ts). Local by default: the state `npm start` uses and the
  * worker on http://127.0.0.1:8787 with the ADMIN_TOKEN of .dev.vars; with --env, that deployed
  * environment through wrangler, its URL in --url and the admin token in --token or $ADMIN_TOKEN.

@@ -1,4 +1,4 @@
-/** npm run model:retrain's decision: the time-based holdout split, scoring on the last day, and "not worse". */
+/** npm run model:retrain's decision: the time-based holdout split, scoring on the most recent day, and "not worse". */
 import { describe, expect, it } from 'vitest';
 import { buildDataset } from '../../model/dataset';
 import { generateDemo } from '../../model/demo-data';
@@ -9,14 +9,14 @@ import { trainModel } from '../../model/pipeline';
 const m = (ndcg: number, users = 100) => ({ users, hr: ndcg * 2, ndcg, mrr: ndcg });
 
 describe('holdout split', () => {
-  it('holds out the last UTC day and trains on everything before it', () => {
-    const day = Date.UTC(2026, 10, 20);
+  it('holds out the 24 hours up to the newest event and trains on everything before them', () => {
+    const end = Date.UTC(2026, 10, 20, 10);
     const ev = (user: string, ts: number): EventRow => ({ user, item: `i${ts}`, ts, type: 'view' });
-    const events = [ev('a', day - 3 * DAY_MS), ev('a', day - 1), ev('b', day + 5), ev('a', day + 10 * 3600_000)];
+    const events = [ev('a', end - 3 * DAY_MS), ev('a', end - DAY_MS), ev('b', end - DAY_MS + 1), ev('a', end)];
     const s = lastDaySplit(events)!;
-    expect(s).toMatchObject({ cutoff: day, day: '2026-11-20', holdoutEvents: 2 });
-    expect(s.train.map((e) => e.ts)).toEqual([day - 3 * DAY_MS, day - 1]);
-    expect(lastDaySplit([ev('a', day), ev('b', day + 1000)])).toBeNull();
+    expect(s).toMatchObject({ cutoff: end - DAY_MS + 1, day: '2026-11-19T10:00Z/2026-11-20T10:00Z', holdoutEvents: 2 });
+    expect(s.train.map((e) => e.ts)).toEqual([end - 3 * DAY_MS, end - DAY_MS]);
+    expect(lastDaySplit([ev('a', end - 1000), ev('b', end)])).toBeNull();
     expect(lastDaySplit([])).toBeNull();
   });
 });
