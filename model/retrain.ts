@@ -140,7 +140,7 @@ export async function retrain(o: RetrainOptions): Promise<RetrainReport> {
     }
     log(`holdout: ${split.day} (${split.holdoutEvents} events); training on the ${split.train.length} events before it`);
     const t0 = Date.now();
-    const trained = trainModel(buildDataset(split.train, data.items), { seed: o.seed, training: { data: { events: split.train.length, before: new Date(split.cutoff).toISOString() } } });
+    const trained = trainModel(buildDataset(split.train, data.items), { seed: o.seed, training: { trained_before: new Date(split.cutoff).toISOString() } });
     log(`trained candidate ${trained.exported.manifest.version} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     const all = buildDataset(data.events, data.items);
     const cand = await evaluateOnHoldout(all, split.cutoff, trained.exported);
