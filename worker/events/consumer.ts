@@ -26,6 +26,9 @@ export interface ConsumeResult {
   retried: number;
 }
 
+/** Backoff of a retried message: 5 s, doubling per attempt, at most 60 s. */
+const retryDelay = (attempts: number) => Math.min(60, 5 * 2 ** Math.max(0, attempts - 1));
+
 export async function consumeEvents(batch: MessageBatch<EventMessage>, env: Env, ctx?: Pick<ExecutionContext, 'waitUntil'>): Promise<ConsumeResult> {
   const waitUntil = ctx ? (p: Promise<unknown>) => ctx.waitUntil(p) : undefined;
   const msgs = batch.messages.filter((m) => {
@@ -36,7 +39,13 @@ export async function consumeEvents(batch: MessageBatch<EventMessage>, env: Env,
   });
   const result: ConsumeResult = { messages: msgs.length, stored: 0, duplicates: 0, retried: 0 };
   // Rows of shoppers erased after they were accepted never reach a store (worker/privacy/tombstones.ts).
-  const erased = await dropErased(env.DB, msgs.map((m) => m.body));
+  // Unchecked rows are not stored anywhere: if D1 cannot say, every message waits for a retry.
+  const erased = await dropErased(env.DB, msgs.map((m) => m.body)).catch((e: Error) => e);
+  if (erased instanceof Error) {
+    log('error', 'erasure_tombstones_unreadable', { messages: msgs.length, error: erased.message });
+    for (const m of msgs) m.retry({ delaySeconds: retryDelay(m.attempts) });
+    return { ...result, retried: msgs.length };
+  }
   if (erased) log('info', 'erased_events_dropped', { rows: erased });
   const failed = new Set<string>();
   const groups = await groupBySession(env, msgs.map((m) => m.body), waitUntil);
@@ -104,7 +113,7 @@ export async function consumeEvents(batch: MessageBatch<EventMessage>, env: Env,
   for (const m of msgs) {
     if (failed.has(m.body.claim)) {
       result.retried++;
-      m.retry({ delaySeconds: Math.min(60, 5 * 2 ** Math.max(0, m.attempts - 1)) });
+      m.retry({ delaySeconds: retryDelay(m.attempts) });
     } else {
       m.ack();
       const n = owned.get(m.body.claim)!.length;
