@@ -27,6 +27,9 @@ export default defineConfig(async () => {
             // (test/worker/rewrite-origin.ts) reached through the outbound service below.
             ORIGIN_URL: 'http://origin.test',
             IDENTITY_SECRET: 'test-identity-secret',
+            // Storefront-backend key for the public API (X-P13n-Server-Key); test helpers send it.
+            SERVER_KEY: 'test-server-key-0123456789abcdef',
+            SERVER_KEY_NEXT: '',
             // A loaded CI machine must not turn "filled" into "timed out"; the time-out path is
             // tested with a per-slot budget of 0 (data-p13n-budget), which can only lower this.
             SLOT_BUDGET_MS: '5000',

@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { readEvents, readItems, EVENT_STRENGTH } from '../model/io';
 import { signUserToken } from '../worker/identity/shopper';
-import { localSecret } from './lib/wrangler';
+import { localSecret, localServerKeyHeader } from './lib/wrangler';
 
 export interface SeedOptions {
   url: string;
@@ -21,6 +21,8 @@ export interface SeedOptions {
   quiet?: boolean;
   /** The worker's IDENTITY_SECRET (default: the local one in .dev.vars): history events name their shopper with a signed token, as a storefront backend would. */
   identitySecret?: string;
+  /** The worker's SERVER_KEY (default: the local one in .dev.vars): bulk batches with the seed's own session ids need it. */
+  serverKey?: string;
   /**
    * Spread the history evenly, in order, over the last `historyDays` days (default: its own spacing,
    * re-timed to end now). The demo history thins out towards its end; spread, the most recent day
@@ -100,7 +102,8 @@ export async function seed(o: SeedOptions): Promise<{ items: number; events: num
       timestamp: at(i + j, e.ts),
       ...(e.value !== undefined ? { value: e.value } : {}),
     }));
-    const r = await post(`${o.url}/v1/events`, JSON.stringify({ events: part, consent: 'full' }), { 'content-type': 'application/json' });
+    // Bulk, multi-session batches with the seed's own session ids: the storefront backend's server key.
+    const r = await post(`${o.url}/v1/events`, JSON.stringify({ events: part, consent: 'full' }), { ...localServerKeyHeader(o.serverKey), 'content-type': 'application/json' });
     accepted += r.accepted + r.duplicates;
     b2.increment(part.length);
   }
@@ -117,6 +120,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       token: { type: 'string', default: process.env.ADMIN_TOKEN },
       'max-events': { type: 'string' },
       'identity-secret': { type: 'string', default: process.env.IDENTITY_SECRET },
+      'server-key': { type: 'string', default: process.env.SERVER_KEY },
       'history-days': { type: 'string' },
     },
   });
@@ -124,6 +128,6 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     console.error('usage: npm run seed -- --items FILE [--events FILE] [--url URL] [--token ADMIN_TOKEN]');
     process.exit(2);
   }
-  const r = await seed({ url: values.url!, token: values.token, identitySecret: values['identity-secret'], itemsFile: values.items, eventsFile: values.events, maxEvents: values['max-events'] ? Number(values['max-events']) : undefined, historyDays: values['history-days'] ? Number(values['history-days']) : undefined });
+  const r = await seed({ url: values.url!, token: values.token, identitySecret: values['identity-secret'], serverKey: values['server-key'], itemsFile: values.items, eventsFile: values.events, maxEvents: values['max-events'] ? Number(values['max-events']) : undefined, historyDays: values['history-days'] ? Number(values['history-days']) : undefined });
   console.log(`seeded ${r.items} items and ${r.events} events into ${values.url}`);
 }

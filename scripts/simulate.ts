@@ -9,7 +9,8 @@
  * impression/click events like a storefront, and reads the worker's own report.
  *
  *   npm run simulate [-- --impressions 5000 --ctr-a 0.04 --ctr-b 0.06 --seed 7 --runs 400]
- *   npm run simulate -- --url http://127.0.0.1:8787 [--token T]
+ *   npm run simulate -- --url http://127.0.0.1:8787 [--token T] [--server-key K]
+ * (shoppers' requests go out as the storefront's backend would send them: with the server key.)
  *   npm run simulate -- --start
  */
 import { mkdirSync } from 'node:fs';
@@ -18,13 +19,14 @@ import { parseArgs } from 'node:util';
 import { chooseArm, seededRng, type ArmCounts, type Rng } from '../worker/bandits/thompson';
 import { bucket } from '../worker/experiments/assignment';
 import { msprt, powerAt, sampleSizePerArm, twoProportionZTest } from '../worker/experiments/stats';
-import { localAdminToken, migrate, ROOT, startDev } from './lib/wrangler';
+import { localAdminToken, localServerKeyHeader, migrate, ROOT, startDev } from './lib/wrangler';
 
 const { values: args } = parseArgs({
   options: {
     url: { type: 'string' },
     start: { type: 'boolean', default: false },
     token: { type: 'string' },
+    'server-key': { type: 'string' },
     impressions: { type: 'string', default: '5000' },
     'ctr-a': { type: 'string', default: '0.04' },
     'ctr-b': { type: 'string', default: '0.06' },
@@ -203,6 +205,8 @@ function abSection(): void {
 
 async function driveWorker(url: string, token: string): Promise<void> {
   const admin = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+  // The simulated storefront backend names its own session ids: it sends the server key.
+  const backend = localServerKeyHeader(args['server-key'] || undefined);
   const api = async (path: string, method = 'GET', body?: unknown) => {
     const r = await fetch(`${url}${path}`, { method, headers: admin, body: body === undefined ? undefined : JSON.stringify(body) });
     const j = (await r.json()) as any;
@@ -237,10 +241,10 @@ async function driveWorker(url: string, token: string): Promise<void> {
   const flush = async () => {
     const batch = pending;
     pending = [];
-    if (batch.length) await fetch(`${url}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ events: batch }) });
+    if (batch.length) await fetch(`${url}/v1/events`, { method: 'POST', headers: { ...backend, 'content-type': 'application/json' }, body: JSON.stringify({ events: batch }) });
   };
   const shopper = async (i: number, slot: string) => {
-    const r = (await (await fetch(`${url}/v1/recommendations?slot=${slot}&session_id=sim-${stamp}-${i}&k=3`)).json()) as any;
+    const r = (await (await fetch(`${url}/v1/recommendations?slot=${slot}&session_id=sim-${stamp}-${i}&k=3`, { headers: backend })).json()) as any;
     const arm = r.variant as string;
     const item = r.items?.[0]?.item_id ?? `banner-${arm}`;
     const ts = Date.now();

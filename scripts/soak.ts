@@ -39,7 +39,7 @@ import { writeSection } from './lib/report';
 import { connectInspector, type HeapUsage, type Inspector } from './lib/inspector';
 import { cmdline, descendants, rssBytes } from './lib/rss';
 import { Ledger, MEAN_BATCH, Traffic, type Batch, type BatchAnswer, type Visit } from './lib/soak-traffic';
-import { localAdminToken, migrate, startDev } from './lib/wrangler';
+import { localAdminToken, localServerKeyHeader, migrate, startDev } from './lib/wrangler';
 
 const { values } = parseArgs({
   options: {
@@ -85,6 +85,8 @@ const CONSENT = { 'x-p13n-consent': 'granted' };
 const work = mkdtempSync(join(tmpdir(), 'p13n-soak-'));
 const state = join(work, 'state');
 const TOKEN = localAdminToken();
+// The traffic names its own session ids and sends multi-session batches, as a storefront backend: the server key.
+const BACKEND = localServerKeyHeader();
 const started = new Date();
 
 console.log(`soak: ${EVENTS} events, ${RECS} recommendation requests, ${CONNECTIONS} clients, seed ${SEED}; local state in ${work}`);
@@ -105,7 +107,7 @@ interface Answer {
 function send(base: string, method: string, path: string, body?: string): Promise<Answer> {
   const t0 = performance.now();
   return new Promise((resolve) => {
-    const req = httpRequest(`${base}${path}`, { method, agent, headers: { ...CONSENT, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) } }, (res) => {
+    const req = httpRequest(`${base}${path}`, { method, agent, headers: { ...CONSENT, ...BACKEND, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () =>

@@ -30,7 +30,8 @@ const seeded = await seed({ url: server.url, token, itemsFile: demo.itemsFile, e
 
 console.log(`
   Demo storefront (through the proxy):  ${server.url}/
-  API:                                   ${server.url}/v1/recommendations?slot=home&session_id=demo&k=8
+  API:                                   ${server.url}/v1/recommendations?slot=home&k=8
+  API with your own session ids:         send X-P13n-Server-Key (SERVER_KEY in .dev.vars)
   OpenAPI:                               ${server.url}/openapi.json
   Admin (Bearer token from .dev.vars):   ${server.url}/v1/admin/health
   Origin without the proxy:              ${origin.url}/

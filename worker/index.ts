@@ -5,8 +5,6 @@ import { consumeEvents } from './events/consumer';
 import type { EventMessage } from './events/message';
 import { takeConsumerCrash, withInjectedFaults, withoutAcks } from './ops/fault-injection';
 
-// Start ORT's WASM runtime while the isolate starts, not on its first recommendation.
-void warmRuntime();
 
 export { SessionState } from './session/durable-object';
 export { OpsState } from './ops/durable-object';
@@ -17,7 +15,11 @@ export { ShopperExportWorkflow } from './privacy/access-workflow';
 export { DailyMaintenanceWorkflow } from './ops/maintenance';
 
 export default {
-  fetch: app.fetch,
+  fetch: (request, env, ctx) => {
+    // The isolate's first request, whatever it is, starts ORT's runtime after its answer.
+    ctx.waitUntil(warmRuntime());
+    return app.fetch(request, env, ctx);
+  },
   // Cron triggers (worker/ops/cron.ts): canary rule, drift, export → trim, profile compaction.
   scheduled: async (controller, env, _ctx) => {
     await runScheduled(controller, env);

@@ -25,7 +25,7 @@ import { MESSAGE_ROWS, toMessages } from '../../worker/events/message';
 import type { EventRow } from '../../worker/db/schema';
 import { DO_ROWS_PER_CALL, DO_ROWS_PER_EVENT } from '../lib/event-costs';
 import { machine, median, writeSection } from '../lib/report';
-import { directWorkerUrl, localAdminToken, migrate, ROOT, startDev } from '../lib/wrangler';
+import { directWorkerUrl, localAdminToken, localServerKeyHeader, migrate, ROOT, startDev } from '../lib/wrangler';
 
 const { values } = parseArgs({
   options: {
@@ -50,6 +50,8 @@ const DRAIN_LIMIT_MS = Number(values['drain-limit']) * 1000;
 const BATCH = 100;
 const BEACON = 10;
 const TOKEN = localAdminToken();
+// Backend batches and beacons both name their own session ids here: sent with the server key.
+const BACKEND = localServerKeyHeader();
 
 const work = resolve(ROOT, '.tmp/bench-events');
 const state = resolve(work, 'state');
@@ -67,7 +69,7 @@ interface Answer {
 function send(base: string, method: string, path: string, body?: string): Promise<Answer> {
   const t0 = performance.now();
   return new Promise((resolveAnswer) => {
-    const req = httpRequest(`${base}${path}`, { method, agent, headers: { 'x-p13n-consent': 'granted', ...(body ? { 'content-type': 'application/json' } : {}) } }, (res) => {
+    const req = httpRequest(`${base}${path}`, { method, agent, headers: { 'x-p13n-consent': 'granted', ...BACKEND, ...(body ? { 'content-type': 'application/json' } : {}) } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolveAnswer({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), ms: performance.now() - t0 }));

@@ -12,7 +12,7 @@ import autocannon from 'autocannon';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ROOT } from '../lib/wrangler';
+import { localServerKeyHeader, ROOT } from '../lib/wrangler';
 import { profileDuring } from './cpu-profile';
 import { openBench, recommendationMix } from './setup';
 
@@ -40,6 +40,7 @@ try {
       url: bench.server.url,
       connections: Number(values.connections),
       amount,
+      headers: localServerKeyHeader(), // the mix names its own session ids (server key)
       requests: [{ method: 'GET', setupRequest: (req: any) => ({ ...req, path: path() }) }],
     });
   await load(300); // warm-up: JIT, caches, sessions

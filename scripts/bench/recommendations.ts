@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { machine, median, writeSection } from '../lib/report';
-import { localAdminToken, ROOT, startDev } from '../lib/wrangler';
+import { localAdminToken, localServerKeyHeader, ROOT, startDev } from '../lib/wrangler';
 import { cpuBetween, workerdCpu } from './cpu-meter';
 import { connectInspector } from '../lib/inspector';
 import { dataFor, MIX_DESCRIPTION, openBench, recommendationMix } from './setup';
@@ -52,7 +52,7 @@ try {
   const firstPath = `/v1/recommendations?k=10&slot=home&session_id=${bench.sessions[0]}`;
   const timed = async () => {
     const t = performance.now();
-    const r = await fetch(`${bench.server.url}${firstPath}`);
+    const r = await fetch(`${bench.server.url}${firstPath}`, { headers: localServerKeyHeader() });
     const body = (await r.json()) as { model_version: string | null };
     return { ms: performance.now() - t, model: body.model_version };
   };
@@ -66,6 +66,8 @@ try {
       url: bench.server.url,
       connections,
       duration: seconds,
+      // The mix names its own session ids, as a storefront backend does (server key).
+      headers: localServerKeyHeader(),
       requests: [{ method: 'GET', setupRequest: (req: any) => ({ ...req, path: typeof path === 'string' ? path : path() }) }],
     });
     const cpuPerReq = res.requests.total ? (cpuBetween(cpu0, workerdCpu(bench.server.child.pid!)) * 1000) / res.requests.total : NaN;

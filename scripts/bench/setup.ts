@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { resolve } from 'node:path';
 import { readItems } from '../../model/io';
 import { prepareDemo } from '../lib/demo';
-import { localAdminToken, migrate, ROOT, startDev, type DevServer } from '../lib/wrangler';
+import { localAdminToken, localServerKeyHeader, migrate, ROOT, startDev, type DevServer } from '../lib/wrangler';
 import { seed } from '../seed';
 
 export interface Bench {
@@ -59,7 +59,7 @@ export async function openBench(o: { items: number; port: number; reuse: boolean
       const events = sessions.slice(s, s + 50).flatMap((sid, j) =>
         Array.from({ length: 6 }, (_, v) => ({ event_id: `bench-${sid}-${v}`, type: 'view', item_id: ids[((s + j) * 131 + v * 17) % ids.length], session_id: sid, timestamp: Date.now() - 60_000 + v })),
       );
-      const r = await fetch(`${server.url}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ events }) });
+      const r = await fetch(`${server.url}/v1/events`, { method: 'POST', headers: { ...localServerKeyHeader(), 'content-type': 'application/json' }, body: JSON.stringify({ events }) });
       if (!r.ok) throw new Error(`seeding sessions: ${r.status} ${await r.text()}`);
     }
     const categories = categoriesOf(demo.itemsFile);
@@ -78,7 +78,7 @@ function categoriesOf(itemsFile: string): string[] {
 }
 
 async function probe(url: string): Promise<string> {
-  const res = await fetch(`${url}/v1/recommendations?slot=home&session_id=bench-s1&k=10`);
+  const res = await fetch(`${url}/v1/recommendations?slot=home&session_id=bench-s1&k=10`, { headers: localServerKeyHeader() });
   const body = (await res.json()) as { fallback: boolean; model_version: string | null };
   if (body.fallback || !body.model_version) throw new Error(`the model is not serving: ${JSON.stringify(body).slice(0, 300)}`);
   return body.model_version;

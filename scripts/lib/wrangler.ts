@@ -99,6 +99,15 @@ export function localSecret(name: string): string {
   return value;
 }
 
+/**
+ * What scripts send to the public API as a storefront backend: the server key (SERVER_KEY from
+ * .dev.vars, header X-P13n-Server-Key), so they may name their own session ids and send
+ * multi-session batches (docs/security.md).
+ */
+export function localServerKeyHeader(key = localSecret('SERVER_KEY')): Record<string, string> {
+  return { 'x-p13n-server-key': key };
+}
+
 /** The admin token scripts need to seed and manage the local worker. */
 export function localAdminToken(): string {
   return localSecret('ADMIN_TOKEN');

@@ -13,7 +13,7 @@ import { resolve } from 'node:path';
 import { chromium } from 'playwright-core';
 import { check, CHROMIUM, finish, SCREENSHOTS } from './env';
 import { seededRng } from '../../worker/bandits/thompson';
-import { migrate, ROOT, startDev } from '../../scripts/lib/wrangler';
+import { localServerKeyHeader, migrate, ROOT, startDev } from '../../scripts/lib/wrangler';
 
 const PORT = 8796;
 const STATE = resolve(ROOT, '.tmp/browser-dashboard/state');
@@ -25,6 +25,8 @@ migrate({ persistTo: STATE });
 const dev = await startDev({ port: PORT, persistTo: STATE, vars: { ADMIN_TOKEN: TOKEN, ORIGIN_URL: '', BANDIT_TTL_MS: '500' } });
 const url = dev.url;
 const admin = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+// Traffic comes from a storefront backend with its own session ids: the server key (.dev.vars).
+const backend = localServerKeyHeader();
 const api = async (path: string, method = 'GET', body?: unknown) => {
   const r = await fetch(`${url}${path}`, { method, headers: admin, body: body === undefined ? undefined : JSON.stringify(body) });
   const j = (await r.json()) as any;
@@ -67,7 +69,7 @@ try {
   const rng = seededRng(11);
   const shopper = async (slot: string, i: number) => {
     const session = `${slot}-shopper-${i}`;
-    const r = (await (await fetch(`${url}/v1/recommendations?slot=${slot}&session_id=${session}&k=4`)).json()) as any;
+    const r = (await (await fetch(`${url}/v1/recommendations?slot=${slot}&session_id=${session}&k=4`, { headers: backend })).json()) as any;
     const ts = Date.now();
     const evs: any[] = [{ event_id: `${r.recommendation_id}-i`, type: 'impression', item_id: r.items[0].item_id, session_id: session, recommendation_id: r.recommendation_id, timestamp: ts }];
     if (rng() < ctr[r.variant]!) {
@@ -79,7 +81,7 @@ try {
   console.log('generating traffic (bandit 900 impressions, A/B 900 shoppers)…');
   for (let i = 0; i < 900; i += 10) {
     const evs = (await Promise.all(Array.from({ length: 10 }, (_, j) => Promise.all([shopper('home-banner', i + j), shopper('home-recs', i + j)])))).flat(2);
-    const r = await fetch(`${url}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ events: evs }) });
+    const r = await fetch(`${url}/v1/events`, { method: 'POST', headers: { ...backend, 'content-type': 'application/json' }, body: JSON.stringify({ events: evs }) });
     assert.equal(r.status, 200);
     await new Promise((res) => setTimeout(res, 150)); // spread traffic over time so the charts have a shape
   }

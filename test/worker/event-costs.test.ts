@@ -23,7 +23,7 @@ function batch(tag: string, n: number, attrs: string[]): ClaimBatch {
 
 /** Rows written by every statement the session object runs during `run` (its own SqlStorage). */
 async function rowsWritten(key: string, run: (obj: { claim: (b: ClaimBatch[], u: string | null) => Promise<unknown> }) => Promise<unknown>): Promise<number> {
-  return runInDurableObject(sessionStub(env, key), async (obj, state) => {
+  return runInDurableObject(sessionStub(env, key, null), async (obj, state) => {
     const sql = state.storage.sql;
     const exec = sql.exec.bind(sql);
     const cursors: SqlStorageCursor<Record<string, SqlStorageValue>>[] = [];

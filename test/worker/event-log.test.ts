@@ -48,7 +48,7 @@ describe('the R2 event log', () => {
     expect(Object.keys(line).sort()).toEqual(['event_id', 'item_id', 'received_at', 'recommendation_id', 'session_key', 'slot', 'ts', 'type', 'user_key', 'value']);
     expect(line.session_key).toBe(await pseudonymize(env, 's', 'backend-s-0'));
     // The consumer fed the session objects of the multi-session batch.
-    const f = await sessionStub(env, line.session_key).features(null);
+    const f = await sessionStub(env, line.session_key, null).features(null);
     expect(f.recent.map((r) => r.itemId)).toEqual([batch[0]!.item_id]);
   });
 

@@ -34,8 +34,25 @@ export function fixtureCatalog(perCategory = 30): FixtureItem[] {
   );
 }
 
+/**
+ * Test requests to the API come from a storefront backend (X-P13n-Server-Key): they name their
+ * own session ids. A test that plays a browser or a stranger says so with `publicCaller`.
+ */
+export const SERVER_KEY_HEADER = 'x-p13n-server-key';
+export function withServerKey(path: string, init: RequestInit = {}): RequestInit {
+  const headers = new Headers(init.headers);
+  if (path.startsWith('/v1/') && !headers.has(SERVER_KEY_HEADER)) headers.set(SERVER_KEY_HEADER, env.SERVER_KEY);
+  if (headers.get(SERVER_KEY_HEADER) === '') headers.delete(SERVER_KEY_HEADER);
+  return { ...init, headers };
+}
+
+/** Headers of a caller without the server key (a browser, the snippet, a stranger). */
+export function publicCaller(headers: Record<string, string> = {}): Record<string, string> {
+  return { ...headers, [SERVER_KEY_HEADER]: '' };
+}
+
 export function fetchWorker(path: string, init?: RequestInit): Promise<Response> {
-  return exports.default.fetch(new Request(`http://worker.test${path}`, init));
+  return exports.default.fetch(new Request(`http://worker.test${path}`, withServerKey(path, init)));
 }
 
 export async function adminJson(path: string, method: string, body?: unknown): Promise<Response> {

@@ -29,11 +29,14 @@ function sidFrom(res: Response): string | undefined {
     .find((v) => v !== undefined);
 }
 
+/** A session id the worker issued to an anonymous shopper (worker/identity/session-id.ts). */
+const ISSUED_SID = /^[A-Za-z0-9_-]{22}\.a\.[A-Za-z0-9_-]{22}$/;
+
 /** A consenting shopper who viewed fragrance items: their blocks lean to fragrance. */
 async function fragranceFan(): Promise<string> {
   const first = await page('/home', { cookies: { p13n_consent: 'granted' } });
   const sid = sidFrom(first.res)!;
-  expect(sid).toMatch(/^[A-Za-z0-9_-]{24}$/);
+  expect(sid).toMatch(ISSUED_SID);
   const posted = await postEvents(['fragrance-10', 'fragrance-11', 'fragrance-12', 'fragrance-13'].map((id) => event('view', id, sid)));
   expect(posted.body.accepted).toBe(4);
   return sid;
@@ -46,7 +49,7 @@ describe('consent', () => {
     const sid = await fragranceFan();
     const next = await page('/home', { cookies: { p13n_consent: 'granted', p13n_sid: sid } });
     expect(sidFrom(next.res)).toBe(sid);
-    expect(setCookies(next.res).find((c) => c.startsWith('p13n_sid='))).toMatch(/; Path=\/; Max-Age=1800; SameSite=Lax$/);
+    expect(setCookies(next.res).find((c) => c.startsWith('p13n_sid='))).toMatch(/; Path=\/; Max-Age=1800; SameSite=Lax; HttpOnly$/);
     expect(homeItems(next.html).every((id) => id.startsWith('fragrance-'))).toBe(true);
   });
 
@@ -62,7 +65,7 @@ describe('consent', () => {
     const sid = await fragranceFan();
     const { res, html } = await page('/home', { cookies: { p13n_consent: 'denied', p13n_sid: sid } });
     expect(homeItems(html)).toEqual(popular.slice(0, 5));
-    expect(setCookies(res)).toEqual(['p13n_sid=; Path=/; Max-Age=0; SameSite=Lax']);
+    expect(setCookies(res)).toEqual(['p13n_sid=; Path=/; Max-Age=0; SameSite=Lax; HttpOnly', 'p13n_on=; Path=/; Max-Age=0; SameSite=Lax']);
   });
 
   it('Sec-GPC: 1 wins over a consent cookie', async () => {
@@ -84,7 +87,7 @@ describe('consent', () => {
 
   it('a malformed session cookie is replaced, never echoed', async () => {
     const { res } = await page('/home', { cookies: { p13n_consent: 'granted', p13n_sid: 'x<script>' } });
-    expect(sidFrom(res)).toMatch(/^[A-Za-z0-9_-]{24}$/);
+    expect(sidFrom(res)).toMatch(ISSUED_SID);
   });
 });
 
@@ -230,7 +233,7 @@ describe('identity and consent on the API', () => {
     // The shopper logs in: the next event of the session carries their token.
     const user_token = await token('merging-user');
     await postEvents([event('view', 'skincare-7', sid, { user_token })]);
-    await runDurableObjectAlarm(sessionStub(env, await pseudonymize(env, 's', sid)));
+    await runDurableObjectAlarm(sessionStub(env, await pseudonymize(env, 's', sid), await pseudonymize(env, 'u', 'merging-user')));
     const row = (await env.DB.prepare('SELECT * FROM profiles WHERE user_key = ?').bind(await pseudonymize(env, 'u', 'merging-user')).first()) as any;
     expect(JSON.parse(row.purchases)).toEqual(['skincare-6']);
     expect(row.event_count).toBe(3);

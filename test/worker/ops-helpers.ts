@@ -6,14 +6,14 @@
 import { createExecutionContext, createScheduledController, introspectWorkflow, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import worker from '../../worker/index';
-import { ADMIN } from './helpers';
+import { ADMIN, withServerKey } from './helpers';
 
 /** Bindings and variables to replace (variables as any string, not just wrangler.toml's values). */
 export type EnvOverride = Partial<Record<keyof Env, unknown>>;
 
 export async function call(path: string, init?: RequestInit, overrideEnv?: EnvOverride): Promise<Response> {
   const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(`http://worker.test${path}`, init) as Request<unknown, IncomingRequestCfProperties>, { ...env, ...overrideEnv } as Env, ctx);
+  const res = await worker.fetch(new Request(`http://worker.test${path}`, withServerKey(path, init)) as Request<unknown, IncomingRequestCfProperties>, { ...env, ...overrideEnv } as Env, ctx);
   await res.clone().arrayBuffer();
   await waitOnExecutionContext(ctx);
   return res;

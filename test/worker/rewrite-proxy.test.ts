@@ -206,7 +206,8 @@ describe('slots in HTML pages', () => {
     expect(res.headers.get('etag')).toBeNull();
     const cookies = setCookies(res);
     expect(cookies[0]).toBe('origin_sess=1; Path=/');
-    expect(cookies[1]).toMatch(/^p13n_sid=[A-Za-z0-9_-]{24}; Path=\/; Max-Age=1800; SameSite=Lax$/);
+    expect(cookies[1]).toMatch(/^p13n_sid=[A-Za-z0-9_-]{22}\.a\.[A-Za-z0-9_-]{22}; Path=\/; Max-Age=1800; SameSite=Lax; HttpOnly$/);
+    expect(cookies[2]).toBe('p13n_on=1; Path=/; Max-Age=1800; SameSite=Lax');
   });
 });
 

@@ -32,6 +32,12 @@ const S = {
   anon: `anon-${run}`,
 };
 const SLOT = `rights-slot-${run}`;
+/**
+ * Alice's access and erasure requests. Sessions are covered by the shopper's own key (her events,
+ * her own session objects); the storefront names the session she browsed in anonymously before
+ * logging in, so that browsing is covered too.
+ */
+const ALICE_REQUEST = { user_id: ALICE, session_ids: [S.web] };
 
 async function track(events: Record<string, unknown>[], userId?: string): Promise<void> {
   const headers: Record<string, string> = { 'content-type': 'application/json', 'X-P13n-Consent': 'granted' };
@@ -153,7 +159,7 @@ beforeAll(async () => {
   // 40 days ago, then exported to R2 and trimmed from D1 by retention.
   const old = Date.now() - 40 * DAY;
   await track([mine(event('view', 'makeup-3', S.old, { timestamp: old })), mine(event('purchase', 'makeup-3', S.old, { timestamp: old + 1000, value: 9 }))], ALICE);
-  await runDurableObjectAlarm(sessionStub(env, keys.sessions.old));
+  await runDurableObjectAlarm(sessionStub(env, keys.sessions.old, keys.user));
 
   // Today: anonymous browsing, then login; a recommendation inside the experiment, clicked and bought.
   await track([mine(event('view', 'skincare-1', S.web)), mine(event('view', 'skincare-2', S.web))]);
@@ -167,13 +173,13 @@ beforeAll(async () => {
     ],
     ALICE,
   );
-  await runDurableObjectAlarm(sessionStub(env, keys.sessions.web));
+  await runDurableObjectAlarm(sessionStub(env, keys.sessions.web, keys.user));
   // Only recommendations in this session: its object caches her (now flushed) profile.
   aliceRecIds.push(await recsFor(S.recs, ALICE));
 
   // Bob, in the same day's partitions, and an anonymous shopper.
   await track([event('view', 'skincare-1', S.bob), event('purchase', 'skincare-1', S.bob, { value: 6 }), event('view', 'makeup-3', S.bob, { timestamp: old - 3 * DAY })], BOB);
-  await runDurableObjectAlarm(sessionStub(env, keys.sessions.bob));
+  await runDurableObjectAlarm(sessionStub(env, keys.sessions.bob, await pseudonymize(env, 'u', BOB)));
   await recsFor(S.bob, BOB);
   await track([event('view', 'haircare-1', S.anon), event('view', 'haircare-2', S.anon)]);
 
@@ -188,7 +194,7 @@ beforeAll(async () => {
 
 describe('right of access', () => {
   it("exports everything held about the shopper: profile, every session's state, events (D1 and R2), attribution, segments", async () => {
-    const doc = await exportOf({ user_id: ALICE });
+    const doc = await exportOf(ALICE_REQUEST);
     expect(doc.subject.user_key).toBe(keys.user);
     expect(JSON.stringify(doc)).not.toContain(ALICE);
     expect(doc.subject.session_keys.sort()).toEqual([keys.sessions.old, keys.sessions.web, keys.sessions.app, keys.sessions.recs].sort());
@@ -229,7 +235,7 @@ describe('right to erasure', () => {
     // Alice is really there before the erasure: the search below can find her.
     expect(found(Object.values(d1Before).join('\n')).length).toBeGreaterThan(5);
     expect(found(Object.values(await r2Dump()).join('\n'))).toContain(keys.user);
-    receipt = await erase({ user_id: ALICE });
+    receipt = await erase(ALICE_REQUEST);
   });
 
   it('returns a receipt with pseudonymous keys only and what was deleted where', () => {
@@ -240,9 +246,10 @@ describe('right to erasure', () => {
     expect(receipt.subject.session_keys.sort()).toEqual([keys.sessions.old, keys.sessions.web, keys.sessions.app, keys.sessions.recs].sort());
     // Her events are in the R2 log only (none in D1's legacy event table).
     expect(receipt.d1).toMatchObject({ events: 0, profiles: 1, rec_served: 2, rec_purchases: 1, shopper_sessions: 4 });
-    // Alarms: the app session's pending profile flush, and the retention expiry of the two other
-    // sessions that received events (the recommendations-only session has none).
-    expect(receipt.durable_objects).toMatchObject({ sessions_erased: 4, pending_profile_events: 2, alarms_cleared: 3 });
+    // Objects: her own in each of her 4 sessions, and the named web session's anonymous one.
+    // Alarms: the app session's pending profile flush, and the retention expiry of every other
+    // object, the recommendations-only one included (it caches her profile).
+    expect(receipt.durable_objects).toMatchObject({ sessions_erased: 5, pending_profile_events: 2, alarms_cleared: 5 });
     expect(receipt.durable_objects.rows).toBeGreaterThan(10);
     // One log object per queue message: her 4 batches were hers alone, so their objects are deleted.
     expect(receipt.r2.objects_deleted).toBe(4);
@@ -257,8 +264,10 @@ describe('right to erasure', () => {
   });
 
   it("leaves every one of her session objects empty, with no alarm that could re-create the profile", async () => {
-    for (const k of ['old', 'web', 'app', 'recs'] as const) {
-      const stub = sessionStub(env, keys.sessions[k]);
+    // Her own object in each session, and the anonymous part of the session her request named.
+    const objects = [...(['old', 'web', 'app', 'recs'] as const).map((k) => [k, keys.user] as const), ['web', null] as const];
+    for (const [k, userKey] of objects) {
+      const stub = sessionStub(env, keys.sessions[k], userKey);
       const dump = await doDump(stub);
       expect(dump.rows, `session ${k}`).toBe(0);
       expect(dump.alarm, `session ${k}`).toBeNull();
@@ -295,7 +304,7 @@ describe('right to erasure', () => {
     expect({ ...bobAfter, generated_at: 0 }).toEqual({ ...bobBefore, generated_at: 0 });
     expect(bobAfter.events).toHaveLength(3);
     expect(bobAfter.profile).toMatchObject({ purchase_count: 1 });
-    expect((await doDump(sessionStub(env, keys.sessions.bob))).rows).toBeGreaterThan(0);
+    expect((await doDump(sessionStub(env, keys.sessions.bob, await pseudonymize(env, 'u', BOB)))).rows).toBeGreaterThan(0);
     const anon = await exportOf({ session_ids: [S.anon] });
     expect(anon.events).toHaveLength(2);
   });
@@ -314,7 +323,7 @@ describe('right to erasure', () => {
     const r = await erase({ session_ids: [S.anon] });
     expect(r.subject).toEqual({ user_key: null, session_keys: [keys.sessions.anon] });
     expect(r.d1.events + r.r2.rows_removed).toBeGreaterThanOrEqual(2);
-    expect((await doDump(sessionStub(env, keys.sessions.anon))).rows).toBe(0);
+    expect((await doDump(sessionStub(env, keys.sessions.anon, null))).rows).toBe(0);
     const left = [...Object.values(await d1Dump()), ...Object.values(await r2Dump())].join('\n');
     expect(found(left, [keys.sessions.anon])).toEqual([]);
   });
@@ -357,7 +366,7 @@ describe('erasure and the events queue', () => {
     const queued = toMessages([row(`dave-q-${run}-1`, sessionKey, userKey), row(`dave-q-${run}-2`, sessionKey, null), row(`erin-q-${run}`, otherKey, null)], acceptedAt);
     expect(queued).toHaveLength(1);
 
-    const receipt = await erase({ user_id: dave });
+    const receipt = await erase({ user_id: dave, session_ids: [`dave-web-${run}`] });
     expect(receipt.r2.rows_removed).toBe(1);
     const result = await deliver(queued);
     expect(result.explicitAcks).toHaveLength(1);
@@ -367,7 +376,7 @@ describe('erasure and the events queue', () => {
     expect(logged.filter((r) => r.session_key === sessionKey || r.user_key === userKey)).toEqual([]);
     expect(logged.filter((r) => r.event_id === `erin-q-${run}`)).toHaveLength(1);
     // Nor did the queued rows re-create his session object or the user → session index.
-    expect((await doDump(sessionStub(env, sessionKey))).rows).toBe(0);
+    for (const uk of [userKey, null]) expect((await doDump(sessionStub(env, sessionKey, uk))).rows).toBe(0);
     expect(await env.DB.prepare('SELECT 1 FROM shopper_sessions WHERE user_key = ?1').bind(userKey).first()).toBeNull();
     // The tombstones name no key (digests only).
     expect(found(JSON.stringify((await env.DB.prepare('SELECT * FROM erasure_tombstones').all()).results), [userKey, sessionKey])).toEqual([]);

@@ -2,8 +2,9 @@ import { env } from 'cloudflare:workers';
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { pseudonymize } from '../../worker/identity/pseudonym';
+import { issueSessionId } from '../../worker/identity/session-id';
 import { sessionStub } from '../../worker/session/client';
-import { adminJson, event, fetchWorker, fixtureCatalog, postEvents, recommendations, seedCatalog, token } from './helpers';
+import { adminJson, event, fetchWorker, fixtureCatalog, postEvents, publicCaller, recommendations, seedCatalog, token, waitForLog } from './helpers';
 
 beforeAll(() => seedCatalog());
 
@@ -11,7 +12,7 @@ describe('session Durable Object', () => {
   it('keeps bounded state: the newest 50 items only', async () => {
     const items = fixtureCatalog();
     await postEvents(items.slice(0, 80).map((i) => event('view', i.item_id, 'long-session')));
-    const stub = sessionStub(env, await pseudonymize(env, 's', 'long-session'));
+    const stub = sessionStub(env, await pseudonymize(env, 's', 'long-session'), null);
     const f = await stub.features(null);
     expect(f.recent).toHaveLength(50);
     expect(f.recent[0]!.itemId).toBe(items[79]!.item_id);
@@ -29,7 +30,7 @@ describe('session Durable Object', () => {
     ]);
     const before = await env.DB.prepare('SELECT * FROM profiles WHERE user_key = ?').bind(userKey).first();
     expect(before).toBeNull();
-    const stub = sessionStub(env, await pseudonymize(env, 's', 'p-sess'));
+    const stub = sessionStub(env, await pseudonymize(env, 's', 'p-sess'), userKey);
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     const row = (await env.DB.prepare('SELECT * FROM profiles WHERE user_key = ?').bind(userKey).first()) as any;
     expect(row.purchase_count).toBe(1);
@@ -43,7 +44,7 @@ describe('session Durable Object', () => {
 
   it('a session that only reads (no events yet) stores nothing; its first event creates its state', async () => {
     const items = fixtureCatalog();
-    const stub = sessionStub(env, await pseudonymize(env, 's', 'read-only-visit'));
+    const stub = sessionStub(env, await pseudonymize(env, 's', 'read-only-visit'), null);
     const tables = () =>
       runInDurableObject(stub, async (_obj, state) =>
         state.storage.sql
@@ -60,11 +61,54 @@ describe('session Durable Object', () => {
     expect((await stub.features(null)).recent.map((r) => r.itemId)).toEqual([items[3]!.item_id]);
   });
 
+  it('a recommendation reuses the session features this isolate just read, and an event batch refreshes them', async () => {
+    const sid = 'cached-session';
+    const timed = async (extra: Record<string, string | number> = {}) => {
+      const r = await recommendations({ slot: 'home', session_id: sid, k: 20, category: 'makeup', ...extra });
+      const parts = (r.headers.get('server-timing') ?? '').split(', ').map((p) => p.split(';')[0]);
+      return { ids: r.body.items.map((i: any) => i.item_id) as string[], parts };
+    };
+    await postEvents([event('view', 'makeup-1', sid)]); // and the consumer's pass over it
+    const first = await timed();
+    expect(first.parts).toContain('session'); // read from the session's object
+    const second = await timed();
+    expect(second.parts).toContain('session-cache'); // the next page: no Durable Object round trip
+    expect(second.parts).not.toContain('session');
+    expect(second.ids).toContain('makeup-2');
+    // A browser batch (handled inline) changes the session: the very next answer reads it again.
+    await postEvents([event('add_to_cart', 'makeup-2', sid)], { settle: false });
+    const after = await timed();
+    expect(after.parts).toContain('session');
+    expect(after.ids).not.toContain('makeup-2'); // in the cart now
+  });
+
+  it("a browser's accepted beacon stamps its cookies, and a stamp newer than the isolate's read sends the next answer to the object", async () => {
+    const sid = await issueSessionId(env, null);
+    const e = { ...event('view', 'makeup-3', sid), session_id: undefined };
+    const res = await fetchWorker('/v1/events', {
+      method: 'POST',
+      headers: publicCaller({ 'content-type': 'application/json', origin: 'https://shop.test', cookie: `p13n_consent=granted; p13n_sid=${sid}` }),
+      body: JSON.stringify({ events: [e] }),
+    });
+    expect(res.status).toBe(200);
+    await waitForLog([e.event_id]); // the consumer's pass too
+    const stamp = Number(/p13n_sv=(\d+)/.exec(res.headers.getSetCookie().join('\n'))?.[1]);
+    expect(stamp).toBeGreaterThan(0);
+    const parts = async (cookie?: string) => {
+      const r = await fetchWorker(`/v1/recommendations?slot=home&k=5&session_id=${sid}`, cookie ? { headers: { cookie } } : undefined);
+      return (r.headers.get('server-timing') ?? '').split(', ').map((p) => p.split(';')[0]);
+    };
+    await parts();
+    expect(await parts()).toContain('session-cache');
+    // As if another isolate took a later beacon: this isolate's entry predates the stamp.
+    expect(await parts(`p13n_sv=${Date.now() + 1000}`)).toContain('session');
+  });
+
   it("a purchase in one session is excluded in the shopper's next session, via the profile", async () => {
     const uid = 'two-sessions';
     const user_token = await token(uid);
     await postEvents([event('purchase', 'fragrance-0', 'first-visit', { user_token, value: 5 })]);
-    await runDurableObjectAlarm(sessionStub(env, await pseudonymize(env, 's', 'first-visit')));
+    await runDurableObjectAlarm(sessionStub(env, await pseudonymize(env, 's', 'first-visit'), await pseudonymize(env, 'u', uid)));
     const r = await recommendations({ slot: 'home', session_id: 'second-visit', user_token, k: 20, category: 'fragrance' });
     expect(r.body.items.map((i: any) => i.item_id)).not.toContain('fragrance-0');
     const anon = await recommendations({ slot: 'home', session_id: 'someone-else', k: 20, category: 'fragrance' });
@@ -76,8 +120,8 @@ describe('session retention', () => {
   it('an idle session forgets everything after SESSION_RETENTION_DAYS; an active one keeps its state', async () => {
     await postEvents([event('view', 'makeup-3', 'idle-session'), event('add_to_cart', 'makeup-4', 'idle-session')]);
     await postEvents([event('view', 'makeup-5', 'active-session')]);
-    const idle = sessionStub(env, await pseudonymize(env, 's', 'idle-session'));
-    const active = sessionStub(env, await pseudonymize(env, 's', 'active-session'));
+    const idle = sessionStub(env, await pseudonymize(env, 's', 'idle-session'), null);
+    const active = sessionStub(env, await pseudonymize(env, 's', 'active-session'), null);
     // 31 days pass for the idle one (its last activity is moved back; retention is 30 days).
     await runInDurableObject(idle, async (_obj, state) => {
       state.storage.sql.exec("UPDATE kv SET value = ? WHERE key = 'touched_at'", JSON.stringify(Date.now() - 31 * 86_400_000));

@@ -7,7 +7,7 @@ import { hmac } from '../identity/pseudonym';
 import { jsonError } from '../lib/errors';
 import type { AppEnv } from './types';
 
-async function sameSecret(a: string, b: string): Promise<boolean> {
+export async function sameSecret(a: string, b: string): Promise<boolean> {
   // Compare fixed-length MACs so neither length nor content leaks through timing.
   const [x, y] = await Promise.all([hmac('admin-compare', a), hmac('admin-compare', b)]);
   return crypto.subtle.timingSafeEqual(x, y);

@@ -1,12 +1,15 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import { apiSessionId } from '../identity/api-session';
 import { resolveApiShopper } from '../identity/shopper';
+import { isServerCaller } from '../security/server-key';
 import { describeIssues, errorBody, zodIssues } from '../lib/errors';
 import { Timing } from '../lib/timing';
 import { renderBlock } from '../render/block';
-import { errorResponses } from '../schemas/common';
+import { errorResponses, sessionErrorResponses } from '../schemas/common';
 import { RecommendationRequestSchema, RecommendationResponseSchema, type RecommendationRequest } from '../schemas/recommendations';
 import { serveSlot } from '../serving/pipeline';
+import { readStamp } from '../session/stamp';
 import { router, type AppEnv } from './types';
 
 const QuerySchema = RecommendationRequestSchema;
@@ -16,8 +19,11 @@ async function answer(c: Context<AppEnv>, req: RecommendationRequest) {
   const timing = new Timing();
   const shopper = await resolveApiShopper(c.req.raw, c.env, req);
   // Without full consent the answer is non-personalized: no session state is read or created.
-  const asked = shopper.consent === 'full' ? req : { ...req, session_id: undefined };
-  const served = await serveSlot(asked, { env: c.env, timing, waitUntil: (p) => c.executionCtx.waitUntil(p), shopper });
+  // With it, a browser uses only its own issued session; a storefront backend (server key) any.
+  const caller = { server: await isServerCaller(c.env, c.req.raw), userId: shopper.userId };
+  const session_id = shopper.consent === 'full' ? await apiSessionId(c.env, c.req.raw, caller, req.session_id) : undefined;
+  const asked = { ...req, session_id };
+  const served = await serveSlot(asked, { env: c.env, timing, waitUntil: (p) => c.executionCtx.waitUntil(p), shopper, sessionStamp: readStamp(c.req.raw) });
   return { rec: served.response, template: served.template, timing, shopper };
 }
 
@@ -32,7 +38,7 @@ function headers({ rec, timing, shopper }: Awaited<ReturnType<typeof answer>>): 
   };
 }
 
-const okJson = { 200: { description: 'Ranked items', content: { 'application/json': { schema: RecommendationResponseSchema } } }, ...errorResponses };
+const okJson = { 200: { description: 'Ranked items', content: { 'application/json': { schema: RecommendationResponseSchema } } }, ...errorResponses, ...sessionErrorResponses };
 
 export const recommendationsApi = router()
   .openapi(
@@ -61,7 +67,7 @@ export const recommendationsApi = router()
       path: '/v1/blocks/{slot}',
       summary: "The slot's recommendations rendered to an HTML fragment with the slot's template",
       request: { params: z.object({ slot: z.string().min(1).max(128) }), query: BlockQuerySchema },
-      responses: { 200: { description: 'HTML fragment', content: { 'text/html': { schema: z.string() } } }, ...errorResponses },
+      responses: { 200: { description: 'HTML fragment', content: { 'text/html': { schema: z.string() } } }, ...errorResponses, ...sessionErrorResponses },
     }),
     async (c) => {
       const parsed = RecommendationRequestSchema.safeParse({ ...c.req.query(), slot: c.req.valid('param').slot });

@@ -17,6 +17,7 @@ import { dropErased } from '../privacy/tombstones';
 import { ctrStatements } from './rec-ctr';
 import { writeLogObject, type LogObject } from './log-store';
 import type { EventMessage } from './message';
+import { sessionObjectName } from '../session/client';
 import { claimAll, groupBySession } from './session-feed';
 
 export interface ConsumeResult {
@@ -58,7 +59,7 @@ export async function consumeEvents(batch: MessageBatch<EventMessage>, env: Env,
     const keep: EventRow[] = [];
     const attributed: EventRow[] = [];
     for (const r of m.body.rows) {
-      const c = claims.get(r.sessionKey);
+      const c = claims.get(sessionObjectName(r.sessionKey, r.userKey ?? null));
       if (!c || c instanceof Error) {
         failed.add(m.body.claim);
         continue;

@@ -27,8 +27,13 @@ export async function hmac(secret: string, message: string): Promise<Uint8Array>
   return new Uint8Array(sig);
 }
 
+/** The keyed-hash secret (a fixed development key when PSEUDONYM_KEY is unset: local runs only). */
+export function pseudonymKey(env: { PSEUDONYM_KEY?: string }): string {
+  return env.PSEUDONYM_KEY || DEV_KEY;
+}
+
 /** `kind` separates namespaces, so a user id and a session id with the same text never collide. */
 export async function pseudonymize(env: { PSEUDONYM_KEY?: string }, kind: 'u' | 's', id: string): Promise<string> {
-  const mac = await hmac(env.PSEUDONYM_KEY || DEV_KEY, `${kind}:${id}`);
+  const mac = await hmac(pseudonymKey(env), `${kind}:${id}`);
   return `${kind}_${base64url(mac.subarray(0, 16))}`;
 }

@@ -7,9 +7,11 @@
  *   - 'essential' an explicit consent signal that is not "granted", or `Sec-GPC: 1` (always
  *                 respected, whatever the cookie says). Non-personalized content, no tracking.
  *   - 'none'      no signal at all (CONSENT_DEFAULT may say otherwise; default 'none').
- * Only with 'full' consent does this module hand out identifiers: the first-party anonymous
- * session id (cookie `p13n_sid`, minted here and set with `setCookie`) and the user id of a
- * logged-in shopper. Without it, a left-over `p13n_sid` cookie is expired.
+ * Only with 'full' consent does this module hand out identifiers: the first-party session id
+ * (HttpOnly cookie `p13n_sid`, issued and signed here: worker/identity/session-id.ts) and the
+ * user id of a logged-in shopper. A cookie the worker did not issue (planted, guessed) is
+ * replaced, and so is one issued to another identity: a new session at login and at logout.
+ * Without consent, left-over cookies are expired.
  *
  * Logged-in shoppers are recognised only from a token the storefront's backend signs:
  *   base64url(JSON {sub, exp}) "." base64url(HMAC-SHA256(IDENTITY_SECRET, <first part>))
@@ -21,9 +23,11 @@
  * The API (resolveApiShopper) reads the same signals with one difference: a server calling the
  * API with no consent signal gets API_CONSENT_DEFAULT (default 'full': the storefront's backend
  * is expected to call only for consenting shoppers, and says otherwise with the header, the
- * cookie or the batch's `consent` field).
+ * cookie or the batch's `consent` field). A browser (Origin, Sec-Fetch-Site or our session
+ * cookie present) gets the proxy's opt-in CONSENT_DEFAULT instead, whoever claims otherwise.
  */
 import { base64url, hmac } from './pseudonym';
+import { checkSessionId, issueSessionId } from './session-id';
 
 export type Consent = 'full' | 'essential' | 'none';
 
@@ -35,8 +39,10 @@ export interface Shopper {
   newSession?: boolean;
   /** From a valid signed token only; only with full consent. */
   userId?: string;
-  /** A Set-Cookie value the response must carry (new session cookie, or expiring a stale one). */
-  setCookie?: string;
+  /** At login: this browser's previous (anonymous, issued) session, whose history joins the user's profile. */
+  mergeFrom?: string;
+  /** Set-Cookie values the response must carry (new session cookies, or expiring stale ones). */
+  setCookies?: string[];
 }
 
 /** The configuration this module reads; the worker's Env satisfies it. */
@@ -59,9 +65,10 @@ export interface IdentityEnv {
 }
 
 export const SESSION_COOKIE = 'p13n_sid';
+/** Readable companion of the HttpOnly session cookie, no identifier in it: tells the snippet it may send events. */
+export const TRACKING_COOKIE = 'p13n_on';
 export const USER_TOKEN_COOKIE = 'p13n_uid';
 export const USER_TOKEN_HEADER = 'X-P13n-User-Token';
-const SESSION_ID = /^[A-Za-z0-9_-]{16,64}$/;
 const MAX_TOKEN = 1024;
 
 export function parseCookies(header: string | null): Map<string, string> {
@@ -150,29 +157,37 @@ export async function verifyUserToken(env: IdentityEnv, token: string | null | u
   }
 }
 
-function newSessionId(): string {
-  return base64url(crypto.getRandomValues(new Uint8Array(18)));
+/** The session cookie (HttpOnly: page scripts never see the id; the snippet's beacons carry it) and its readable marker. */
+/** Seconds a session cookie lives (SESSION_COOKIE_MAX_AGE, default 30 minutes). */
+export function sessionCookieMaxAge(env: { SESSION_COOKIE_MAX_AGE?: string }): number {
+  return Number(env.SESSION_COOKIE_MAX_AGE) > 0 ? Math.floor(Number(env.SESSION_COOKIE_MAX_AGE)) : 1800;
 }
 
-function sessionCookie(request: Request, value: string, maxAge: number): string {
+function sessionCookies(request: Request, value: string, maxAge: number): string[] {
   const secure = new URL(request.url).protocol === 'https:' ? '; Secure' : '';
-  // Readable by the storefront snippet (it sends the session id with events), so not HttpOnly.
-  return `${SESSION_COOKIE}=${value}; Path=/; Max-Age=${maxAge}; SameSite=Lax${secure}`;
+  const attrs = `Path=/; Max-Age=${maxAge}; SameSite=Lax${secure}`;
+  return [`${SESSION_COOKIE}=${value}; ${attrs}; HttpOnly`, `${TRACKING_COOKIE}=${value ? '1' : ''}; ${attrs}`];
 }
 
-export async function resolveShopper(request: Request, env: IdentityEnv): Promise<Shopper> {
+export async function resolveShopper(request: Request, env: IdentityEnv & { PSEUDONYM_KEY?: string }): Promise<Shopper> {
   const cookies = parseCookies(request.headers.get('cookie'));
   const consent = resolveConsent(request, env, cookies);
   const existing = cookies.get(SESSION_COOKIE);
   if (consent !== 'full') {
-    // Nothing is tracked; a session cookie from an earlier consent is removed.
-    return existing !== undefined ? { consent, setCookie: sessionCookie(request, '', 0) } : { consent };
+    // Nothing is tracked; session cookies from an earlier consent are removed.
+    return existing !== undefined || cookies.has(TRACKING_COOKIE) ? { consent, setCookies: sessionCookies(request, '', 0) } : { consent };
   }
-  const known = existing !== undefined && SESSION_ID.test(existing);
-  const sessionId = known ? existing : newSessionId();
-  const maxAge = Number(env.SESSION_COOKIE_MAX_AGE) > 0 ? Math.floor(Number(env.SESSION_COOKIE_MAX_AGE)) : 1800;
-  const userId = await verifyUserToken(env, requestToken(request, cookies));
-  return { consent, sessionId, ...(known ? {} : { newSession: true }), ...(userId ? { userId } : {}), setCookie: sessionCookie(request, sessionId, maxAge) };
+  const maxAge = sessionCookieMaxAge(env);
+  const userId = (await verifyUserToken(env, requestToken(request, cookies))) ?? undefined;
+  const check = await checkSessionId(env, existing, userId ?? null);
+  if (existing !== undefined && check.yours) {
+    return { consent, sessionId: existing, ...(userId ? { userId } : {}), setCookies: sessionCookies(request, existing, maxAge) };
+  }
+  // No cookie, one we did not issue (planted, forged), or the identity changed (login, logout,
+  // another shopper): a fresh session. Only at login from an anonymous session does its history follow.
+  const sessionId = await issueSessionId(env, userId ?? null);
+  const mergeFrom = userId && check.issued && check.anonymous ? existing : undefined;
+  return { consent, sessionId, newSession: true, ...(userId ? { userId } : {}), ...(mergeFrom ? { mergeFrom } : {}), setCookies: sessionCookies(request, sessionId, maxAge) };
 }
 
 function requestToken(request: Request, cookies: Map<string, string>): string | undefined {
@@ -188,6 +203,8 @@ export function isTokenShaped(v: string | undefined): v is string {
 
 export interface ApiShopper {
   consent: Consent;
+  /** The request comes from a browser (Origin, Sec-Fetch-Site or our session cookie): opt-in consent default. */
+  browser: boolean;
   /** From a valid signed token, and only with full consent. */
   userId: string | null;
   /** A user was named but not by a valid token: it is treated as anonymous (the answer says so). */
@@ -205,9 +222,16 @@ export async function resolveApiShopper(
   given: { user_id?: string; user_token?: string; consent?: Consent } = {},
 ): Promise<ApiShopper> {
   const cookies = parseCookies(request.headers.get('cookie'));
-  const consent = resolveConsent(request, env, cookies, { fallback: asConsent(env.API_CONSENT_DEFAULT, 'full'), explicit: given.consent });
+  const browser = isBrowser(request, cookies);
+  const fallback = browser ? asConsent(env.CONSENT_DEFAULT, 'none') : asConsent(env.API_CONSENT_DEFAULT, 'full');
+  const consent = resolveConsent(request, env, cookies, { fallback, explicit: given.consent });
   const token = given.user_token ?? (isTokenShaped(given.user_id) ? given.user_id : undefined) ?? requestToken(request, cookies);
   const named = token !== undefined || given.user_id !== undefined;
   const userId = consent === 'full' && token !== undefined ? await verifyUserToken(env, token) : null;
-  return { consent, userId, unverifiedUser: consent === 'full' && named && !userId };
+  return { consent, browser, userId, unverifiedUser: consent === 'full' && named && !userId };
+}
+
+/** Browsers send Origin (CORS, POST) or Sec-Fetch-Site on every request; our session cookie marks one too. */
+function isBrowser(request: Request, cookies: Map<string, string>): boolean {
+  return request.headers.has('origin') || request.headers.has('sec-fetch-site') || cookies.has(SESSION_COOKIE);
 }

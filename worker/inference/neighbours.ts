@@ -9,6 +9,7 @@
 import { shardFile } from '../../model/contract';
 import { type NeighbourEntry, ShardReader, shardOf } from '../../model/format/shards';
 import { r2Sha256 } from '../lib/digest';
+import { Lru } from '../lib/lru';
 
 export interface ShardSource {
   version: string;
@@ -25,32 +26,34 @@ const DEFAULT_BUDGET = 16 * 1024 * 1024;
 const ENTRY_NEIGHBOURS = 60_000;
 
 class ShardCache {
-  private readonly entries = new Map<string, ShardReader>();
+  private readonly lru: Lru<string, ShardReader>;
   private readonly pending = new Map<string, Promise<ShardReader>>();
-  bytes = 0;
   reads = 0;
-  constructor(public budget: number) {}
+  constructor(budget: number) {
+    this.lru = new Lru(budget);
+  }
+
+  get bytes(): number {
+    return this.lru.weight;
+  }
+
+  get budget(): number {
+    return this.lru.budget;
+  }
+
+  set budget(bytes: number) {
+    this.lru.budget = bytes;
+  }
 
   get(src: ShardSource, s: number): ShardReader | Promise<ShardReader> {
     const key = `${src.version}/${s}`;
-    const hit = this.entries.get(key);
-    if (hit) {
-      // Map order is the LRU order: move to the back.
-      this.entries.delete(key);
-      this.entries.set(key, hit);
-      return hit;
-    }
+    const hit = this.lru.get(key);
+    if (hit) return hit;
     let p = this.pending.get(key);
     if (!p) {
       p = this.read(src, s)
         .then((r) => {
-          this.entries.set(key, r);
-          this.bytes += r.byteLength;
-          for (const [k, v] of this.entries) {
-            if (this.bytes <= this.budget || k === key) break;
-            this.entries.delete(k);
-            this.bytes -= v.byteLength;
-          }
+          this.lru.set(key, r, r.byteLength);
           return r;
         })
         .finally(() => this.pending.delete(key));
@@ -71,30 +74,19 @@ class ShardCache {
 
   /** Drop a retired version's shards. */
   forget(version: string): void {
-    for (const [k, v] of this.entries)
-      if (k.startsWith(`${version}/`)) {
-        this.entries.delete(k);
-        this.bytes -= v.byteLength;
-      }
+    forgetVersion(this.lru, version);
   }
+}
+
+function forgetVersion<V>(lru: Lru<string, V>, version: string): void {
+  for (const k of [...lru.keys()]) if (k.startsWith(`${version}/`)) lru.delete(k);
 }
 
 const cache = new ShardCache(DEFAULT_BUDGET);
 
-/** Decoded entries by `version/id` (null: the model does not know the id), in LRU order. */
-const entries = new Map<string, NeighbourEntry | null>();
-let held = 0;
+/** Decoded entries by `version/id` (null: the model does not know the id), bounded by the neighbours they hold. */
+const entries = new Lru<string, NeighbourEntry | null>(ENTRY_NEIGHBOURS);
 const size = (e: NeighbourEntry | null) => 1 + (e ? e.collaborative.length + e.content.length : 0);
-
-function remember(key: string, e: NeighbourEntry | null): void {
-  entries.set(key, e);
-  held += size(e);
-  for (const [k, v] of entries) {
-    if (held <= ENTRY_NEIGHBOURS) break;
-    entries.delete(k);
-    held -= size(v);
-  }
-}
 
 export function configureShardCache(megabytes: number): void {
   cache.budget = megabytes * 1024 * 1024;
@@ -108,8 +100,6 @@ export async function neighbourLists(src: ShardSource, ids: string[]): Promise<M
     const key = `${src.version}/${id}`;
     const hit = entries.get(key);
     if (hit !== undefined) {
-      entries.delete(key);
-      entries.set(key, hit);
       if (hit) out.set(id, hit);
       continue;
     }
@@ -123,7 +113,7 @@ export async function neighbourLists(src: ShardSource, ids: string[]): Promise<M
       const reader = await cache.get(src, s);
       for (const id of group) {
         const e = reader.get(id) ?? null;
-        remember(`${src.version}/${id}`, e);
+        entries.set(`${src.version}/${id}`, e, size(e));
         if (e) out.set(id, e);
       }
     }),
@@ -133,11 +123,7 @@ export async function neighbourLists(src: ShardSource, ids: string[]): Promise<M
 
 export function forgetShards(version: string): void {
   cache.forget(version);
-  for (const [k, v] of entries)
-    if (k.startsWith(`${version}/`)) {
-      entries.delete(k);
-      held -= size(v);
-    }
+  forgetVersion(entries, version);
 }
 
 export function shardCacheStats(): { bytes: number; budget: number; reads: number; entries: number } {

@@ -11,6 +11,7 @@
  */
 import * as ort from 'onnxruntime-web/wasm';
 import ortWasmModule from 'onnxruntime-web/ort-wasm-simd-threaded.wasm';
+import { INPUTS } from '../../model/contract';
 import { buildRankModel } from '../../model/rank/graph';
 
 const MARKER = new Uint8Array([0x00, 0x70, 0x31, 0x33, 0x6e, 0x2d, 0x6f, 0x72, 0x74, 0x21]);
@@ -59,19 +60,22 @@ export async function createSession(bytes: Uint8Array): Promise<ort.InferenceSes
 }
 
 /**
- * Instantiating ORT's WASM runtime (a 14 MB module) is most of a fresh isolate's first model
- * load. `warmRuntime()` starts it at isolate start-up, with a one-weight rank graph built here,
- * so the first request only creates the model's own (small) session. Failures are ignored: the
- * first real load then does the work and reports any error.
+ * Instantiating ORT's WASM runtime (a 14 MB module) and its first session and run are most of a
+ * fresh isolate's first model load (~150 ms). workerd allows no asynchronous work at global scope,
+ * so a warm-up started there never runs: `warmRuntime()` is started by the isolate's first
+ * request of any kind, after its answer (waitUntil), with a one-weight rank graph built here, so
+ * the first recommendation only creates the model's own (small) session. Failures are ignored:
+ * the first real load then does the work and reports any error.
  */
+let warming: Promise<void> | null = null;
+
 export function warmRuntime(): Promise<void> {
-  try {
-    return createSession(buildRankModel(new Float32Array(1)))
-      .then((s) => s.release())
-      .catch(() => undefined);
-  } catch {
-    return Promise.resolve();
-  }
+  warming ??= (async () => {
+    const s = await createSession(buildRankModel(new Float32Array(1)));
+    await s.run({ [INPUTS.features]: new ort.Tensor('float32', new Float32Array(1), [1, 1]), [INPUTS.k]: new ort.Tensor('int64', BigInt64Array.of(1n), [1]) });
+    await s.release();
+  })().catch(() => undefined);
+  return warming;
 }
 
 export { ort };

@@ -43,10 +43,10 @@ export async function bufferedEvents(env: Env, s: Subject): Promise<ExportedEven
   return held.map((e) => toExportedEvent({ recommendationId: null, slot: null, userKey: null, value: null, ...e }));
 }
 
-/** Session objects' state, for one chunk of session keys. */
-export async function sessionStates(env: Env, keys: string[]): Promise<{ session_key: string; state: SessionDump }[]> {
-  const dumps = await Promise.all(keys.map((k) => sessionStub(env, k).dump()));
-  return keys.flatMap((k, i) => (dumps[i] ? [{ session_key: k, state: dumps[i] }] : []));
+/** The state of one chunk of (session, shopper) objects. */
+export async function sessionStates(env: Env, objects: { sessionKey: string; userKey: string | null }[]): Promise<{ session_key: string; state: SessionDump }[]> {
+  const dumps = await Promise.all(objects.map((o) => sessionStub(env, o.sessionKey, o.userKey).dump()));
+  return objects.flatMap((o, i) => (dumps[i] ? [{ session_key: o.sessionKey, state: dumps[i] }] : []));
 }
 
 /** D1: the profile, legacy event rows, served recommendations and attributed purchases (of `purchaseIds` too). */

@@ -31,12 +31,15 @@ export async function archivePage(bucket: R2Bucket, pos: ArchivePosition, limit 
 
 /** Sessions the user's archived rows name that the subject does not know yet (data older than the index). */
 function unknownSessions(s: Subject, rows: ExportedEvent[], into: Set<string>): void {
-  for (const r of rows) if (s.userKey !== null && r.user_key === s.userKey && !s.sessionKeys.has(String(r.session_key))) into.add(String(r.session_key));
+  for (const r of rows) {
+    const k = String(r.session_key);
+    if (s.userKey !== null && r.user_key === s.userKey && !s.sessionKeys.has(k) && !s.userSessionKeys.has(k)) into.add(k);
+  }
 }
 
 export interface ArchiveRead {
   rows: ExportedEvent[];
-  /** sessions found only in the archive; the caller adds them to the subject and reads again */
+  /** the user's sessions found only in the archive; the caller adds their objects to the subject */
   newSessions: string[];
 }
 

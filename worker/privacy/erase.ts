@@ -4,12 +4,14 @@
  * is safe to run again after a crash:
  *  0. tombstones for the shopper's keys (worker/privacy/tombstones.ts), before anything is
  *     deleted, so events of theirs still in the queue are dropped when they arrive;
- *  1. session objects (and events held in the event buffer), so no queued profile change (or its
- *     alarm) re-creates the profile;
+ *  1. events held in the event buffer, then session objects (the user's own (session, user)
+ *     objects and the named sessions'), so no queued profile change (or its alarm) re-creates the
+ *     profile;
  *  2. D1, in one batch: attribution rows derived from the shopper, events, profile;
  *  3. the R2 event log (the consumer's objects and the legacy exports), one page of objects per
- *     step; each object's manifest row is set before the object is rewritten. Sessions found only
- *     there get tombstones and go through 1–3 again;
+ *     step; each object's manifest row is set before the object is rewritten. The user's sessions
+ *     found only there have their (session, user) objects erased as in 1 (their events went by the
+ *     user key);
  *  4. access exports of the shopper still kept in R2, then, last, the user → session index (until
  *     then, a retry after a failure finds every session again), then the receipt log entry.
  */
@@ -18,9 +20,10 @@ import { bufferStub } from '../events/buffer-client';
 import { LOG_PREFIX } from '../events/log-store';
 import type { ErasureCounts, ErasureReceipt, ShopperExport } from '../schemas/shoppers';
 import { sessionStub } from '../session/client';
+import { forgetFeatures } from '../session/features-cache';
 import { ACCESS_EXPORT_PREFIX } from './access';
 import { archivePage, eraseArchivedEvents, type ArchiveChange, type ArchivePosition } from './archive';
-import { keysJson, toKeys, type Subject, type SubjectKeys } from './subject';
+import { allSessionKeys, keysJson, type Subject, type SubjectKeys } from './subject';
 
 /** Session objects erased in one step, in parallel. */
 export const SESSIONS_PER_STEP = 16;
@@ -32,10 +35,13 @@ export const emptyCounts = (): ErasureCounts => ({
   r2: { objects_scanned: 0, objects_rewritten: 0, objects_deleted: 0, rows_removed: 0 },
 });
 
-/** Step 1: one chunk of session objects (storage and alarm). */
-export async function eraseSessions(env: Env, keys: string[]): Promise<Omit<ErasureCounts['durable_objects'], 'buffered_events'>> {
+export type SessionObject = { sessionKey: string; userKey: string | null };
+
+/** Step 1: one chunk of (session, shopper) objects (storage and alarm). */
+export async function eraseSessions(env: Env, objects: SessionObject[]): Promise<Omit<ErasureCounts['durable_objects'], 'buffered_events'>> {
   const out = { sessions_erased: 0, rows: 0, pending_profile_events: 0, alarms_cleared: 0 };
-  for (const r of await Promise.all(keys.map((k) => sessionStub(env, k).erase()))) {
+  for (const o of objects) forgetFeatures(o.sessionKey);
+  for (const r of await Promise.all(objects.map((o) => sessionStub(env, o.sessionKey, o.userKey).erase()))) {
     out.sessions_erased++;
     out.rows += r.rows;
     out.pending_profile_events += r.pending_profile_events;
@@ -124,7 +130,7 @@ export async function eraseAccessExports(env: Env, s: Subject): Promise<number> 
     for (const o of page.objects) {
       const doc = await env.EXPORTS.get(o.key);
       const subject = doc ? ((await doc.json()) as Pick<ShopperExport, 'subject'>).subject : null;
-      const theirs = subject && ((s.userKey !== null && subject.user_key === s.userKey) || subject.session_keys.some((k) => s.sessionKeys.has(k)));
+      const theirs = subject && ((s.userKey !== null && subject.user_key === s.userKey) || (subject.user_key === null && subject.session_keys.some((k) => s.sessionKeys.has(k))));
       if (theirs) (await env.EXPORTS.delete(o.key), deleted++);
     }
     cursor = page.truncated ? page.cursor : undefined;
@@ -137,11 +143,11 @@ export async function finishErasure(env: Env, s: Subject, receiptId: string, cou
   const { sessions } = keysJson(s);
   const index = await env.DB.prepare(`DELETE FROM shopper_sessions WHERE user_key = ?1 OR session_key ${IN(2)}`).bind(s.userKey, sessions).run();
   counts.d1.shopper_sessions = index.meta.changes ?? 0;
-  const receipt: ErasureReceipt = { receipt_id: receiptId, erased_at: new Date().toISOString(), subject: { user_key: s.userKey, session_keys: toKeys(s).sessionKeys }, ...counts };
+  const receipt: ErasureReceipt = { receipt_id: receiptId, erased_at: new Date().toISOString(), subject: { user_key: s.userKey, session_keys: allSessionKeys(s) }, ...counts };
   await env.DB.prepare('INSERT INTO erasure_receipts (id, erased_at, counts) VALUES (?1, ?2, ?3) ON CONFLICT(id) DO NOTHING')
     .bind(receipt.receipt_id, Date.parse(receipt.erased_at), JSON.stringify(counts))
     .run();
   return receipt;
 }
 
-export const sessionChunks = (keys: string[]) => chunk(keys, SESSIONS_PER_STEP);
+export const sessionChunks = <T>(objects: T[]) => chunk(objects, SESSIONS_PER_STEP);

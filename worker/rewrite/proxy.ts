@@ -22,9 +22,11 @@
  * if setting up the rewrite fails, the origin response is returned untouched.
  */
 import { resolveShopper, type Shopper } from '../identity/shopper';
+import { mergeAtLogin } from '../session/merge';
 import { errorBody } from '../lib/errors';
 import { noteFault } from '../ops/faults';
 import { escapeHtml } from '../render/escape';
+import { readStamp } from '../session/stamp';
 import { fetchOrigin, isHtml, OriginTimeoutError } from './origin';
 import { DEFAULT_BUDGET_MS, readSlotAttrs, SLOT_SELECTOR, SlotPlanner } from './slots';
 
@@ -72,7 +74,13 @@ export async function proxy(request: Request, env: Env, ctx: ProxyContext): Prom
   const personalizable = request.method === 'GET';
   // Identity runs alongside the origin fetch (it is needed for Set-Cookie in the headers).
   const shopper: Promise<Shopper> = personalizable
-    ? resolveShopper(request, env).catch((): Shopper => ({ consent: 'none' }))
+    ? resolveShopper(request, env)
+        .then(async (s) => {
+          // Login: the browser's anonymous history follows it into the signed-in session.
+          if (s.mergeFrom && s.sessionId && s.userId) await mergeAtLogin(env, { sessionId: s.mergeFrom }, { sessionId: s.sessionId, userId: s.userId });
+          return s;
+        })
+        .catch((): Shopper => ({ consent: 'none' }))
     : Promise.resolve({ consent: 'none' });
   let origin: Awaited<ReturnType<typeof fetchOrigin>>;
   const t0 = performance.now();
@@ -120,6 +128,7 @@ async function personalize(
     waitUntil: opts.waitUntil,
     budgetMs: budget(env),
     device: device(request),
+    sessionStamp: readStamp(request),
     log,
   });
   const [scanBranch, renderBranch] = res.body!.tee();
@@ -160,7 +169,7 @@ async function personalize(
   // The page now differs per shopper: never in a shared cache, never revalidated against the origin's validators.
   headers.set('cache-control', 'private, no-store');
   for (const h of ['content-length', 'etag', 'last-modified', 'age', 'expires']) headers.delete(h);
-  if (shopper.setCookie) headers.append('set-cookie', shopper.setCookie);
+  for (const cookie of shopper.setCookies ?? []) headers.append('set-cookie', cookie);
   headers.set('x-p13n-origin-cache', opts.cache);
   headers.append('server-timing', `p13n-origin;dur=${opts.originMs.toFixed(2)}`);
   return rewriter.transform(new Response(renderBranch.pipeThrough(splitBeforeSlots()), { status: res.status, statusText: res.statusText, headers }));

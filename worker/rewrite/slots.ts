@@ -89,6 +89,8 @@ export interface PlannerDeps {
   waitUntil: (p: Promise<unknown>) => void;
   budgetMs: number;
   device?: 'mobile' | 'desktop' | 'other';
+  /** the request's p13n_sv stamp (worker/session/stamp.ts) */
+  sessionStamp?: number;
   log?: (entry: Record<string, unknown>) => void;
 }
 
@@ -101,6 +103,9 @@ const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
  */
 export class SlotPlanner {
   private readonly tasks = new Map<number, Task>();
+
+  /** Reads the page's slots share (their session's features). */
+  private readonly pageReads = new Map<string, Promise<unknown>>();
 
   constructor(private readonly deps: PlannerDeps) {}
 
@@ -170,6 +175,8 @@ export class SlotPlanner {
         waitUntil,
         newSession: shopper.consent === 'full' && shopper.newSession === true,
         shopper: { userId: shopper.consent === 'full' ? (shopper.userId ?? null) : null },
+        sessionStamp: this.deps.sessionStamp,
+        pageReads: this.pageReads,
       },
     );
     if (!rec.items.length) return { state: 'empty' };

@@ -22,7 +22,9 @@ export const EventSchema = z
     event_id: Id.openapi({ description: 'Client-chosen id; a retried event with the same id is stored once' }),
     type: z.enum(EVENT_TYPES),
     item_id: Id,
-    session_id: Id,
+    session_id: Id.openapi({
+      description: 'A browser may send only the session the worker issued to it (defaults to its p13n_sid cookie); storefront backends with X-P13n-Server-Key name their own',
+    }),
     user_id: Id.optional().openapi({ description: 'Honoured only when it is a signed shopper token (see user_token); a bare id is ignored and the event stored as anonymous' }),
     user_token: z.string().trim().min(1).max(1024).optional().openapi({ description: "Signed shopper token from the storefront's backend; defaults to the request's X-P13n-User-Token header or p13n_uid cookie" }),
     timestamp: Timestamp,

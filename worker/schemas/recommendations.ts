@@ -10,7 +10,9 @@ export const MAX_K = 100;
 export const RecommendationRequestSchema = z
   .object({
     slot: Id.openapi({ example: 'home-recs' }),
-    session_id: Id.optional(),
+    session_id: Id.optional().openapi({
+      description: 'Without X-P13n-Server-Key: only a session the worker issued to this caller (403 otherwise); defaults to the p13n_sid cookie',
+    }),
     user_id: Id.optional().openapi({ description: 'Honoured only when it is a signed shopper token (see user_token); a bare id is ignored (X-P13n-Identity: unverified)' }),
     user_token: z
       .string()

@@ -27,6 +27,10 @@ export interface ServeDeps {
   newSession?: boolean;
   /** The shopper as the identity module verified them (null: anonymous). */
   shopper: { userId: string | null };
+  /** When the session last had events accepted, if the request says (worker/session/stamp.ts). */
+  sessionStamp?: number;
+  /** Reads shared by the slots of one page (one request): the same session is read once. */
+  pageReads?: Map<string, Promise<unknown>>;
 }
 
 export interface ServeContext {
@@ -52,7 +56,7 @@ export interface ServeContext {
   filter: CandidateFilter;
 }
 
-export async function loadContext(slotReq: SlotRequest, { env, waitUntil, timing, shopper, newSession = false }: ServeDeps): Promise<ServeContext> {
+export async function loadContext(slotReq: SlotRequest, { env, waitUntil, timing, shopper, newSession = false, sessionStamp = 0, pageReads }: ServeDeps): Promise<ServeContext> {
   const { template_slot: templateSlot, ...req } = slotReq;
   // The caller resolved the shopper (identity module): a verified id, or none. The request's
   // own user_id / user_token are claims, never read here.
@@ -69,7 +73,7 @@ export async function loadContext(slotReq: SlotRequest, { env, waitUntil, timing
       // MODEL_DISABLED=1: serve the popularity fallback as if no model were active.
       String(env.MODEL_DISABLED) === '1' ? Promise.resolve(undefined) : getModel(env, numberVar(env.MODEL_TTL_MS, 10_000), waitUntil).catch(() => undefined),
     ),
-    timing.measure('session', sessionFeatures(env, sessionKey, userKey, newSession)),
+    sessionFeatures(env, sessionKey, userKey, { newSession, notBefore: sessionStamp, timing, pageReads }),
     timing.measure('slot', getSlotConfig(env.DB, req.slot, waitUntil)),
     named ? getSlotConfig(env.DB, named, waitUntil) : null,
     timing.measure('experiment', loadExperimentContext(env, waitUntil)),

@@ -1,14 +1,17 @@
 /**
- * One Durable Object per shopper session (SQLite-backed). It keeps the session's
- * real-time features, bounded in size, and a cached copy of the shopper's long-term
+ * One Durable Object per (session, shopper) (SQLite-backed; named in worker/session/client.ts):
+ * a session's anonymous state and each signed-in shopper's state in it are separate objects. It
+ * keeps the real-time features, bounded in size, and a cached copy of the shopper's long-term
  * profile. Profile changes are queued in an outbox and written to D1 in one batch on an
- * alarm, never once per event.
+ * alarm, never once per event. Every object that stores anything has an alarm, so it is
+ * deleted once idle for SESSION_RETENTION_DAYS.
  */
 import { DurableObject } from 'cloudflare:workers';
 import { eq } from 'drizzle-orm';
 import { db, runBatch } from '../db/client';
 import { profiles, type Profile } from '../db/schema';
 import { linkStatement } from '../privacy/session-index';
+import { parseSessionObjectName, sessionStub } from './client';
 import { applyEvents, emptyProfile, EVENT_STRENGTH, LIMITS, type ProfileData, type SessionEvent } from './profile';
 import { retentionMs } from '../lib/vars';
 
@@ -106,15 +109,40 @@ export class SessionState extends DurableObject<Env> {
     this.ready = true;
   }
 
-  /** The session's anonymous history goes to the user's profile (through the outbox) at login. */
-  private async mergeAtLogin(userKey: string): Promise<void> {
-    const rows = this.sql.exec<{ event: string }>('SELECT event FROM anonymous ORDER BY seq').toArray();
-    if (!rows.length) return;
-    for (const r of rows) this.sql.exec('INSERT INTO outbox (user_key, event) VALUES (?, ?)', userKey, r.event);
-    this.sql.exec('DELETE FROM anonymous');
+  /**
+   * Login: the anonymous history of `fromSessionKey` (its own object) joins this signed-in
+   * object's features and the user's profile (through the outbox). Callers decide who may merge
+   * what: the proxy at login, from the browser's previous anonymous session (worker/session/
+   * merge.ts), and mergeOwnAnonymous below, once, from this object's own session id.
+   */
+  async mergeAnonymous(userKey: string, fromSessionKey: string): Promise<number> {
+    this.schema();
+    const events = await sessionStub(this.env, fromSessionKey, null).takeAnonymous();
+    if (!events.length) return 0;
+    await this.ingest(events, userKey);
     // A cached profile no longer includes everything: read it again (with the outbox) next time.
     this.sql.exec("DELETE FROM kv WHERE key IN ('profile', 'profile_at')");
-    await this.scheduleFlush();
+    return events.length;
+  }
+
+  /**
+   * The first signed-in use of this (session, user) object takes the same session's anonymous
+   * history. Only a storefront backend (server key) can use one session id both anonymously and
+   * signed in: a public caller's session is issued to one identity (worker/identity/session-id.ts).
+   */
+  private async mergeOwnAnonymous(userKey: string): Promise<void> {
+    if (this.kvGet<boolean>('anonymous_merged')) return;
+    this.kvPut('anonymous_merged', true);
+    const { sessionKey, userKey: owner } = parseSessionObjectName(this.ctx.id.name ?? '');
+    if (sessionKey && owner === userKey) await this.mergeAnonymous(userKey, sessionKey);
+  }
+
+  /** An anonymous object hands its history over at login, once (it is deleted here). */
+  async takeAnonymous(): Promise<SessionEvent[]> {
+    if (!this.ready) return [];
+    const rows = this.sql.exec<{ event: string }>('SELECT event FROM anonymous ORDER BY seq').toArray();
+    this.sql.exec('DELETE FROM anonymous');
+    return rows.map((r) => JSON.parse(r.event) as SessionEvent);
   }
 
   /** One alarm serves both jobs: the profile flush, and deleting the session once it is idle. */
@@ -190,7 +218,7 @@ export class SessionState extends DurableObject<Env> {
   /** Apply new (already de-duplicated) events, oldest first. */
   private async ingest(events: SessionEvent[], userKey: string | null): Promise<void> {
     this.schema();
-    if (userKey) await this.mergeAtLogin(userKey);
+    if (userKey) await this.mergeOwnAnonymous(userKey);
     const sorted = [...events].sort((a, b) => a.ts - b.ts);
     let last = this.kvGet<number>('last_activity') ?? 0;
     for (const ev of sorted) {
@@ -229,7 +257,7 @@ export class SessionState extends DurableObject<Env> {
   async features(userKey: string | null): Promise<SessionFeatures> {
     if (!this.ready && !userKey) return emptyFeatures();
     this.schema(); // a signed-in shopper's profile is cached here
-    if (userKey) await this.mergeAtLogin(userKey);
+    if (userKey) await this.mergeOwnAnonymous(userKey);
     const recent = this.sql
       .exec<{ item_id: string; type: string; ts: number }>('SELECT item_id, type, ts FROM recent ORDER BY seq DESC')
       .toArray()
@@ -257,7 +285,7 @@ export class SessionState extends DurableObject<Env> {
     }
     const d = db(this.env.DB);
     // This session now holds the user's profile: the user → session index must know (erasure finds it there).
-    const sessionKey = this.ctx.id.name;
+    const { sessionKey } = parseSessionObjectName(this.ctx.id.name ?? '');
     const link = sessionKey ? [linkStatement(d, [{ userKey, sessionKey, firstSeen: Date.now() }])] : [];
     const [rows] = (await runBatch(d, [d.select().from(profiles).where(eq(profiles.userKey, userKey)).limit(1), ...link])) as [Profile[]];
     let p: ProfileData = rows[0] ?? emptyProfile(Date.now());
@@ -267,6 +295,9 @@ export class SessionState extends DurableObject<Env> {
     this.kvPut('user_key', userKey);
     this.kvPut('profile', p);
     this.kvPut('profile_at', Date.now());
+    // A cached profile is state too: it expires with the object when idle (alarm), like events.
+    this.kvPut('touched_at', Date.now());
+    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + retentionMs(this.env.SESSION_RETENTION_DAYS, 30));
     return p;
   }
 

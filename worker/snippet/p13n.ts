@@ -8,8 +8,10 @@
  *   - view: `data-p13n-view="<item id>"` on a product page, once per page load;
  *   - add_to_cart: a click on an element with `data-p13n-cart="<item id>"`.
  * Events go to /v1/events with navigator.sendBeacon, with a unique event_id each, the block's
- * recommendation_id and slot. Consent: it sends nothing unless the first-party session cookie
- * `p13n_sid` exists (the proxy sets it only with consent and removes it when consent is
+ * recommendation_id and slot. The session is the HttpOnly cookie `p13n_sid`, which the beacon
+ * carries and page scripts (this one included) cannot read: events name no session_id, the worker
+ * fills in the cookie's. Consent: it sends nothing unless the marker cookie `p13n_on` exists (the
+ * proxy sets it with the session cookie, only with consent, and removes both when consent is
  * withdrawn) and the browser does not signal Global Privacy Control.
  *
  * Hand-written ES2017 without dependencies, so no build step is needed; keep it under 3 KB gzip.
@@ -19,11 +21,7 @@ export const SNIPPET_JS = `/* edge-p13n snippet */
   'use strict';
   var d = document, w = window, n = navigator, url = '/v1/events';
   var queue = [], timer = 0, seen = {}, viewed = false;
-  function sid() {
-    var m = d.cookie.match(/(?:^|;\\s*)p13n_sid=([^;]+)/);
-    return m ? decodeURIComponent(m[1]) : '';
-  }
-  function allowed() { return !!sid() && !n.globalPrivacyControl; }
+  function allowed() { return /(?:^|;\\s*)p13n_on=1/.test(d.cookie) && !n.globalPrivacyControl; }
   function uid() {
     if (w.crypto && crypto.randomUUID) return crypto.randomUUID();
     var a = new Uint8Array(16); crypto.getRandomValues(a);
@@ -41,7 +39,7 @@ export const SNIPPET_JS = `/* edge-p13n snippet */
   }
   function track(type, item, rec, slot, now) {
     if (!item || !allowed()) return;
-    var e = { event_id: uid(), type: type, item_id: item, session_id: sid(), timestamp: Date.now() };
+    var e = { event_id: uid(), type: type, item_id: item, timestamp: Date.now() };
     if (rec) e.recommendation_id = rec;
     if (slot) e.slot = slot;
     queue.push(e);
