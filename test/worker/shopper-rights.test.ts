@@ -6,7 +6,7 @@
  * event ids or the recommendations served to them), while another shopper's data stays as it was.
  */
 import { env } from 'cloudflare:workers';
-import { createExecutionContext, createMessageBatch, getQueueResult, introspectWorkflow, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { createExecutionContext, createMessageBatch, getQueueResult, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import worker from '../../worker/index';
 import type { EventMessage } from '../../worker/events/message';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +17,7 @@ import { bufferStub } from '../../worker/events/buffer-client';
 import { toMessages } from '../../worker/events/message';
 import { sessionStub } from '../../worker/session/client';
 import { adminJson, event, fetchWorker, logEvents, seedCatalog, token, waitForLog } from './helpers';
-import { admin, call } from './ops-helpers';
+import { admin, call, rightsJob } from './ops-helpers';
 
 const DAY = 86_400_000;
 const run = Math.random().toString(36).slice(2, 8);
@@ -120,24 +120,6 @@ async function r2Dump(): Promise<Record<string, string>> {
     } while (cursor);
   }
   return out;
-}
-
-/** Start a rights job (POST answers 202), wait for its workflow to complete, return GET status_url's body. */
-async function rightsJob(kind: 'erase' | 'export', body: unknown): Promise<any> {
-  const wf = await introspectWorkflow(kind === 'erase' ? env.ERASURE_WORKFLOW : env.ACCESS_WORKFLOW);
-  try {
-    const r = await admin(`/v1/admin/shoppers/${kind}`, 'POST', body);
-    expect(r.status, JSON.stringify(r.body)).toBe(202);
-    expect(r.body.status_url).toBe(`/v1/admin/shoppers/${kind}/${r.body.id}`);
-    const [instance] = await wf.get();
-    await instance!.waitForStatus('complete');
-    const s = await admin(r.body.status_url);
-    expect(s.status, JSON.stringify(s.body)).toBe(200);
-    expect(s.body).toMatchObject({ id: r.body.id, status: 'complete' });
-    return s.body;
-  } finally {
-    await wf.dispose();
-  }
 }
 
 const exportOf = async (body: unknown) => (await rightsJob('export', body)).export;
