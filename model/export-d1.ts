@@ -11,28 +11,28 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { EventRow, EventType, ItemRow } from './io';
 import { EVENT_TYPES } from './io';
-import { d1Query, sqlString, wrangler, type Where } from './wrangler';
+import { d1Query, sqlString, targetFlags, wrangler, type Where } from './wrangler';
 
 interface ItemRec { id: string; title: string | null; category: string | null; brand: string | null; price: number | null; tags: string | null }
 interface EventRec { event_id: string; type: string; item_id: string; session_key: string; user_key: string | null; ts: number; value: number | null }
 
-export type Query = <T>(sql: string) => T[];
+export type Query = <T>(sql: string) => T[] | Promise<T[]>;
 
 /** The R2 event log: object keys in key order (after a cursor), and an object's NDJSON text. */
 export interface LogSource {
-  keys(after: string | null, page: number): string[];
+  keys(after: string | null, page: number): string[] | Promise<string[]>;
   /** null when the object is gone (erasure deleted it) */
-  read(key: string): string | null;
+  read(key: string): string | null | Promise<string | null>;
 }
 
 /** Bucket that holds the log (the EXPORTS binding's local bucket name in wrangler.toml). */
 export const LOG_BUCKET = 'p13n-exports';
 
-export function exportFromD1(query: Query, page = 5000, log?: LogSource): { items: ItemRow[]; events: EventRow[]; skipped: number; logObjects: number } {
+export async function exportFromD1(query: Query, page = 5000, log?: LogSource): Promise<{ items: ItemRow[]; events: EventRow[]; skipped: number; logObjects: number }> {
   const items: ItemRow[] = [];
   let last: string | null = null;
   for (;;) {
-    const rows: ItemRec[] = query<ItemRec>(`SELECT id, title, category, brand, price, tags FROM items${last !== null ? ` WHERE id > ${sqlString(last)}` : ''} ORDER BY id LIMIT ${page}`);
+    const rows: ItemRec[] = await query<ItemRec>(`SELECT id, title, category, brand, price, tags FROM items${last !== null ? ` WHERE id > ${sqlString(last)}` : ''} ORDER BY id LIMIT ${page}`);
     for (const r of rows) {
       let tags: string[] = [];
       try {
@@ -68,9 +68,9 @@ export function exportFromD1(query: Query, page = 5000, log?: LogSource): { item
   };
   let logObjects = 0;
   for (let after: string | null = null; log; ) {
-    const keys = log.keys(after, page);
+    const keys = await log.keys(after, page);
     for (const key of keys) {
-      const text = log.read(key);
+      const text = await log.read(key);
       if (text === null) continue;
       logObjects++;
       for (const line of text.split('\n')) {
@@ -85,7 +85,7 @@ export function exportFromD1(query: Query, page = 5000, log?: LogSource): { item
   let cursor: { ts: number; id: string } | null = null;
   for (;;) {
     const where = cursor ? ` AND (ts > ${cursor.ts} OR (ts = ${cursor.ts} AND event_id > ${sqlString(cursor.id)}))` : '';
-    const rows: EventRec[] = query<EventRec>(`SELECT event_id, type, item_id, session_key, user_key, ts, value FROM events WHERE type <> 'impression'${where} ORDER BY ts, event_id LIMIT ${page}`);
+    const rows: EventRec[] = await query<EventRec>(`SELECT event_id, type, item_id, session_key, user_key, ts, value FROM events WHERE type <> 'impression'${where} ORDER BY ts, event_id LIMIT ${page}`);
     for (const r of rows) take(r);
     if (rows.length < page) break;
     const l = rows[rows.length - 1]!;
@@ -95,17 +95,21 @@ export function exportFromD1(query: Query, page = 5000, log?: LogSource): { item
   return { items, events: keyed.map((k) => k.row), skipped, logObjects };
 }
 
+/** The log's object keys after `after`, from the D1 manifest (wrangler cannot list R2 objects). */
+export function logKeysSql(after: string | null, page: number): string {
+  return `SELECT key FROM event_log_objects${after !== null ? ` WHERE key > ${sqlString(after)}` : ''} ORDER BY key LIMIT ${page}`;
+}
+
 /** The R2 log through wrangler: keys from the D1 manifest, objects with `wrangler r2 object get`. */
-export function r2LogSource(where: Where, bucket = LOG_BUCKET): LogSource {
+export function r2LogSource(where: Where, bucket = LOG_BUCKET, env?: string): LogSource {
   const dir = mkdtempSync(join(tmpdir(), 'p13n-log-'));
   process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
   return {
-    keys: (after, page) =>
-      d1Query<{ key: string }>(`SELECT key FROM event_log_objects${after !== null ? ` WHERE key > ${sqlString(after)}` : ''} ORDER BY key LIMIT ${page}`, where).map((r) => r.key),
+    keys: (after, page) => d1Query<{ key: string }>(logKeysSql(after, page), where, false, env).map((r) => r.key),
     read: (key) => {
       const file = join(dir, 'object.gz');
       try {
-        wrangler(['r2', 'object', 'get', `${bucket}/${key}`, `--${where}`, '--file', file]);
+        wrangler(['r2', 'object', 'get', `${bucket}/${key}`, ...targetFlags(where, env), '--file', file]);
       } catch {
         return null;
       }
@@ -114,6 +118,6 @@ export function r2LogSource(where: Where, bucket = LOG_BUCKET): LogSource {
   };
 }
 
-export function d1Source(where: Where): Query {
-  return <T>(sql: string) => d1Query<T>(sql, where);
+export function d1Source(where: Where, env?: string): Query {
+  return <T>(sql: string) => d1Query<T>(sql, where, false, env);
 }

@@ -12,12 +12,17 @@
 import { join } from 'node:path';
 import { FILES, shardFile } from './contract';
 import { readArtifact, sha256, type ReadArtifact } from './artifact';
-import { BUCKET, DB_NAME, sqlString, type Where, wrangler } from './wrangler';
+import { BUCKET, DB_NAME, envName, sqlString, targetFlags, type Where, wrangler } from './wrangler';
 
-export function registerSql(m: { version: string; sha256: string; bytes: number; summary: Record<string, unknown> }, now: number): string {
+/** `activate: false` only registers the version (status 'registered'): a canary then starts it. */
+export function registerSql(m: { version: string; sha256: string; bytes: number; summary: Record<string, unknown> }, now: number, activate = true): string {
   const v = sqlString(m.version);
-  return [
+  const register = [
     `INSERT INTO models (version, r2_prefix, sha256, bytes, status, created_at, activated_at, previous_version, summary, verified_at) VALUES (${v}, ${sqlString(`models/${m.version}/`)}, ${sqlString(m.sha256)}, ${m.bytes}, 'registered', ${now}, NULL, (SELECT version FROM models WHERE status = 'active' AND version <> ${v} ORDER BY activated_at DESC LIMIT 1), ${sqlString(JSON.stringify(m.summary))}, ${now}) ON CONFLICT(version) DO UPDATE SET sha256 = excluded.sha256, bytes = excluded.bytes, summary = excluded.summary, verified_at = excluded.verified_at, previous_version = COALESCE(excluded.previous_version, models.previous_version);`,
+  ];
+  if (!activate) return register.join(' ');
+  return [
+    ...register,
     `UPDATE models SET status = 'retired' WHERE status = 'active' AND version <> ${v};`,
     `UPDATE models SET status = 'active', activated_at = ${now} WHERE version = ${v};`,
   ].join(' ');
@@ -38,13 +43,20 @@ function summaryOf(a: ReadArtifact): Record<string, unknown> {
   return { items: m.dims.items, shards: m.dims.shards, neighbours: m.dims.neighbours, weights: m.weights, quantization: m.quantization, data: (m.training as { data?: unknown }).data, metrics: m.metrics, total_bytes: m.files.total_bytes };
 }
 
+export interface PublishOptions {
+  /** false: upload and register only (the version then starts as a canary); default true */
+  activate?: boolean;
+  /** a deployed environment (wrangler.toml [env.<name>]) for `remote` */
+  env?: string;
+}
+
 /** `persistTo` picks a local state directory other than .wrangler/state (wrangler's --persist-to). */
-export async function publish(dir: string, where: Where, dryRun = false, persistTo?: string): Promise<string> {
+export async function publish(dir: string, where: Where, dryRun = false, persistTo?: string, opts: PublishOptions = {}): Promise<string> {
   const art = readArtifact(dir); // verifies every file's sha256
   const v = art.manifest.version;
   if (!/^[A-Za-z0-9._-]+$/.test(v)) throw new Error(`manifest version "${v}" is not a safe R2 key segment`);
   const files = uploadOrder(art);
-  const sql = registerSql({ version: v, sha256: sha256(art.manifestBytes), bytes: art.manifest.files.total_bytes + art.manifestBytes.length, summary: summaryOf(art) }, Date.now());
+  const sql = registerSql({ version: v, sha256: sha256(art.manifestBytes), bytes: art.manifest.files.total_bytes + art.manifestBytes.length, summary: summaryOf(art) }, Date.now(), opts.activate !== false);
   if (where === 'local' && !dryRun) {
     const { getPlatformProxy } = await import('wrangler');
     const proxy = await getPlatformProxy<Env>({ persist: { path: join(persistTo ?? '.wrangler/state', 'v3') }, remoteBindings: false });
@@ -58,8 +70,8 @@ export async function publish(dir: string, where: Where, dryRun = false, persist
     }
     return v;
   }
-  const flag = [`--${where}`, ...(where === 'local' && persistTo ? ['--persist-to', persistTo] : [])];
-  for (const f of files) wrangler(['r2', 'object', 'put', `${BUCKET}/models/${v}/${f.name}`, '--file', join(dir, f.name), '--content-type', f.type, ...flag], { dryRun });
-  wrangler(['d1', 'execute', DB_NAME, ...flag, '--command', sql], { dryRun });
+  const flag = [...targetFlags(where, opts.env), ...(where === 'local' && persistTo ? ['--persist-to', persistTo] : [])];
+  for (const f of files) wrangler(['r2', 'object', 'put', `${envName(BUCKET, opts.env)}/models/${v}/${f.name}`, '--file', join(dir, f.name), '--content-type', f.type, ...flag], { dryRun });
+  wrangler(['d1', 'execute', envName(DB_NAME, opts.env), ...flag, '--command', sql], { dryRun });
   return v;
 }

@@ -6,6 +6,14 @@ export const BUCKET = 'p13n-models';
 
 export type Where = 'local' | 'remote';
 
+/** A deployed environment's resource names (wrangler.toml [env.<name>]): p13n-<env>, p13n-models-<env>, p13n-exports-<env>. */
+export const envName = (base: string, env?: string) => (env ? `${base}-${env}` : base);
+
+/** `--local` / `--remote`, plus `--env NAME` for a deployed environment. */
+export function targetFlags(where: Where, env?: string): string[] {
+  return [`--${where}`, ...(env ? ['--env', env] : [])];
+}
+
 export function sqlString(s: string): string {
   return `'${s.replace(/'/g, "''")}'`;
 }
@@ -28,8 +36,8 @@ export function wrangler(args: string[], opts: { capture?: boolean; dryRun?: boo
 }
 
 /** Runs a SELECT through `wrangler d1 execute --json` and returns the rows. */
-export function d1Query<T = Record<string, unknown>>(sql: string, where: Where, dryRun = false): T[] {
-  const out = wrangler(['d1', 'execute', DB_NAME, `--${where}`, '--json', '--command', sql], { capture: true, dryRun });
+export function d1Query<T = Record<string, unknown>>(sql: string, where: Where, dryRun = false, env?: string): T[] {
+  const out = wrangler(['d1', 'execute', envName(DB_NAME, env), ...targetFlags(where, env), '--json', '--command', sql], { capture: true, dryRun });
   const start = out.indexOf('[');
   const parsed = JSON.parse(start >= 0 ? out.slice(start) : out) as { results?: T[] }[];
   return parsed.flatMap((p) => p.results ?? []);

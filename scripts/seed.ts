@@ -23,6 +23,12 @@ export interface SeedOptions {
   identitySecret?: string;
   /** The worker's SERVER_KEY (default: the local one in .dev.vars): bulk batches with the seed's own session ids need it. */
   serverKey?: string;
+  /**
+   * Spread the history evenly, in order, over the last `historyDays` days (default: its own spacing,
+   * re-timed to end now). The demo history thins out towards its end; spread, the most recent day
+   * has returning shoppers, which `npm run model:retrain` holds out to compare models.
+   */
+  historyDays?: number;
 }
 
 async function post(url: string, body: string, headers: Record<string, string>): Promise<any> {
@@ -78,6 +84,8 @@ export async function seed(o: SeedOptions): Promise<{ items: number; events: num
   // The most recent history, re-timed to end just before now so it reads as recent activity.
   const history = events.slice(-(o.maxEvents ?? events.length));
   const shift = history.length ? Date.now() - 60_000 - history[history.length - 1]!.ts : 0;
+  const end = Date.now() - 60_000;
+  const at = (i: number, ts: number) => (o.historyDays ? Math.round(end - o.historyDays * 86_400_000 * (1 - (i + 1) / history.length)) : Math.round(ts + shift));
   const b2 = bar(o.quiet || !history.length, 'events', history.length);
   let accepted = 0;
   const tokens = new Map<string, string>();
@@ -85,13 +93,13 @@ export async function seed(o: SeedOptions): Promise<{ items: number; events: num
   const secret = o.identitySecret ?? localSecret('IDENTITY_SECRET');
   for (const e of history) if (!tokens.has(e.user)) tokens.set(e.user, await signUserToken(secret, e.user, expires));
   for (let i = 0; i < history.length; i += 500) {
-    const part = history.slice(i, i + 500).map((e) => ({
+    const part = history.slice(i, i + 500).map((e, j) => ({
       event_id: `seed-${e.user}-${e.item}-${e.ts}-${e.type}`,
       type: e.type,
       item_id: e.item,
       session_id: `seed-session-${e.user}`,
       user_token: tokens.get(e.user)!,
-      timestamp: Math.round(e.ts + shift),
+      timestamp: at(i + j, e.ts),
       ...(e.value !== undefined ? { value: e.value } : {}),
     }));
     // Bulk, multi-session batches with the seed's own session ids: the storefront backend's server key.
@@ -113,12 +121,13 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       'max-events': { type: 'string' },
       'identity-secret': { type: 'string', default: process.env.IDENTITY_SECRET },
       'server-key': { type: 'string', default: process.env.SERVER_KEY },
+      'history-days': { type: 'string' },
     },
   });
   if (!values.items || !values.token) {
     console.error('usage: npm run seed -- --items FILE [--events FILE] [--url URL] [--token ADMIN_TOKEN]');
     process.exit(2);
   }
-  const r = await seed({ url: values.url!, token: values.token, identitySecret: values['identity-secret'], serverKey: values['server-key'], itemsFile: values.items, eventsFile: values.events, maxEvents: values['max-events'] ? Number(values['max-events']) : undefined });
+  const r = await seed({ url: values.url!, token: values.token, identitySecret: values['identity-secret'], serverKey: values['server-key'], itemsFile: values.items, eventsFile: values.events, maxEvents: values['max-events'] ? Number(values['max-events']) : undefined, historyDays: values['history-days'] ? Number(values['history-days']) : undefined });
   console.log(`seeded ${r.items} items and ${r.events} events into ${values.url}`);
 }

@@ -12,7 +12,8 @@ import { prepareDemo } from './lib/demo';
 import { startDemoOrigin } from './lib/demo-origin';
 import { localAdminToken, migrate, ROOT, startDev } from './lib/wrangler';
 
-const { values } = parseArgs({ options: { items: { type: 'string', default: '3000' }, port: { type: 'string', default: '8787' } } });
+// --history-days N spreads the seeded history over the last N days (scripts/seed.ts historyDays).
+const { values } = parseArgs({ options: { items: { type: 'string', default: '3000' }, port: { type: 'string', default: '8787' }, 'history-days': { type: 'string' } } });
 
 const token = localAdminToken();
 
@@ -25,7 +26,7 @@ const origin = await startDemoOrigin({ port: 8788, itemsFile: demo.itemsFile });
 console.log('4/5 starting the worker (wrangler dev)');
 const server = await startDev({ port: Number(values.port), logLevel: 'info' });
 console.log('5/5 seeding catalog and history through the API');
-const seeded = await seed({ url: server.url, token, itemsFile: demo.itemsFile, eventsFile: demo.eventsFile, maxEvents: 5000 });
+const seeded = await seed({ url: server.url, token, itemsFile: demo.itemsFile, eventsFile: demo.eventsFile, maxEvents: 5000, historyDays: values['history-days'] ? Number(values['history-days']) : undefined });
 
 console.log(`
   Demo storefront (through the proxy):  ${server.url}/

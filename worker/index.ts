@@ -10,6 +10,9 @@ export { SessionState } from './session/durable-object';
 export { OpsState } from './ops/durable-object';
 export { BanditShard } from './bandits/durable-object';
 export { EventBuffer } from './events/buffer';
+export { ShopperErasureWorkflow } from './privacy/erase-workflow';
+export { ShopperExportWorkflow } from './privacy/access-workflow';
+export { DailyMaintenanceWorkflow } from './ops/maintenance';
 
 export default {
   fetch: (request, env, ctx) => {

@@ -5,11 +5,11 @@ import { d1Source, exportFromD1, LOG_BUCKET, r2LogSource } from '../export-d1';
 import { eventsCsv, itemsCsv } from '../io';
 import { parseArgs, run } from './args';
 
-run(() => {
+run(async () => {
   const a = parseArgs(process.argv.slice(2), ['remote']);
   const out = a.need('out');
   const where = a.flag('remote') ? 'remote' : 'local';
-  const r = exportFromD1(d1Source(where), a.num('page', 5000), r2LogSource(where, typeof a.opts.get('bucket') === 'string' ? (a.opts.get('bucket') as string) : LOG_BUCKET));
+  const r = await exportFromD1(d1Source(where), a.num('page', 5000), r2LogSource(where, typeof a.opts.get('bucket') === 'string' ? (a.opts.get('bucket') as string) : LOG_BUCKET));
   mkdirSync(out, { recursive: true });
   writeFileSync(join(out, 'items.csv'), itemsCsv(r.items));
   writeFileSync(join(out, 'events.csv'), eventsCsv(r.events));

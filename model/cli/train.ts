@@ -3,14 +3,13 @@
  *   [--rank-sample N] [--skip-bad] [--no-export]
  * Tunes retrieval and learns the rank weights on the validation step (all but each user's last
  * two interactions), then builds retrieval data from all interactions and writes the model
- * folder DIR (manifest.json, rank.onnx, lists.json, neighbours/*.bin).
+ * folder DIR (manifest.json, rank.onnx, lists.json, neighbours/*.bin) — model/pipeline.ts.
  * `--no-export` stops before writing (measurements). Each phase prints its wall time and the
  * process's peak RSS so far on stderr.
  */
-import { exportModel, writeArtifact } from '../artifact';
-import { bar, phases } from '../progress';
-import { allSeqs, learnRank, RANK_SAMPLE } from '../rank/fit';
-import { DEFAULT_CONFIG, tune } from '../train';
+import { writeArtifact } from '../artifact';
+import { trainModel } from '../pipeline';
+import { RANK_SAMPLE } from '../rank/fit';
 import { parseArgs, run } from './args';
 import { loadDataset } from './load';
 
@@ -26,27 +25,13 @@ run(async () => {
   const ds = await loadDataset(a);
   phase('read');
   const out = a.need('out');
-  const seed = a.num('seed', 42);
-  let config = { ...DEFAULT_CONFIG };
-  const metrics: Record<string, unknown> = {};
-  const training: Record<string, unknown> = { seed, trained_on: 'all interactions' };
-  let tunable = 0;
-  for (const s of ds.seqs) if (s.length >= 3) tunable++;
-  if (!a.flag('no-tune') && tunable >= 20) {
-    const tr = tune(ds, seed, config, { sample: a.num('tune-sample', 8000), bar });
-    config = { ...config, seqWeight: tr.config.seqWeight, historyDecay: tr.config.historyDecay };
-    metrics.validation_retrieval_sample = tr.validation;
-    training.tuned_on = `validation step (each user's second-to-last interaction) of a seeded sample of ${tr.sampleUsers} users`;
-    phase('tune');
-  }
-  const progress = phases();
-  const lr = learnRank(ds, config, seed, { sample: a.num('rank-sample', RANK_SAMPLE), progress });
-  progress.done();
-  phase('learn rank weights');
-  metrics.rank_learning = { examples: lr.examples, retrieval_recall: lr.recall, candidates_p50: lr.candidates_p50, loss: lr.loss, ndcg_examples: lr.ndcg_examples };
-  const e = exportModel({ ds, data: allSeqs(ds), config, weights: lr.weights, training, metrics, progress });
-  progress.done();
-  phase('retrieval data and shards');
+  const { exported: e, config, rank: lr } = trainModel(ds, {
+    seed: a.num('seed', 42),
+    tune: !a.flag('no-tune'),
+    tuneSample: a.num('tune-sample', 8000),
+    rankSample: a.num('rank-sample', RANK_SAMPLE),
+    phase,
+  });
   const m = e.manifest;
   if (!a.flag('no-export')) {
     writeArtifact(out, e);

@@ -12,7 +12,7 @@ describe('publish SQL', () => {
 });
 
 describe('D1 export', () => {
-  it('paginates items and events, maps user_key/session_key, skips impressions via SQL', () => {
+  it('paginates items and events, maps user_key/session_key, skips impressions via SQL', async () => {
     const items = [
       { id: 'a', title: 'A', category: 'c', brand: null, price: 2, tags: '["x","y"]' },
       { id: 'b', title: 'B', category: null, brand: 'z', price: null, tags: 'not json' },
@@ -35,7 +35,7 @@ describe('D1 export', () => {
       const m = /ts > (\d+) OR \(ts = (\d+) AND event_id > '([^']*)'\)/.exec(sql);
       return events.filter((e) => !m || e.ts > Number(m[1]) || (e.ts === Number(m[2]) && e.event_id > m[3]!)).slice(0, limit) as T[];
     };
-    const r = exportFromD1(query, 2);
+    const r = await exportFromD1(query, 2);
     expect(r.items).toEqual([
       { id: 'a', title: 'A', category: 'c', price: 2, tags: ['x', 'y'] },
       { id: 'b', title: 'B', brand: 'z', tags: [] },
@@ -49,7 +49,7 @@ describe('D1 export', () => {
     expect(queries.length).toBe(4);
   });
 
-  it('reads the R2 event log (through its manifest, page by page), merges legacy D1 rows and counts an event in both once', () => {
+  it('reads the R2 event log (through its manifest, page by page), merges legacy D1 rows and counts an event in both once', async () => {
     const line = (e: Record<string, unknown>) => JSON.stringify({ recommendation_id: null, slot: null, received_at: 5, value: null, user_key: null, ...e });
     const objects: Record<string, string | null> = {
       'events/dt=2026-11-23/hr=07/a.ndjson.gz': [line({ event_id: 'l1', type: 'view', item_id: 'a', session_key: 's9', ts: 3 }), line({ event_id: 'l2', type: 'impression', item_id: 'a', session_key: 's9', ts: 3 })].join('\n') + '\n',
@@ -69,7 +69,7 @@ describe('D1 export', () => {
     };
     const legacy = [{ event_id: 'e1', type: 'view', item_id: 'a', session_key: 's1', user_key: null, ts: 1, value: null }];
     const query = <T>(sql: string): T[] => (sql.includes('FROM items') ? [] : sql.includes('event_id >') ? [] : (legacy as T[]));
-    const r = exportFromD1(query, 2, log);
+    const r = await exportFromD1(query, 2, log);
     expect(r.events).toEqual([
       { user: 'u9', item: 'b', ts: 0, type: 'purchase', value: 4 },
       { user: 's1', item: 'a', ts: 1, type: 'view' },

@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { exportEvents, trimEvents } from '../../worker/ops/export';
 import { pseudonymize } from '../../worker/identity/pseudonym';
 import { seedCatalog, fixtureCatalog } from './helpers';
-import { admin, runCron } from './ops-helpers';
+import { admin, runDailyMaintenance } from './ops-helpers';
 
 const DAY = 86_400_000;
 const N = 3000;
@@ -108,10 +108,12 @@ describe('event export and retention', () => {
     expect(runs[0]).toMatchObject({ status: 'done', rows: N });
   });
 
-  it('the daily cron job then trims D1 to the retention window, and every trimmed event is in R2', async () => {
+  it('the daily cron job then trims D1 to the retention window in workflow steps, and every trimmed event is in R2', async () => {
     const before = await d1Events();
     const at = Date.now();
-    await runCron('30 2 * * *', at);
+    const out = await runDailyMaintenance(at);
+    expect(out.trimmed).toMatchObject({ events: expect.any(Number), steps: 1 });
+    expect(out.trimmed.events).toBeGreaterThan(0);
     const after = await d1Events();
     const cutoff = at - Number(env.EVENT_RETENTION_DAYS) * DAY;
     expect(after.length).toBeGreaterThan(0);
@@ -149,7 +151,9 @@ describe('profile compaction', () => {
         .run();
     await ins('u_idle', t - 500 * DAY, { 'category:skincare': 3 });
     await ins('u_active', t - DAY, { 'category:skincare': 2.5, 'brand:x': 0.001, 'tag:vegan': -0.004 });
-    await runCron('30 2 * * *', t);
+    // Another day's instance (the trim test above ran today's).
+    const out = await runDailyMaintenance(t + DAY);
+    expect(out.compacted).toMatchObject({ deleted: 1, compacted: 1 });
     const { results } = await env.DB.prepare('SELECT user_key, affinities FROM profiles ORDER BY user_key').all<{ user_key: string; affinities: string }>();
     expect(results.map((r) => r.user_key)).toEqual(['u_active']);
     expect(JSON.parse(results[0]!.affinities)).toEqual({ 'category:skincare': 2.5 });

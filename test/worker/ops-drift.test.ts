@@ -51,5 +51,25 @@ describe('drift job', () => {
     expect(h.drift.last.category).toBeGreaterThanOrEqual(0);
     expect(h.drift.reference_source.score).toMatch(/training|first_window/);
     expect(h.drift.alarms).toEqual({}); // the first window is the reference when the manifest has none
+    expect(h.model.retrain_due).toBe(false);
+  });
+
+  it("compares with the manifest's training-time statistics from the first window, and marks a drifted model as due for retraining", async () => {
+    const { onnx, manifest } = demoModel();
+    // As `npm run model:retrain` records them; the live scores and categories are far from these.
+    const training = { ...manifest.training, score_mean: 1000, category_shares: { 'category-never-served': 1 } };
+    await registerModel('d2', onnx, { ...manifest, training });
+    expect((await activate('d2')).status).toBe(200);
+    await runCron('*/5 * * * *', Date.now() - 60_000);
+    for (let i = 0; i < 5; i++) expect((await recs({ slot: 'home', session_id: `drift2-${i}`, k: 6 })).body.model_version).toBe('d2');
+    await runCron('*/5 * * * *');
+    const h = (await admin('/v1/admin/health')).body;
+    expect(h.drift).toMatchObject({ model: 'd2', windows: 1, reference_source: { score: 'training', category: 'training' } });
+    expect(h.drift.alarms.score.direction).toBe('down');
+    expect(h.drift.alarms.category.direction).toBe('up');
+    expect(h.reasons).toEqual(expect.arrayContaining(['drift', 'retrain_due']));
+    expect(h.model).toMatchObject({ retrain_due: true, retrain_due_since: expect.any(Number) });
+    expect(h.model.retrain_reason).toContain('score drifted down from its training-time reference');
+    expect((await admin('/v1/admin/metrics')).body.retrain_due).toMatchObject({ due: true });
   });
 });

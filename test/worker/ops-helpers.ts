@@ -3,7 +3,8 @@
  * and wait for its waitUntil work, so metrics and canary decisions made after a response are
  * complete before the test looks at them.
  */
-import { createExecutionContext, createScheduledController, waitOnExecutionContext } from 'cloudflare:test';
+import { createExecutionContext, createScheduledController, introspectWorkflow, waitOnExecutionContext } from 'cloudflare:test';
+import { expect } from 'vitest';
 import { env } from 'cloudflare:workers';
 import worker from '../../worker/index';
 import { ADMIN, withServerKey } from './helpers';
@@ -34,6 +35,37 @@ export async function runCron(cron: string, scheduledTime = Date.now()): Promise
   const ctx = createExecutionContext();
   await worker.scheduled(controller, env, ctx);
   await waitOnExecutionContext(ctx);
+}
+
+/** The daily cron at `scheduledTime`, then its maintenance workflow (worker/ops/maintenance.ts) to completion; its output. */
+export async function runDailyMaintenance(scheduledTime = Date.now()): Promise<any> {
+  const wf = await introspectWorkflow(env.MAINTENANCE_WORKFLOW);
+  try {
+    await runCron('30 2 * * *', scheduledTime);
+    const [instance] = await wf.get();
+    await instance!.waitForStatus('complete');
+    return instance!.getOutput();
+  } finally {
+    await wf.dispose();
+  }
+}
+
+/** Start a rights job (POST answers 202), wait for its workflow to complete, return GET status_url's body. */
+export async function rightsJob(kind: 'erase' | 'export', body: unknown): Promise<any> {
+  const wf = await introspectWorkflow(kind === 'erase' ? env.ERASURE_WORKFLOW : env.ACCESS_WORKFLOW);
+  try {
+    const r = await admin(`/v1/admin/shoppers/${kind}`, 'POST', body);
+    expect(r.status, JSON.stringify(r.body)).toBe(202);
+    expect(r.body.status_url).toBe(`/v1/admin/shoppers/${kind}/${r.body.id}`);
+    const [instance] = await wf.get();
+    await instance!.waitForStatus('complete');
+    const s = await admin(r.body.status_url);
+    expect(s.status, JSON.stringify(s.body)).toBe(200);
+    expect(s.body).toMatchObject({ id: r.body.id, status: 'complete' });
+    return s.body;
+  } finally {
+    await wf.dispose();
+  }
 }
 
 /** Lines the worker logged as JSON during `fn` (console.log / warn / error). */

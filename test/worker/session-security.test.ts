@@ -10,8 +10,8 @@ import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { pseudonymize } from '../../worker/identity/pseudonym';
 import { sessionStub } from '../../worker/session/client';
-import { adminJson, event, fetchWorker, fixtureCatalog, postEvents, publicCaller, recommendations, seedCatalog, token } from './helpers';
-import { call } from './ops-helpers';
+import { event, fetchWorker, fixtureCatalog, postEvents, publicCaller, recommendations, seedCatalog, token } from './helpers';
+import { call, rightsJob } from './ops-helpers';
 import { originPage, page, setCookies, slot, slots, storePage } from './rewrite-helpers';
 
 const run = Math.random().toString(36).slice(2, 8);
@@ -128,7 +128,7 @@ describe('high: a session id is a key to someone history', () => {
       body: JSON.stringify({ events: [event('view', 'makeup-1', V!)] }),
     });
     expect(posted.status).toBe(403);
-    const doc = await (await adminJson('/v1/admin/shoppers/export', 'POST', { user_id: attacker })).json<any>();
+    const doc = (await rightsJob('export', { user_id: attacker })).export;
     expect(doc.events).toEqual([]);
     expect(doc.sessions).toEqual([]);
     expect(doc.profile).toBeNull();
@@ -142,12 +142,12 @@ describe('high: a session id is a key to someone history', () => {
     const user = `shared-user-${run}`;
     const mine = [event('view', 'fragrance-23', S, { user_token: await token(user) })];
     await postEvents(mine);
-    const doc = await (await adminJson('/v1/admin/shoppers/export', 'POST', { user_id: user })).json<any>();
+    const doc = (await rightsJob('export', { user_id: user })).export;
     expect(doc.events.map((e: any) => e.event_id)).toEqual([mine[0]!.event_id]);
-    const erased = await (await adminJson('/v1/admin/shoppers/erase', 'POST', { user_id: user })).json<any>();
+    const erased = (await rightsJob('erase', { user_id: user })).receipt;
     expect(erased.r2.rows_removed).toBe(1);
     // The anonymous events are someone else's: still there for a request that names the session.
-    const anon = await (await adminJson('/v1/admin/shoppers/export', 'POST', { session_ids: [S] })).json<any>();
+    const anon = (await rightsJob('export', { session_ids: [S] })).export;
     expect(anon.events.map((e: any) => e.event_id).sort()).toEqual(before.map((e) => e.event_id).sort());
   });
 });

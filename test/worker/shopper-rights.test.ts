@@ -6,7 +6,9 @@
  * event ids or the recommendations served to them), while another shopper's data stays as it was.
  */
 import { env } from 'cloudflare:workers';
-import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { createExecutionContext, createMessageBatch, getQueueResult, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import worker from '../../worker/index';
+import type { EventMessage } from '../../worker/events/message';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { pseudonymize } from '../../worker/identity/pseudonym';
 import { opsStub } from '../../worker/ops/metrics';
@@ -14,8 +16,8 @@ import { exportEvents, gunzip, trimEvents } from '../../worker/ops/export';
 import { bufferStub } from '../../worker/events/buffer-client';
 import { toMessages } from '../../worker/events/message';
 import { sessionStub } from '../../worker/session/client';
-import { adminJson, event, fetchWorker, seedCatalog, token, waitForLog } from './helpers';
-import { admin, call } from './ops-helpers';
+import { adminJson, event, fetchWorker, logEvents, seedCatalog, token, waitForLog } from './helpers';
+import { admin, call, rightsJob } from './ops-helpers';
 
 const DAY = 86_400_000;
 const run = Math.random().toString(36).slice(2, 8);
@@ -120,11 +122,8 @@ async function r2Dump(): Promise<Record<string, string>> {
   return out;
 }
 
-const exportOf = async (body: unknown) => {
-  const r = await admin('/v1/admin/shoppers/export', 'POST', body);
-  expect(r.status, JSON.stringify(r.body)).toBe(200);
-  return r.body;
-};
+const exportOf = async (body: unknown) => (await rightsJob('export', body)).export;
+const erase = async (body: unknown) => (await rightsJob('erase', body)).receipt;
 
 beforeAll(async () => {
   await seedCatalog();
@@ -218,9 +217,7 @@ describe('right to erasure', () => {
     // Alice is really there before the erasure: the search below can find her.
     expect(found(Object.values(d1Before).join('\n')).length).toBeGreaterThan(5);
     expect(found(Object.values(await r2Dump()).join('\n'))).toContain(keys.user);
-    const r = await admin('/v1/admin/shoppers/erase', 'POST', ALICE_REQUEST);
-    expect(r.status, JSON.stringify(r.body)).toBe(200);
-    receipt = r.body;
+    receipt = await erase(ALICE_REQUEST);
   });
 
   it('returns a receipt with pseudonymous keys only and what was deleted where', () => {
@@ -297,19 +294,17 @@ describe('right to erasure', () => {
   it('exports nothing afterwards, and erasing again finds nothing left', async () => {
     const doc = await exportOf({ user_id: ALICE, session_ids: [S.web, S.app, S.old, S.recs] });
     expect(doc).toMatchObject({ profile: null, sessions: [], events: [], recommendations_served: [], attributed_purchases: [], segments: [] });
-    const again = await admin('/v1/admin/shoppers/erase', 'POST', { user_id: ALICE, session_ids: [S.web] });
-    expect(again.status).toBe(200);
-    expect(again.body.receipt_id).not.toBe(receipt.receipt_id);
-    expect(Object.values(again.body.d1).every((n) => n === 0)).toBe(true);
-    expect(again.body.durable_objects).toMatchObject({ rows: 0, pending_profile_events: 0, alarms_cleared: 0 });
-    expect(again.body.r2).toMatchObject({ objects_rewritten: 0, objects_deleted: 0, rows_removed: 0 });
+    const again = await erase({ user_id: ALICE, session_ids: [S.web] });
+    expect(again.receipt_id).not.toBe(receipt.receipt_id);
+    expect(Object.values(again.d1).every((n) => n === 0)).toBe(true);
+    expect(again.durable_objects).toMatchObject({ rows: 0, pending_profile_events: 0, alarms_cleared: 0 });
+    expect(again.r2).toMatchObject({ objects_rewritten: 0, objects_deleted: 0, rows_removed: 0 });
   });
 
   it('erases an anonymous shopper by session id', async () => {
-    const r = await admin('/v1/admin/shoppers/erase', 'POST', { session_ids: [S.anon] });
-    expect(r.status).toBe(200);
-    expect(r.body.subject).toEqual({ user_key: null, session_keys: [keys.sessions.anon] });
-    expect(r.body.d1.events + r.body.r2.rows_removed).toBeGreaterThanOrEqual(2);
+    const r = await erase({ session_ids: [S.anon] });
+    expect(r.subject).toEqual({ user_key: null, session_keys: [keys.sessions.anon] });
+    expect(r.d1.events + r.r2.rows_removed).toBeGreaterThanOrEqual(2);
     expect((await doDump(sessionStub(env, keys.sessions.anon, null))).rows).toBe(0);
     const left = [...Object.values(await d1Dump()), ...Object.values(await r2Dump())].join('\n');
     expect(found(left, [keys.sessions.anon])).toEqual([]);
@@ -324,10 +319,54 @@ describe('right to erasure', () => {
     await bufferStub(env).hold(toMessages([row(0), row(1), other], Date.now()));
     const before = await exportOf({ user_id: carol, session_ids: [`carol-web-${run}`] });
     expect(before.events.map((e: any) => e.event_id).sort()).toEqual([`carol-${run}-0`, `carol-${run}-1`]);
-    const r = await admin('/v1/admin/shoppers/erase', 'POST', { user_id: carol, session_ids: [`carol-web-${run}`] });
-    expect(r.body.durable_objects.buffered_events).toBe(2);
+    const r = await erase({ user_id: carol, session_ids: [`carol-web-${run}`] });
+    expect(r.durable_objects.buffered_events).toBe(2);
     expect(await bufferStub(env).heldFor(userKey, [sessionKey])).toEqual([]);
     expect((await bufferStub(env).heldFor(null, ['s_someone-else'])).map((e) => e.eventId)).toEqual([`not-carol-${run}`]);
+  });
+});
+
+describe('erasure and the events queue', () => {
+  /** The worker's queue() handler on messages accepted earlier and delivered now. */
+  async function deliver(messages: EventMessage[]) {
+    const batch = createMessageBatch<EventMessage>('p13n-events', messages.map((body, i) => ({ id: `q-${body.claim}-${i}`, timestamp: new Date(), attempts: 1, body })));
+    const ctx = createExecutionContext();
+    await worker.queue(batch, env, ctx);
+    return getQueueResult(batch, ctx);
+  }
+
+  it("drops the shopper's events still queued when the erasure ran, keeps others' in the same message and the shopper's later ones", async () => {
+    const dave = `dave-${run}`;
+    const userKey = await pseudonymize(env, 'u', dave);
+    const sessionKey = await pseudonymize(env, 's', `dave-web-${run}`);
+    const otherKey = await pseudonymize(env, 's', `erin-web-${run}`);
+    // Already logged before the erasure.
+    await track([event('view', 'makeup-1', `dave-web-${run}`)], dave);
+    // Accepted before the erasure, still in the queue while it runs: Dave's and Erin's rows in one message.
+    const acceptedAt = Date.now();
+    const row = (id: string, sk: string, uk: string | null, at = acceptedAt) => ({ eventId: id, type: 'view' as const, itemId: 'makeup-2', sessionKey: sk, userKey: uk, ts: at - 10, receivedAt: at });
+    const queued = toMessages([row(`dave-q-${run}-1`, sessionKey, userKey), row(`dave-q-${run}-2`, sessionKey, null), row(`erin-q-${run}`, otherKey, null)], acceptedAt);
+    expect(queued).toHaveLength(1);
+
+    const receipt = await erase({ user_id: dave, session_ids: [`dave-web-${run}`] });
+    expect(receipt.r2.rows_removed).toBe(1);
+    const result = await deliver(queued);
+    expect(result.explicitAcks).toHaveLength(1);
+    expect(result.retryMessages).toEqual([]);
+
+    const logged = await logEvents();
+    expect(logged.filter((r) => r.session_key === sessionKey || r.user_key === userKey)).toEqual([]);
+    expect(logged.filter((r) => r.event_id === `erin-q-${run}`)).toHaveLength(1);
+    // Nor did the queued rows re-create his session object or the user → session index.
+    for (const uk of [userKey, null]) expect((await doDump(sessionStub(env, sessionKey, uk))).rows).toBe(0);
+    expect(await env.DB.prepare('SELECT 1 FROM shopper_sessions WHERE user_key = ?1').bind(userKey).first()).toBeNull();
+    // The tombstones name no key (digests only).
+    expect(found(JSON.stringify((await env.DB.prepare('SELECT * FROM erasure_tombstones').all()).results), [userKey, sessionKey])).toEqual([]);
+
+    // Events accepted after the erasure started are new activity, and are kept.
+    const later = Date.now() + 1;
+    expect((await deliver(toMessages([row(`dave-new-${run}`, sessionKey, null, later)], later))).explicitAcks).toHaveLength(1);
+    expect((await logEvents()).filter((r) => r.event_id === `dave-new-${run}`)).toHaveLength(1);
   });
 });
 

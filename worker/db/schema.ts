@@ -309,3 +309,14 @@ export const recCtr = sqliteTable(
   // redelivery guard in one key, no second index.
   (t) => [primaryKey({ columns: [t.receivedAt, t.claim] })],
 );
+
+/**
+ * Erasure tombstones (worker/privacy/tombstones.ts): a pseudonymous user or session key whose
+ * erasure started at `erasedAt`. The queue consumer drops a queued event of that key accepted
+ * before then, so a message in flight when the erasure ran cannot bring the shopper's events
+ * back. Expired by the daily maintenance workflow once no such message can still be queued.
+ */
+export const erasureTombstones = sqliteTable('erasure_tombstones', {
+  key: text('key').primaryKey(),
+  erasedAt: integer('erased_at').notNull(),
+});

@@ -13,6 +13,7 @@ import { eventLogObjects, type EventRow } from '../db/schema';
 import { attributeAfterInsert, planEventAttribution } from '../experiments/ingest-hooks';
 import { log } from '../ops/log';
 import { sessionLinkStatements } from '../privacy/session-index';
+import { dropErased } from '../privacy/tombstones';
 import { ctrStatements } from './rec-ctr';
 import { writeLogObject, type LogObject } from './log-store';
 import type { EventMessage } from './message';
@@ -26,6 +27,9 @@ export interface ConsumeResult {
   retried: number;
 }
 
+/** Backoff of a retried message: 5 s, doubling per attempt, at most 60 s. */
+const retryDelay = (attempts: number) => Math.min(60, 5 * 2 ** Math.max(0, attempts - 1));
+
 export async function consumeEvents(batch: MessageBatch<EventMessage>, env: Env, ctx?: Pick<ExecutionContext, 'waitUntil'>): Promise<ConsumeResult> {
   const waitUntil = ctx ? (p: Promise<unknown>) => ctx.waitUntil(p) : undefined;
   const msgs = batch.messages.filter((m) => {
@@ -35,6 +39,15 @@ export async function consumeEvents(batch: MessageBatch<EventMessage>, env: Env,
     return false;
   });
   const result: ConsumeResult = { messages: msgs.length, stored: 0, duplicates: 0, retried: 0 };
+  // Rows of shoppers erased after they were accepted never reach a store (worker/privacy/tombstones.ts).
+  // Unchecked rows are not stored anywhere: if D1 cannot say, every message waits for a retry.
+  const erased = await dropErased(env.DB, msgs.map((m) => m.body)).catch((e: Error) => e);
+  if (erased instanceof Error) {
+    log('error', 'erasure_tombstones_unreadable', { messages: msgs.length, error: erased.message });
+    for (const m of msgs) m.retry({ delaySeconds: retryDelay(m.attempts) });
+    return { ...result, retried: msgs.length };
+  }
+  if (erased) log('info', 'erased_events_dropped', { rows: erased });
   const failed = new Set<string>();
   const groups = await groupBySession(env, msgs.map((m) => m.body), waitUntil);
   const claims = await claimAll(env, groups);
@@ -101,7 +114,7 @@ export async function consumeEvents(batch: MessageBatch<EventMessage>, env: Env,
   for (const m of msgs) {
     if (failed.has(m.body.claim)) {
       result.retried++;
-      m.retry({ delaySeconds: Math.min(60, 5 * 2 ** Math.max(0, m.attempts - 1)) });
+      m.retry({ delaySeconds: retryDelay(m.attempts) });
     } else {
       m.ack();
       const n = owned.get(m.body.claim)!.length;

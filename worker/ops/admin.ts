@@ -10,7 +10,7 @@ import { bufferStub } from '../events/buffer-client';
 import { activeModel, closeRollout, DEFAULT_CANARY_RULE, listRollouts, runningRollout, startCanary } from '../inference/registry';
 import { markModelStale, modelStatus } from '../inference/model-store';
 import { ApiError } from '../lib/errors';
-import { readDrift } from './drift';
+import { readDrift, retrainDue } from './drift';
 import { lastExportRuns } from './export';
 import { recentFaults } from './faults';
 import { log } from './log';
@@ -71,12 +71,15 @@ export const opsAdminApi = router()
     createRoute({
       method: 'get',
       path: '/v1/admin/metrics',
-      summary: 'Requests, latency, status codes, fallbacks by model, slot and canary arm over the last hour (or window_minutes, ≤ 180)',
+      summary: 'Requests, latency, status codes, fallbacks by model, slot and canary arm over the last hour (or window_minutes, ≤ 180); retrain_due: whether drift marked the active model as due for retraining',
       security,
       request: { query: z.object({ window_minutes: z.coerce.number().int().min(1).max(180).default(60) }) },
       responses: ok(z.record(z.string(), z.unknown())),
     }),
-    async (c) => c.json(await opsStub(c.env).summary(c.req.valid('query').window_minutes * 60_000), 200),
+    async (c) => {
+      const [summary, drift, active] = await Promise.all([opsStub(c.env).summary(c.req.valid('query').window_minutes * 60_000), readDrift(c.env).catch(() => null), activeModel(c.env.DB).catch(() => undefined)]);
+      return c.json({ ...summary, retrain_due: retrainDue(drift, active?.version) }, 200);
+    },
   )
   .openapi(
     createRoute({
@@ -170,8 +173,8 @@ export async function opsHealth(env: Env) {
   if (!exportsBucket.ok) reasons.push('exports_bucket_unreachable');
   const rec = 'error' in summary ? null : summary.recommendations;
   if (rec && rec.total >= MIN_REQUESTS_FOR_RATE && rec.fallback_rate > FALLBACK_RATE_DEGRADED) reasons.push('high_fallback_rate');
-  const alarms = drift ? Object.keys(drift.alarms) : [];
-  if (drift && drift.model === active?.version && alarms.length) reasons.push('drift');
+  const retrain = retrainDue(drift, active?.version);
+  if (retrain.due) reasons.push('drift', 'retrain_due');
   const last = runs[0];
   if (last?.status === 'failed') reasons.push('export_failed');
   const canary = modelStatus().canary;
@@ -184,6 +187,10 @@ export async function opsHealth(env: Env) {
       activated_at: active?.activatedAt ?? null,
       /** time since the active model was registered (trained and published) */
       model_age_hours: active ? Math.round(((now - active.createdAt) / 3600_000) * 10) / 10 : null,
+      /** a drift alarm on this model: time to run `npm run model:retrain` */
+      retrain_due: retrain.due,
+      retrain_reason: retrain.reason,
+      retrain_due_since: retrain.since,
     },
     storage: { exports_r2: exportsBucket, metrics_object: ops },
     traffic: rec

@@ -19,20 +19,29 @@ export interface CompactResult {
   deleted: number;
   compacted: number;
   scanned: number;
+  /** where the next call continues (null: every profile was seen) */
+  next: string | null;
 }
 
-export async function compactProfiles(env: Env, now = Date.now()): Promise<CompactResult> {
+/**
+ * One call from the start (no `from`) deletes idle profiles, then compacts pages of profiles by
+ * key; `maxPages` bounds a call (a step of the daily maintenance workflow), `next` continues it.
+ */
+export async function compactProfiles(env: Env, now = Date.now(), opts: { from?: string; maxPages?: number } = {}): Promise<CompactResult> {
   const d = db(env.DB);
   const idleBefore = now - retentionMs(env.PROFILE_RETENTION_DAYS, 400);
-  // The user → session index (erasure's map) ages out with the profiles: an old session's object
-  // and events are gone by then, and erasure still scans the R2 archive for its key.
-  const [del] = await env.DB.batch([
-    env.DB.prepare('DELETE FROM profiles WHERE last_seen < ?').bind(idleBefore),
-    env.DB.prepare('DELETE FROM shopper_sessions WHERE first_seen < ?').bind(idleBefore),
-  ]);
-  const result: CompactResult = { deleted: del!.meta.changes ?? 0, compacted: 0, scanned: 0 };
-  let cursor = '';
-  for (;;) {
+  const result: CompactResult = { deleted: 0, compacted: 0, scanned: 0, next: null };
+  if (opts.from === undefined) {
+    // The user → session index (erasure's map) ages out with the profiles: an old session's object
+    // and events are gone by then, and erasure still scans the R2 archive for its key.
+    const [del] = await env.DB.batch([
+      env.DB.prepare('DELETE FROM profiles WHERE last_seen < ?').bind(idleBefore),
+      env.DB.prepare('DELETE FROM shopper_sessions WHERE first_seen < ?').bind(idleBefore),
+    ]);
+    result.deleted = del!.meta.changes ?? 0;
+  }
+  let cursor = opts.from ?? '';
+  for (let pages = 1; ; pages++) {
     const page = await d.select().from(profiles).where(gt(profiles.userKey, cursor)).orderBy(asc(profiles.userKey)).limit(PAGE).all();
     result.scanned += page.length;
     const updates = [];
@@ -57,6 +66,10 @@ export async function compactProfiles(env: Env, now = Date.now()): Promise<Compa
     }
     if (page.length < PAGE) break;
     cursor = page[page.length - 1]!.userKey;
+    if (pages >= (opts.maxPages ?? Infinity)) {
+      result.next = cursor;
+      break;
+    }
   }
   log('info', 'profiles_compacted', { ...result, idle_before: idleBefore });
   return result;

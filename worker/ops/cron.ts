@@ -2,17 +2,17 @@
  * Cron triggers (wrangler.toml [triggers]):
  *   "*\/5 * * * *"  canary rule + drift check + event buffer retry (besides its own alarm) + a catalog
  *                  snapshot when more than CATALOG_DELTA_MAX changes wait past the current one
- *   "30 2 * * *"    export the event log to R2, then trim D1; compact profiles
+ *   "30 2 * * *"    start the daily maintenance workflow (worker/ops/maintenance.ts): export the
+ *                  legacy event log to R2, then trim D1; compact profiles; expire tombstones
  * Any other schedule runs every job. Each job logs its result; a failing job does not stop the
- * others (but export failing means trim does not run: nothing is deleted that is not in R2).
+ * others.
  */
 import { snapshotIfDue } from '../catalog/builder';
 import { bufferStub } from '../events/buffer-client';
 import { getModel } from '../inference/model-store';
-import { compactProfiles } from './compact';
 import { checkDrift } from './drift';
-import { exportEvents, trimEvents } from './export';
 import { log } from './log';
+import { startDailyMaintenance } from './maintenance';
 import { opsStub } from './metrics';
 
 export const FREQUENT = '*/5 * * * *';
@@ -42,8 +42,7 @@ export async function runScheduled(controller: Pick<ScheduledController, 'cron' 
     await job('catalog_snapshot', () => snapshotIfDue(env));
   }
   if (daily) {
-    if (await job('export', () => exportEvents(env, now))) await job('trim', () => trimEvents(env, now));
-    await job('compact', () => compactProfiles(env, now));
+    await job('maintenance', () => startDailyMaintenance(env, now));
   }
   return results;
 }

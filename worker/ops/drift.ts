@@ -7,8 +7,11 @@
  *              manifest.training.category_shares (else the first window's shares);
  *  - ctr:      clicks / impressions of recommended items in the window, against
  *              manifest.metrics.ctr (else the first window).
- * An alarm is raised in /v1/admin/health (`drift`) and in metrics, and logged; it clears when the
- * model version changes.
+ * The training-time values are written into the manifest by `npm run model:retrain`
+ * (model/retrain.ts), measured on the holdout day with the served two-stage code.
+ * An alarm is raised in /v1/admin/health (`drift`) and in metrics, and logged, and marks the model
+ * as due for retraining (retrainDue: health `model.retrain_due`, /v1/admin/metrics, an Analytics
+ * Engine `retrain_due` point); it clears when the model version changes (a new model went live).
  */
 import { and, gte, inArray, isNotNull, lt, sql } from 'drizzle-orm';
 import { db } from '../db/client';
@@ -136,6 +139,10 @@ export async function checkDrift(env: Env, model: LoadedModel | undefined, now =
     st!.last[stream] = x;
     st!.statistic[stream] = r.statistic;
     if (r.alarm && !st!.alarms[stream]) {
+      if (!Object.keys(st!.alarms).length) {
+        log('warn', 'model_retrain_due', { model: st!.model, stream, direction: r.alarm });
+        env.METRICS?.writeDataPoint({ indexes: ['retrain_due'], blobs: ['retrain_due', st!.model, stream, String(env.ENVIRONMENT ?? '')], doubles: [1] });
+      }
       st!.alarms[stream] = { direction: r.alarm, at: now, value: x };
       log('warn', 'drift_detected', { stream, model: st!.model, direction: r.alarm, value: x, reference: reference ?? null, statistic: r.statistic });
       env.METRICS?.writeDataPoint({ indexes: ['drift'], blobs: ['drift', stream, st!.model, r.alarm, String(env.ENVIRONMENT ?? '')], doubles: [x, r.statistic] });
@@ -159,4 +166,23 @@ export async function checkDrift(env: Env, model: LoadedModel | undefined, now =
   (st as DriftState & { checkedAt?: number }).checkedAt = now;
   await ops.putState(KEY, st);
   return st;
+}
+
+export interface RetrainDue {
+  due: boolean;
+  /** which streams drifted, which way, against which reference */
+  reason: string | null;
+  /** when the first alarm fired (ms) */
+  since: number | null;
+}
+
+/** A drift alarm on the model now serving marks it as due for retraining (`npm run model:retrain`). */
+export function retrainDue(st: DriftState | null, activeVersion: string | null | undefined): RetrainDue {
+  const alarms = st && st.model === activeVersion ? (Object.entries(st.alarms) as [Stream, NonNullable<DriftState['alarms'][Stream]>][]) : [];
+  if (!st || !alarms.length) return { due: false, reason: null, since: null };
+  return {
+    due: true,
+    reason: alarms.map(([stream, a]) => `${stream} drifted ${a.direction} from its ${st.reference.source[stream] === 'training' ? 'training-time' : 'first-window'} reference`).join('; '),
+    since: Math.min(...alarms.map(([, a]) => a.at)),
+  };
 }

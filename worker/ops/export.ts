@@ -68,12 +68,16 @@ export async function exportedThrough(d1: D1Database): Promise<number> {
   return last?.to ?? 0;
 }
 
-export async function exportEvents(env: Env, now = Date.now(), opts: { settleMs?: number } = {}): Promise<ExportResult> {
+/**
+ * `maxRows` bounds one call (a step of the daily maintenance workflow): it stops at the first
+ * received_at after that many rows, and its watermark is the last received_at it wrote in full.
+ */
+export async function exportEvents(env: Env, now = Date.now(), opts: { settleMs?: number; maxRows?: number; run?: string } = {}): Promise<ExportResult> {
   const d = db(env.DB);
   const from = await exportedThrough(env.DB);
   // Never past the real clock: an event stamped later must not fall under this run's watermark.
-  const to = Math.min(now, Date.now()) - (opts.settleMs ?? SETTLE_MS);
-  const run = `${now}`;
+  let to = Math.min(now, Date.now()) - (opts.settleMs ?? SETTLE_MS);
+  const run = opts.run ?? `${now}`;
   const result: ExportResult = { run, rows: 0, parts: [], from, to };
   if (to <= from) return result;
   await d.insert(exportRuns).values({ id: run, status: 'running', startedAt: Date.now(), fromReceivedAt: from, toReceivedAt: to }).onConflictDoNothing();
@@ -100,7 +104,9 @@ export async function exportEvents(env: Env, now = Date.now(), opts: { settleMs?
     };
     // Keyset pagination over (received_at, event_id): stable even while new events arrive.
     let cursor: { receivedAt: number; eventId: string } | null = null;
-    for (;;) {
+    let lastAt = from;
+    let full = false;
+    while (!full) {
       const page: EventSelect[] = await d
         .select()
         .from(events)
@@ -117,6 +123,12 @@ export async function exportEvents(env: Env, now = Date.now(), opts: { settleMs?
         .all();
       for (const e of page) {
         if (e.receivedAt <= from) continue;
+        if (opts.maxRows && result.rows >= opts.maxRows && e.receivedAt !== lastAt) {
+          full = true;
+          to = result.to = lastAt;
+          break;
+        }
+        lastAt = e.receivedAt;
         const dt = new Date(e.ts).toISOString().slice(0, 10);
         const lines = open.get(dt) ?? [];
         lines.push(JSON.stringify(toExportedEvent(e)));
@@ -124,12 +136,12 @@ export async function exportEvents(env: Env, now = Date.now(), opts: { settleMs?
         result.rows++;
         if (lines.length >= ROWS_PER_PART) await flush(dt);
       }
-      if (page.length < PAGE) break;
+      if (full || page.length < PAGE) break;
       const last: EventSelect = page[page.length - 1]!;
       cursor = { receivedAt: last.receivedAt, eventId: last.eventId };
     }
     for (const dt of [...open.keys()].sort()) await flush(dt);
-    await d.update(exportRuns).set({ status: 'done', finishedAt: Date.now(), rows: result.rows, parts: result.parts }).where(eq(exportRuns.id, run));
+    await d.update(exportRuns).set({ status: 'done', finishedAt: Date.now(), rows: result.rows, parts: result.parts, toReceivedAt: to }).where(eq(exportRuns.id, run));
     log('info', 'events_exported', { run, rows: result.rows, parts: result.parts.length, from, to });
     return result;
   } catch (e) {
@@ -145,19 +157,25 @@ export interface TrimResult {
   exportedThrough: number;
 }
 
-export async function trimEvents(env: Env, now = Date.now()): Promise<TrimResult> {
+/** Legacy D1 event rows past retention and already exported; at most `maxChunks` DELETEs of TRIM_CHUNK rows. */
+export async function trimEventRows(env: Env, now: number, maxChunks = Infinity): Promise<{ deleted: number; more: boolean; cutoff: number; exportedThrough: number }> {
   const cutoff = now - retentionMs(env.EVENT_RETENTION_DAYS, 30);
   const through = await exportedThrough(env.DB);
   let deleted = 0;
-  for (;;) {
+  for (let n = 1; ; n++) {
     const r = await env.DB.prepare(
       'DELETE FROM events WHERE event_id IN (SELECT event_id FROM events WHERE ts < ?1 AND received_at <= ?2 LIMIT ?3)',
     )
       .bind(cutoff, through, TRIM_CHUNK)
       .run();
     deleted += r.meta.changes ?? 0;
-    if ((r.meta.changes ?? 0) < TRIM_CHUNK) break;
+    if ((r.meta.changes ?? 0) < TRIM_CHUNK) return { deleted, more: false, cutoff, exportedThrough: through };
+    if (n >= maxChunks) return { deleted, more: true, cutoff, exportedThrough: through };
   }
+}
+
+/** Experiment outcome rows past EXPERIMENT_RETENTION_DAYS (one D1 batch). */
+export async function trimExperimentRows(env: Env, now: number): Promise<number> {
   // Experiment outcomes hold pseudonymous unit keys too; reports need them longer than raw events.
   const expCutoff = now - retentionMs(env.EXPERIMENT_RETENTION_DAYS, 180);
   const [served] = await env.DB.batch([
@@ -167,7 +185,13 @@ export async function trimEvents(env: Env, now = Date.now()): Promise<TrimResult
     env.DB.prepare('DELETE FROM rec_ctr WHERE received_at < ?').bind(expCutoff),
     env.DB.prepare('DELETE FROM canary_ctr WHERE rollout_id IN (SELECT id FROM model_rollouts WHERE status <> ? AND decided_at < ?)').bind('running', expCutoff),
   ]);
-  log('info', 'events_trimmed', { deleted, cutoff, exported_through: through, experiment_rows_deleted: served?.meta.changes ?? 0 });
+  return served?.meta.changes ?? 0;
+}
+
+export async function trimEvents(env: Env, now = Date.now()): Promise<TrimResult> {
+  const { deleted, cutoff, exportedThrough: through } = await trimEventRows(env, now);
+  const experimentRows = await trimExperimentRows(env, now);
+  log('info', 'events_trimmed', { deleted, cutoff, exported_through: through, experiment_rows_deleted: experimentRows });
   return { deleted, cutoff, exportedThrough: through };
 }
 

@@ -34,17 +34,33 @@ export function allSessionKeys(s: Subject): string[] {
   return [...new Set([...s.sessionKeys, ...s.userSessionKeys])].sort();
 }
 
-export async function resolveSubject(env: Env, req: ShopperRequest): Promise<Subject> {
+/** The subject as workflow parameters and step results (JSON): pseudonymous keys only, never the raw ids. */
+export interface SubjectKeys {
+  userKey: string | null;
+  sessionKeys: string[];
+  userSessionKeys?: string[];
+}
+
+/** The request's raw ids as pseudonymous keys (before anything is stored, e.g. a workflow's params). */
+export async function pseudonymousKeys(env: Env, req: ShopperRequest): Promise<SubjectKeys> {
   const userKey = req.user_id ? await pseudonymize(env, 'u', req.user_id) : null;
-  const sessionKeys = new Set(await Promise.all((req.session_ids ?? []).map((id) => pseudonymize(env, 's', id))));
-  const userSessionKeys = new Set<string>();
-  if (userKey) {
+  const sessionKeys = [...new Set(await Promise.all((req.session_ids ?? []).map((id) => pseudonymize(env, 's', id))))].sort();
+  return { userKey, sessionKeys };
+}
+
+export const toSubject = (k: SubjectKeys): Subject => ({ userKey: k.userKey, sessionKeys: new Set(k.sessionKeys), userSessionKeys: new Set(k.userSessionKeys ?? []) });
+export const toKeys = (s: Subject): Required<SubjectKeys> => ({ userKey: s.userKey, sessionKeys: [...s.sessionKeys].sort(), userSessionKeys: [...s.userSessionKeys].sort() });
+
+/** Add the sessions the user was seen in (the user → session index and the legacy D1 log). */
+export async function resolveSubject(env: Env, keys: SubjectKeys): Promise<Subject> {
+  const s = toSubject(keys);
+  if (s.userKey) {
     const { results } = await env.DB.prepare('SELECT session_key FROM shopper_sessions WHERE user_key = ?1 UNION SELECT session_key FROM events WHERE user_key = ?1')
-      .bind(userKey)
+      .bind(s.userKey)
       .all<{ session_key: string }>();
-    for (const r of results) userSessionKeys.add(r.session_key);
+    for (const r of results) s.userSessionKeys.add(r.session_key);
   }
-  return { userKey, sessionKeys, userSessionKeys };
+  return s;
 }
 
 /** Is this event (D1 or R2 row) the subject's? */

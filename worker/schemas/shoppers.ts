@@ -65,3 +65,28 @@ export const ShopperExportSchema = z
   .openapi('ShopperExport');
 
 export type ShopperExport = z.infer<typeof ShopperExportSchema>;
+
+/** Erasure and access run as Workflows: the POST answers 202 with the job, the GET its state. */
+const JobStatus = z
+  .enum(['queued', 'running', 'paused', 'errored', 'terminated', 'complete', 'waiting', 'waitingForPause', 'rollingBack', 'unknown'])
+  .openapi({ description: "The workflow instance's status; the result is there once it is `complete`" });
+
+export const RightsJobSchema = z
+  .object({
+    id: z.string().openapi({ description: 'Job id (for erasure: the receipt id)' }),
+    status: JobStatus,
+    status_url: z.string().openapi({ description: 'GET this (admin token) for the status and, when complete, the result' }),
+  })
+  .openapi('RightsJob');
+
+export const JobIdParams = z.object({ id: z.string().uuid().openapi({ description: 'The id the POST returned' }) });
+
+export const ErasureStatusSchema = z
+  .object({ id: z.string(), status: JobStatus, receipt: ErasureReceiptSchema.optional(), error: z.string().optional() })
+  .openapi('ErasureStatus');
+
+export const ExportStatusSchema = z
+  .object({ id: z.string(), status: JobStatus, export: ShopperExportSchema.optional(), error: z.string().optional() })
+  .openapi('ExportStatus');
+
+export type JobStatus = z.infer<typeof JobStatus>;

@@ -1,0 +1,118 @@
+/**
+ * The daily maintenance as a Cloudflare Workflow (binding MAINTENANCE_WORKFLOW), started by the
+ * "30 2 * * *" cron (worker/ops/cron.ts) with one instance per day (id `daily-YYYY-MM-DD`, so a
+ * cron that fires twice starts it once). Every job runs in bounded durable steps, so the work
+ * grows in steps, not in the length of one cron invocation, and a crash resumes at the step
+ * that failed:
+ *  1. export the legacy D1 event log to R2 (≤ EXPORT_ROWS_PER_STEP rows per step);
+ *  2. trim D1 only after the export succeeded (≤ TRIM_CHUNKS_PER_STEP × 2,000 rows per step),
+ *     then experiment outcome rows past their retention;
+ *  3. compact profiles (≤ COMPACT_PAGES_PER_STEP × 500 profiles per step);
+ *  4. expire erasure tombstones and access-export documents past their windows.
+ */
+import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from 'cloudflare:workers';
+import { DAY_MS } from '../lib/vars';
+import { ACCESS_EXPORT_DAYS, ACCESS_EXPORT_PREFIX } from '../privacy/access';
+import { expireTombstones } from '../privacy/tombstones';
+import { compactProfiles } from './compact';
+import { exportEvents, trimEventRows, trimExperimentRows } from './export';
+import { log } from './log';
+
+export const EXPORT_ROWS_PER_STEP = 50_000;
+export const TRIM_CHUNKS_PER_STEP = 10;
+export const COMPACT_PAGES_PER_STEP = 20;
+
+export interface MaintenanceParams {
+  /** the cron's scheduled time (ms): retention cut-offs are measured from it */
+  now: number;
+}
+
+export interface MaintenanceResult {
+  exported: { rows: number; parts: number; steps: number };
+  trimmed: { events: number; experiment_rows: number; steps: number } | { skipped: string };
+  compacted: { deleted: number; compacted: number; scanned: number; steps: number };
+  expired: { tombstones: number; access_exports: number };
+}
+
+/** Access-export documents older than ACCESS_EXPORT_DAYS. */
+async function expireAccessExports(bucket: R2Bucket, now: number): Promise<number> {
+  let n = 0;
+  let cursor: string | undefined;
+  do {
+    const page = await bucket.list({ prefix: ACCESS_EXPORT_PREFIX, cursor });
+    const old = page.objects.filter((o) => o.uploaded.getTime() < now - ACCESS_EXPORT_DAYS * DAY_MS).map((o) => o.key);
+    if (old.length) await bucket.delete(old);
+    n += old.length;
+    cursor = page.truncated ? page.cursor : undefined;
+  } while (cursor);
+  return n;
+}
+
+export class DailyMaintenanceWorkflow extends WorkflowEntrypoint<Env, MaintenanceParams> {
+  override async run(event: Readonly<WorkflowEvent<MaintenanceParams>>, step: WorkflowStep): Promise<MaintenanceResult> {
+    const env = this.env;
+    const { now } = event.payload;
+    const out: MaintenanceResult = {
+      exported: { rows: 0, parts: 0, steps: 0 },
+      trimmed: { events: 0, experiment_rows: 0, steps: 0 },
+      compacted: { deleted: 0, compacted: 0, scanned: 0, steps: 0 },
+      expired: { tombstones: 0, access_exports: 0 },
+    };
+    let exportFailed: string | null = null;
+    for (let i = 1; ; i++) {
+      try {
+        const r = await step.do(`export ${i}`, async () => {
+          const e = await exportEvents(env, now, { maxRows: EXPORT_ROWS_PER_STEP, run: `${now}-${i}` });
+          return { rows: e.rows, parts: e.parts.length };
+        });
+        out.exported.rows += r.rows;
+        out.exported.parts += r.parts;
+        out.exported.steps++;
+        if (r.rows < EXPORT_ROWS_PER_STEP) break;
+      } catch (e) {
+        // Nothing is deleted that is not in R2: no trim after a failed export; the other jobs run.
+        exportFailed = (e as Error).message;
+        break;
+      }
+    }
+    if (exportFailed) out.trimmed = { skipped: `export failed: ${exportFailed}` };
+    else {
+      const t = out.trimmed as { events: number; experiment_rows: number; steps: number };
+      for (let i = 1; ; i++) {
+        const r = await step.do(`trim events ${i}`, () => trimEventRows(env, now, TRIM_CHUNKS_PER_STEP));
+        t.events += r.deleted;
+        t.steps++;
+        if (!r.more) break;
+      }
+      t.experiment_rows = await step.do('trim experiment rows', () => trimExperimentRows(env, now));
+    }
+    let from: string | undefined;
+    for (let i = 1; ; i++) {
+      const at = from;
+      const r = await step.do(`compact profiles ${i}`, () => compactProfiles(env, now, { from: at, maxPages: COMPACT_PAGES_PER_STEP }));
+      out.compacted.deleted += r.deleted;
+      out.compacted.compacted += r.compacted;
+      out.compacted.scanned += r.scanned;
+      out.compacted.steps++;
+      if (r.next === null) break;
+      from = r.next;
+    }
+    out.expired.tombstones = await step.do('expire tombstones', () => expireTombstones(env.DB, now));
+    out.expired.access_exports = await step.do('expire access exports', () => expireAccessExports(env.EXPORTS, now));
+    log(exportFailed ? 'error' : 'info', 'daily_maintenance_done', { ...out });
+    return out;
+  }
+}
+
+/** The cron's job: start today's instance (or report the one already started). */
+export async function startDailyMaintenance(env: Env, now: number): Promise<{ id: string; status: string }> {
+  const id = `daily-${new Date(now).toISOString().slice(0, 10)}`;
+  try {
+    const instance = await env.MAINTENANCE_WORKFLOW.create({ id, params: { now } });
+    return { id: instance.id, status: 'started' };
+  } catch (e) {
+    const existing = await env.MAINTENANCE_WORKFLOW.get(id).catch(() => null);
+    if (!existing) throw e;
+    return { id, status: `already ${(await existing.status()).status}` };
+  }
+}
