@@ -42,6 +42,8 @@ export const EXAMPLES: Record<string, { request?: unknown; response: unknown }> 
   'DELETE /v1/admin/segments/{name}': { response: { name: 'loyal', removed: true } },
   'GET /v1/admin/holdout': { response: { share: 0.05 } },
   'PUT /v1/admin/holdout': { request: { share: 0.05 }, response: { share: 0.05 } },
+  'GET /v1/admin/shoppers/erase/{id}': { response: { id: '1b4e28ba-2fa1-11d2-883f-0016d3cca427', status: 'running' } },
+  'GET /v1/admin/shoppers/export/{id}': { response: { id: '6fa459ea-ee8a-3ca4-894e-db77e160355e', status: 'queued' } },
   'GET /v1/admin/dashboard': { response: '<!doctype html><title>p13n dashboard</title>…' },
 };
 
