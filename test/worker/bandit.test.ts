@@ -5,7 +5,7 @@
  */
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { adminJson, event, postEvents, recommendations, seedCatalog } from './helpers';
+import { adminJson, event, inBatches, postEvents, recommendations, seedCatalog, waitForLog } from './helpers';
 
 beforeAll(() => seedCatalog());
 
@@ -22,14 +22,18 @@ async function report(id: string) {
 /** Serve `n` requests; the shopper sees the recommendation and clicks when `clicks(arm, i)` says so. */
 async function play(slot: string, n: number, clicks: (arm: string, i: number) => boolean, query: (i: number) => Record<string, string | number> = () => ({})) {
   const arms: string[] = [];
+  const ids: string[] = [];
   for (let i = 0; i < n; i++) {
     const session = `${slot}-s${i}-${Math.random().toString(36).slice(2, 8)}`;
     const r = (await recommendations({ slot, session_id: session, k: 2, ...query(i) })).body;
     arms.push(r.variant);
     const evs = [event('impression', r.items[0].item_id, session, { recommendation_id: r.recommendation_id, slot })];
     if (clicks(r.variant, i)) evs.push(event('click', r.items[0].item_id, session, { recommendation_id: r.recommendation_id, slot }));
-    expect((await postEvents(evs)).body.accepted).toBe(evs.length);
+    expect((await postEvents(evs, { settle: false })).body.accepted).toBe(evs.length);
+    ids.push(...evs.map((e) => e.event_id));
   }
+  // The consumer learns from all of them before the caller reads the report.
+  await waitForLog(ids);
   return arms;
 }
 
@@ -57,8 +61,7 @@ describe('Thompson sampling bandit', () => {
 
     // The report refreshed this isolate's snapshot: new traffic now goes mostly to B
     // (expected ≈ 95%: exploration 10% split over two arms).
-    const later: string[] = [];
-    for (let i = 0; i < 60; i++) later.push((await recommendations({ slot: 'banner-slot', session_id: `later-${i}`, k: 1 })).body.variant);
+    const later = await inBatches(60, 10, async (i) => (await recommendations({ slot: 'banner-slot', session_id: `later-${i}`, k: 1 })).body.variant as string);
     expect(countOf(later, 'B')).toBeGreaterThan(45);
     const one = (await recommendations({ slot: 'banner-slot', session_id: 'payload', k: 1 })).body;
     expect(one.experiment).toBe('banner');
@@ -93,12 +96,8 @@ describe('Thompson sampling bandit', () => {
     const r = await report('ctx');
     expect(r.bandit.contexts.mobile.A.allocation).toBeGreaterThan(0.8);
     expect(r.bandit.contexts.desktop.B.allocation).toBeGreaterThan(0.8);
-    const mobile: string[] = [];
-    const desktop: string[] = [];
-    for (let i = 0; i < 30; i++) {
-      mobile.push((await recommendations({ slot: 'ctx-slot', session_id: `m-${i}`, device: 'mobile', k: 1 })).body.variant);
-      desktop.push((await recommendations({ slot: 'ctx-slot', session_id: `d-${i}`, device: 'desktop', k: 1 })).body.variant);
-    }
+    const mobile = await inBatches(30, 10, async (i) => (await recommendations({ slot: 'ctx-slot', session_id: `m-${i}`, device: 'mobile', k: 1 })).body.variant as string);
+    const desktop = await inBatches(30, 10, async (i) => (await recommendations({ slot: 'ctx-slot', session_id: `d-${i}`, device: 'desktop', k: 1 })).body.variant as string);
     expect(mobile.filter((a) => a === 'A').length).toBeGreaterThan(20);
     expect(desktop.filter((a) => a === 'B').length).toBeGreaterThan(20);
   }, 120_000);
@@ -120,8 +119,7 @@ describe('Thompson sampling bandit', () => {
     ]);
     const r = await report('explore');
     expect(r.bandit.contexts[''].A.allocation).toBeGreaterThan(0.2); // ≈ 0.25 = 0.5 / 2 arms
-    const arms: string[] = [];
-    for (let i = 0; i < 100; i++) arms.push((await recommendations({ slot: 'explore-slot', session_id: `e-${i}`, k: 1 })).body.variant);
+    const arms = await inBatches(100, 10, async (i) => (await recommendations({ slot: 'explore-slot', session_id: `e-${i}`, k: 1 })).body.variant as string);
     // A gets 25% in expectation (sd ≈ 4.3 of 100)
     expect(arms.filter((a) => a === 'A').length).toBeGreaterThan(8);
     expect(arms.filter((a) => a === 'A').length).toBeLessThan(45);

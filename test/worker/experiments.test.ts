@@ -6,7 +6,7 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { originPage, page, slot, storePage } from './rewrite-helpers';
-import { adminJson, event, fetchWorker, fixtureCatalog, postEvents, recommendations, seedCatalog, token } from './helpers';
+import { adminJson, event, fetchWorker, fixtureCatalog, inBatches, postEvents, recommendations, seedCatalog, token, waitForLog } from './helpers';
 
 beforeAll(() => seedCatalog());
 
@@ -87,8 +87,7 @@ describe('assignment', () => {
 
   it('is sticky per shopper and follows the weights', async () => {
     const counts: Record<string, number> = { control: 0, editorial: 0, short: 0 };
-    for (let i = 0; i < 200; i++) {
-      const r = await recommendations({ slot: 'assign-slot', session_id: `shopper-${i}`, k: 4 });
+    for (const r of await inBatches(200, 10, (i) => recommendations({ slot: 'assign-slot', session_id: `shopper-${i}`, k: 4 }))) {
       expect(r.body.experiment).toBe('assign');
       counts[r.body.variant] = (counts[r.body.variant] ?? 0) + 1;
     }
@@ -178,14 +177,17 @@ describe('global holdout', () => {
     await createAndStart({ id: 'ho', slot: 'ho-slot', variants: [{ name: 'A', strategy: 'popular' }, { name: 'B', strategy: 'popular' }] });
     expect((await adminJson('/v1/admin/holdout', 'PUT', { share: 0.3 })).status).toBe(200);
     let held = 0;
-    for (let i = 0; i < 120; i++) {
+    const answers = await inBatches(120, 10, async (i) => {
       const r = await recommendations({ slot: 'ho-slot', session_id: `ho-${i}`, k: 2 });
+      const again = r.body.experiment === 'global-holdout' ? await recommendations({ slot: 'ho-slot', session_id: `ho-${i}`, k: 2 }) : null;
+      return { r, again };
+    });
+    for (const { r, again } of answers) {
       if (r.body.experiment === 'global-holdout') {
         held += 1;
         expect(r.body.variant).toBe('holdout');
         expect(r.body.strategy).toBe('control');
-        const again = await recommendations({ slot: 'ho-slot', session_id: `ho-${i}`, k: 2 });
-        expect(again.body.experiment).toBe('global-holdout');
+        expect(again!.body.experiment).toBe('global-holdout');
       } else expect(r.body.experiment).toBe('ho');
     }
     // 30% of 120 = 36 expected (sd ≈ 5)
@@ -299,6 +301,7 @@ describe('report time series', () => {
     await createAndStart({ id: 'series', slot: 'series-slot', variants: [{ name: 'A', strategy: 'popular' }, { name: 'B', strategy: 'popular' }] });
     let clicksB = 0;
     let impB = 0;
+    const ids: string[] = [];
     for (let i = 0; i < 12; i++) {
       const r = (await recommendations({ slot: 'series-slot', session_id: `series-${i}`, k: 1 })).body;
       const evs = [event('impression', r.items[0].item_id, `series-${i}`, { recommendation_id: r.recommendation_id })];
@@ -307,8 +310,10 @@ describe('report time series', () => {
         clicksB++;
         evs.push(event('click', r.items[0].item_id, `series-${i}`, { recommendation_id: r.recommendation_id }));
       }
-      await postEvents(evs);
+      await postEvents(evs, { settle: false });
+      ids.push(...evs.map((e) => e.event_id));
     }
+    await waitForLog(ids);
     // one day per bucket: everything falls into one bucket (or two around midnight UTC)
     const r = (await (await adminJson('/v1/admin/experiments/series/report?bucket_ms=86400000', 'GET')).json()) as any;
     const times = [...new Set(r.series.points.map((p: any) => p.t))];

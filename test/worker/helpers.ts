@@ -150,3 +150,10 @@ export async function waitForLog(ids: string[], timeoutMs = 15_000): Promise<Rec
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** `fn(0) … fn(n - 1)`, `size` at a time (independent requests of a statistical check), results in order. */
+export async function inBatches<T>(n: number, size: number, fn: (i: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = [];
+  for (let start = 0; start < n; start += size) out.push(...(await Promise.all(Array.from({ length: Math.min(size, n - start) }, (_, j) => fn(start + j)))));
+  return out;
+}
