@@ -189,6 +189,7 @@ export class SessionState extends DurableObject<Env> {
     this.schema();
     const events = await sessionStub(this.env, fromSessionKey, null).takeAnonymous();
     if (!events.length) return 0;
+    this.store = null; // storage is the truth after an await
     this.apply(events, userKey);
     // A cached profile no longer includes everything: read it again (with the outbox) next time.
     this.sql.exec("DELETE FROM kv WHERE key IN ('profile', 'profile_at')");
@@ -211,6 +212,7 @@ export class SessionState extends DurableObject<Env> {
   /** An anonymous object hands its history over at login, once (it is removed here). */
   async takeAnonymous(): Promise<SessionEvent[]> {
     if (!this.ready) return [];
+    this.store = null;
     const s = this.state();
     if (!s.anonymous.length) return [];
     this.saveState({ ...s, anonymous: [] });
@@ -272,8 +274,11 @@ export class SessionState extends DurableObject<Env> {
    * that arrives after this one sees the events.
    */
   async claim(batches: ClaimBatch[], userKey: string | null): Promise<Record<string, ClaimResult>> {
-    this.store = null;
     this.schema();
+    // A signed-in object's first use takes its session's anonymous history (a call to another
+    // object) first, so that no await falls between this call's dedupe rows and its state row.
+    if (userKey) await this.mergeOwnAnonymous(userKey);
+    this.store = null;
     const now = Date.now();
     let s = this.state();
     if (now - s.sweptAt >= SEEN_SWEEP_MS) {
@@ -327,7 +332,6 @@ export class SessionState extends DurableObject<Env> {
       return out;
     }
     this.store = s;
-    if (userKey) await this.mergeOwnAnonymous(userKey);
     this.apply(fresh, userKey);
     if (userKey) await this.scheduleFlush();
     else if ((await this.alarm_()) === null) await this.setAlarmAt(Date.now() + retentionMs(this.env.SESSION_RETENTION_DAYS, 30));
