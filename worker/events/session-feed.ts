@@ -6,7 +6,7 @@ import { getServingCatalog } from '../catalog/serving';
 import { attrKeys } from '../ranking/history';
 import type { ClaimBatch, ClaimResult } from '../session/durable-object';
 import { sessionObjectName, sessionStub } from '../session/client';
-import { forgetFeatures } from '../session/features-cache';
+import { changingSession } from '../session/features-cache';
 import type { EventMessage } from './message';
 
 export interface SessionGroup {
@@ -59,9 +59,7 @@ export async function claimAll(env: Env, groups: Map<string, SessionGroup>): Pro
     for (let next = todo.pop(); next; next = todo.pop()) {
       const [key, g] = next;
       try {
-        forgetFeatures(g.sessionKey);
-        out.set(key, (await sessionStub(env, g.sessionKey, g.userKey).claim(g.batches, g.userKey)) as Record<string, ClaimResult>);
-        forgetFeatures(g.sessionKey); // and anything read while the claim was on its way
+        out.set(key, (await changingSession(g.sessionKey, () => sessionStub(env, g.sessionKey, g.userKey).claim(g.batches, g.userKey))) as Record<string, ClaimResult>);
       } catch (e) {
         out.set(key, e as Error);
       }

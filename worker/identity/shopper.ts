@@ -171,9 +171,14 @@ export function sessionCookieMaxAge(env: { SESSION_COOKIE_MAX_AGE?: string }): n
   return Number(env.SESSION_COOKIE_MAX_AGE) > 0 ? Math.floor(Number(env.SESSION_COOKIE_MAX_AGE)) : 1800;
 }
 
-function sessionCookies(request: Request, value: string, maxAge: number): string[] {
+/** The attributes every cookie of ours carries (Secure on https). */
+export function cookieAttributes(request: Request, maxAge: number): string {
   const secure = new URL(request.url).protocol === 'https:' ? '; Secure' : '';
-  const attrs = `Path=/; Max-Age=${maxAge}; SameSite=Lax${secure}`;
+  return `Path=/; Max-Age=${maxAge}; SameSite=Lax${secure}`;
+}
+
+function sessionCookies(request: Request, value: string, maxAge: number): string[] {
+  const attrs = cookieAttributes(request, maxAge);
   return [`${SESSION_COOKIE}=${value}; ${attrs}; HttpOnly`, `${TRACKING_COOKIE}=${value ? '1' : ''}; ${attrs}`];
 }
 

@@ -20,7 +20,7 @@ import { bufferStub } from '../events/buffer-client';
 import { LOG_PREFIX } from '../events/log-store';
 import type { ErasureCounts, ErasureReceipt, ShopperExport } from '../schemas/shoppers';
 import { sessionStub } from '../session/client';
-import { forgetFeatures } from '../session/features-cache';
+import { changingSession } from '../session/features-cache';
 import { ACCESS_EXPORT_PREFIX } from './access';
 import { archivePage, eraseArchivedEvents, type ArchiveChange, type ArchivePosition } from './archive';
 import { allSessionKeys, keysJson, type Subject, type SubjectKeys } from './subject';
@@ -40,8 +40,7 @@ export type SessionObject = { sessionKey: string; userKey: string | null };
 /** Step 1: one chunk of (session, shopper) objects (storage and alarm). */
 export async function eraseSessions(env: Env, objects: SessionObject[]): Promise<Omit<ErasureCounts['durable_objects'], 'buffered_events'>> {
   const out = { sessions_erased: 0, rows: 0, pending_profile_events: 0, alarms_cleared: 0 };
-  for (const o of objects) forgetFeatures(o.sessionKey);
-  for (const r of await Promise.all(objects.map((o) => sessionStub(env, o.sessionKey, o.userKey).erase()))) {
+  for (const r of await Promise.all(objects.map((o) => changingSession(o.sessionKey, () => sessionStub(env, o.sessionKey, o.userKey).erase())))) {
     out.sessions_erased++;
     out.rows += r.rows;
     out.pending_profile_events += r.pending_profile_events;

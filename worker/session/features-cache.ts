@@ -60,3 +60,13 @@ export function rememberFeatures(env: Env, sessionKey: string, userKey: string |
 export function forgetFeatures(sessionKey: string): void {
   cache.set(sessionKey, { userKey: null, features: null, at: Date.now() }, 1);
 }
+
+/** `work` changes the session's object: nothing read before it ends, or while it runs, is reused. */
+export async function changingSession<T>(sessionKey: string, work: () => Promise<T>): Promise<T> {
+  forgetFeatures(sessionKey);
+  try {
+    return await work();
+  } finally {
+    forgetFeatures(sessionKey);
+  }
+}

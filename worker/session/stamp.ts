@@ -5,13 +5,12 @@
  * the page after a beacon reflects it even when another isolate took the beacon. It holds no
  * identifier; it lives as long as the session cookie.
  */
-import { parseCookies } from '../identity/shopper';
+import { cookieAttributes, parseCookies } from '../identity/shopper';
 
 export const STAMP_COOKIE = 'p13n_sv';
 
 export function stampCookie(request: Request, at: number, maxAgeS: number): string {
-  const secure = new URL(request.url).protocol === 'https:' ? '; Secure' : '';
-  return `${STAMP_COOKIE}=${Math.floor(at)}; Path=/; Max-Age=${maxAgeS}; SameSite=Lax; HttpOnly${secure}`;
+  return `${STAMP_COOKIE}=${Math.floor(at)}; ${cookieAttributes(request, maxAgeS)}; HttpOnly`;
 }
 
 /** The request's stamp, or 0 (none, or not a time). */
