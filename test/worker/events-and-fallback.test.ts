@@ -9,9 +9,9 @@ describe('event ingestion', () => {
   it('a retried batch is counted once', async () => {
     const batch = [event('view', 'skincare-1', 'retry-s'), event('click', 'skincare-2', 'retry-s'), event('purchase', 'skincare-3', 'retry-s', { value: 12.5 })];
     const first = await postEvents(batch);
-    expect(first.body).toEqual({ accepted: 3, duplicates: 0, rejected: [], warnings: [], consent: 'full', not_stored: 0 });
+    expect(first.body).toEqual({ accepted: 3, duplicates: 0, rejected: [], warnings: [], consent: 'full', not_stored: 0, session_stamp: expect.any(Number) });
     const again = await postEvents(batch);
-    expect(again.body).toEqual({ accepted: 0, duplicates: 3, rejected: [], warnings: [], consent: 'full', not_stored: 0 });
+    expect(again.body).toEqual({ accepted: 0, duplicates: 3, rejected: [], warnings: [], consent: 'full', not_stored: 0, session_stamp: expect.any(Number) });
     const ids = batch.map((e) => e.event_id);
     const log = await waitForLog(ids);
     expect(log.filter((r) => ids.includes(r.event_id))).toHaveLength(3);
