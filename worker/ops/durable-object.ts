@@ -43,7 +43,7 @@ const TABLES = {
 } as const;
 type Table = keyof typeof TABLES;
 /** Rows to upsert, per table, each in its table's column order: what a shard hands to "ops". */
-export type MetricRows = Partial<Record<Table, SqlStorageValue[][]>>;
+export type MetricRows = Partial<Record<Table, (string | number)[][]>>;
 
 export const SHARD_PREFIX = 'ops-shard-';
 const DEFAULT_ROLLUP_MS = 10_000;
@@ -114,8 +114,8 @@ export class OpsState extends DurableObject<Env> {
   async record(points: Point[]): Promise<Decision | null> {
     // A batch holds up to a second of an isolate's traffic: sum it per row first, then one upsert
     // per row (not one or more per point: that made the metrics object cost more than the requests).
-    const rows = new Map<Table, Map<string, { key: SqlStorageValue[]; vals: number[]; max?: number }>>();
-    const add = (t: Table, key: SqlStorageValue[], vals: number[], max?: number) => {
+    const rows = new Map<Table, Map<string, { key: (string | number)[]; vals: number[]; max?: number }>>();
+    const add = (t: Table, key: (string | number)[], vals: number[], max?: number) => {
       let table = rows.get(t);
       if (!table) rows.set(t, (table = new Map()));
       const id = JSON.stringify(key);
@@ -156,7 +156,7 @@ export class OpsState extends DurableObject<Env> {
   }
 
   private upsert(batch: MetricRows): void {
-    for (const [t, list] of Object.entries(batch) as [Table, SqlStorageValue[][]][]) for (const row of list) this.sql.exec(TABLES[t].upsert, ...row);
+    for (const [t, list] of Object.entries(batch) as [Table, (string | number)[][]][]) for (const row of list) this.sql.exec(TABLES[t].upsert, ...row);
   }
 
   private lastRollup = 0;
@@ -173,17 +173,17 @@ export class OpsState extends DurableObject<Env> {
     this.lastRollup = now;
     const batch: MetricRows = {};
     for (const [t, { columns }] of Object.entries(TABLES) as [Table, (typeof TABLES)[Table]][]) {
-      const list = [...this.sql.exec(`SELECT ${columns} FROM ${t}`).raw()];
+      const list = [...this.sql.exec(`SELECT ${columns} FROM ${t}`).raw()] as (string | number)[][];
       if (list.length) batch[t] = list;
     }
     if (!Object.keys(batch).length) return;
     await this.env.OPS.get(this.env.OPS.idFromName('ops')).absorb(batch);
     // Handed over (an error above keeps them for the next try). Points that arrived during the
     // call were added to these rows too: only the amounts handed over are taken off.
-    for (const [t, list] of Object.entries(batch) as [Table, SqlStorageValue[][]][]) this.subtract(t, list);
+    for (const [t, list] of Object.entries(batch) as [Table, (string | number)[][]][]) this.subtract(t, list);
   }
 
-  private subtract(t: Table, list: SqlStorageValue[][]): void {
+  private subtract(t: Table, list: (string | number)[][]): void {
     const cols = TABLES[t].columns.split(', ');
     const keys = cols.filter((c) => !['n', 'ms_sum', 'ms_max', 'fallbacks', 'errors', 'score_sum', 'score_n'].includes(c));
     const vals = cols.filter((c) => !keys.includes(c) && c !== 'ms_max');
