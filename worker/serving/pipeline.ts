@@ -2,6 +2,7 @@
  * One slot, served: context -> plan -> candidates -> rank -> rules -> record. The HTTP API
  * (JSON and HTML block) and the HTML proxy both fill slots through serveSlot.
  */
+import { displayFor, type Display } from '../render/locale';
 import type { RecommendationResponse } from '../schemas/recommendations';
 import { candidates } from './candidates';
 import { loadContext, type ServeDeps, type SlotRequest } from './context';
@@ -18,6 +19,8 @@ export interface ServedSlot {
   response: RecommendationResponse;
   /** The template to render the slot with (experiment variant, page, slot config or the default). */
   template: TemplateRef;
+  /** Currency and locale of the rendered block (the slot config's, else the environment's). */
+  display: Display;
 }
 
 export async function serveSlot(req: SlotRequest, deps: ServeDeps): Promise<ServedSlot> {
@@ -33,5 +36,5 @@ export async function serveSlot(req: SlotRequest, deps: ServeDeps): Promise<Serv
   timing.add('rules', performance.now() - t1);
   const response = await respond(ctx, p, outcome, chosen);
   record(ctx, p, outcome, ranked, response);
-  return { response, template: p.template };
+  return { response, template: p.template, display: displayFor(ctx.env, ctx.slot) };
 }
