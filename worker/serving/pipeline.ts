@@ -2,6 +2,7 @@
  * One slot, served: context -> plan -> candidates -> rank -> rules -> record. The HTTP API
  * (JSON and HTML block) and the HTML proxy both fill slots through serveSlot.
  */
+import { PartialCatalog } from '../catalog/serving';
 import { displayFor, type Display } from '../render/locale';
 import type { RecommendationResponse } from '../schemas/recommendations';
 import { candidates } from './candidates';
@@ -23,18 +24,30 @@ export interface ServedSlot {
   display: Display;
 }
 
+/** A catalog still loading (PartialCatalog) answers after at most this many passes. */
+const MAX_PASSES = 3;
+
 export async function serveSlot(req: SlotRequest, deps: ServeDeps): Promise<ServedSlot> {
   const { timing } = deps;
   const ctx = await loadContext(req, deps);
   const p = plan(ctx);
-  const outcome = await timing.measure('candidates', candidates(ctx, p));
-  const t0 = performance.now();
-  const ranked = rank(outcome.answer.ranked);
-  timing.add('rank', performance.now() - t0);
-  const t1 = performance.now();
-  const chosen = applySlotRules(ranked, ctx, p);
-  timing.add('rules', performance.now() - t1);
-  const response = await respond(ctx, p, outcome, chosen);
-  record(ctx, p, outcome, ranked, response);
-  return { response, template: p.template, display: displayFor(ctx.env, ctx.slot) };
+  for (let pass = 1; ; pass++) {
+    const outcome = await timing.measure('candidates', candidates(ctx, p));
+    const t0 = performance.now();
+    const ranked = rank(outcome.answer.ranked);
+    timing.add('rank', performance.now() - t0);
+    const t1 = performance.now();
+    const chosen = applySlotRules(ranked, ctx, p);
+    timing.add('rules', performance.now() - t1);
+    // A catalog still loading read only what earlier passes looked up: the items this pass
+    // missed are read, and the pass runs again (worker/catalog/partial-view.ts).
+    const partial = ctx.catalog instanceof PartialCatalog ? ctx.catalog : null;
+    if (partial && !partial.complete && pass < MAX_PASSES) {
+      await timing.measure('catalog-partial', partial.fill());
+      continue;
+    }
+    const response = await respond(ctx, p, outcome, chosen);
+    record(ctx, p, outcome, ranked, response);
+    return { response, template: p.template, display: displayFor(ctx.env, ctx.slot) };
+  }
 }
