@@ -3,7 +3,7 @@
  * and real ONNX inference. test/global-setup.ts trains a small model with the code in
  * model/ before the suite, so the model under test is always one the pipeline produced.
  */
-import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-workers';
+import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
 import { testOrigin } from './test/worker/rewrite-origin.ts';
 

@@ -104,6 +104,9 @@ export const slots = sqliteTable('slots', {
   slot: text('slot').primaryKey(),
   rules: text('rules', { mode: 'json' }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
   template: text('template'),
+  /** ISO 4217 code and BCP 47 locale for this slot's blocks; null: the environment's CURRENCY / LOCALE */
+  currency: text('currency'),
+  locale: text('locale'),
   updatedAt: integer('updated_at').notNull(),
 });
 

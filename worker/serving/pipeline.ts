@@ -3,6 +3,7 @@
  * (JSON and HTML block) and the HTML proxy both fill slots through serveSlot.
  */
 import { PartialCatalog } from '../catalog/serving';
+import { displayFor, type Display } from '../render/locale';
 import type { RecommendationResponse } from '../schemas/recommendations';
 import { candidates } from './candidates';
 import { loadContext, type ServeDeps, type SlotRequest } from './context';
@@ -19,6 +20,8 @@ export interface ServedSlot {
   response: RecommendationResponse;
   /** The template to render the slot with (experiment variant, page, slot config or the default). */
   template: TemplateRef;
+  /** Currency and locale of the rendered block (the slot config's, else the environment's). */
+  display: Display;
 }
 
 /** A catalog still loading (PartialCatalog) answers after at most this many passes. */
@@ -45,6 +48,6 @@ export async function serveSlot(req: SlotRequest, deps: ServeDeps): Promise<Serv
     }
     const response = await respond(ctx, p, outcome, chosen);
     record(ctx, p, outcome, ranked, response);
-    return { response, template: p.template };
+    return { response, template: p.template, display: displayFor(ctx.env, ctx.slot) };
   }
 }
