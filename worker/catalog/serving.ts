@@ -73,6 +73,16 @@ export async function servingCatalogNow(env: CatalogEnv & { CATALOG_COLD_START?:
   return new PartialCatalog(env.DB);
 }
 
+/** Is the item in the catalog? Asked of D1 for this one item while the isolate's catalog loads. */
+export async function catalogHas(env: CatalogEnv & { CATALOG_COLD_START?: string }, id: string, waitUntil?: (p: Promise<unknown>) => void): Promise<boolean> {
+  const catalog = await servingCatalogNow(env, waitUntil);
+  if (catalog instanceof PartialCatalog) {
+    catalog.want([id]);
+    await catalog.fill();
+  }
+  return catalog.has(id);
+}
+
 /** After a catalog write in this isolate: the next getServingCatalog applies it before answering. */
 export function noteCatalogWrite(d1: D1Database): void {
   stateOf(d1).dirty = true;
