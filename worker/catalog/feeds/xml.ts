@@ -73,7 +73,11 @@ export function scanXmlItems(text: string, itemTags: readonly string[] = ['item'
 
   while (pos < text.length) {
     const lt = text.indexOf('<', pos);
-    if (lt === -1) break;
+    if (lt === -1) {
+      // Cut off inside a child: keep what it says (the report can then name the item).
+      if (child && stack.length === itemDepth + 2) child.text += decodeEntities(text.slice(pos));
+      break;
+    }
     if (child && stack.length === itemDepth + 2) child.text += decodeEntities(text.slice(pos, lt));
     if (text.startsWith('<!--', lt)) {
       const end = text.indexOf('-->', lt + 4);
@@ -139,6 +143,7 @@ export function scanXmlItems(text: string, itemTags: readonly string[] = ['item'
 
   function finish(complete: boolean): XmlScan {
     if (item) {
+      if (child) closeChild();
       item.error ??= 'the feed ends inside this item (cut off?)';
       items.push(item);
     }
