@@ -3,7 +3,9 @@
  * reported where it is, the valid items served afterwards, and a full feed marking what it no longer
  * lists (kept, not served) under its guards. Real D1 and the real serving catalog.
  */
+import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { pullCatalogFeed } from '../../worker/catalog/feed-pull';
 import { ADMIN, fetchWorker } from './helpers';
 
 const json = async (res: Response) => (await res.json()) as any;
@@ -91,5 +93,19 @@ describe('catalog feeds through the admin API', () => {
     expect(await served('feeds-full', false)).toEqual(ids);
     await importFeed(gmcFeed([gmcItem('full-4', 'feeds-full')]), '');
     expect(await served('feeds-full')).toEqual(ids);
+  });
+
+  it('the scheduled pull of CATALOG_FEED_URL imports the feed in steps and removes its stored copy', async () => {
+    // The feed is served by the test origin (real HTTP, vitest.config.ts outboundService).
+    const tsv = ['id\ttitle\tprice\tavailability\tproduct_type', 'pull-1\tKettle\t30.00 USD\tin stock\tfeeds-pull', 'pull-2\tToaster\t45.00 USD\tin stock\tfeeds-pull', 'pull-3\tBad\tfree\tin stock\tfeeds-pull'].join('\n');
+    await fetch('http://origin.test/__origin/pages', { method: 'POST', body: JSON.stringify({ path: '/feeds/catalog.tsv', headers: [['content-type', 'text/tab-separated-values']], chunks: [tsv] }) });
+    // The maintenance workflow's steps, run in order (the workflow itself is covered by test/worker/ops.test.ts).
+    const steps: string[] = [];
+    const step = { do: async (name: string, fn: () => Promise<unknown>) => (steps.push(name), fn()) } as any;
+    const out = await pullCatalogFeed({ ...env, CATALOG_FEED_URL: 'http://origin.test/feeds/catalog.tsv', CATALOG_FEED_FORMAT: '', CATALOG_FEED_FULL: '0' }, step, Date.now());
+    expect(out).toMatchObject({ format: 'gmc', rows: 3, upserted: 2, rejected: 1, first_rejected: [{ line: 4, item_id: 'pull-3' }], removal: null });
+    expect(steps).toEqual(['feed fetch', 'feed upsert 1', 'feed cleanup']);
+    expect(await served('feeds-pull')).toEqual(['pull-1', 'pull-2']);
+    expect((await env.MODELS.list({ prefix: 'catalog/feeds/' })).objects).toEqual([]);
   });
 });
