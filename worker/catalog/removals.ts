@@ -40,7 +40,7 @@ export async function markUnlisted(d1: D1Database, opts: { since: number; listed
     return {
       removed: 0,
       live: live!.n,
-      refused: `${unlisted!.n} of ${live!.n} items (${(share * 100).toFixed(1)}%) are not in the feed, more than the allowed ${(maxShare * 100).toFixed(0)}%: nothing marked (a truncated feed?). Raise max_removed_share to mark them.`,
+      refused: `${unlisted!.n} of ${live!.n} items (${(share * 100).toFixed(1)}%) are not in the feed, more than the allowed ${(maxShare * 100).toFixed(0)}%: nothing marked (a truncated feed?). Raise max_removed_share (CLI: --max-removed-share) to mark them.`,
       catalog_version: await catalogVersion(d1),
     };
   }

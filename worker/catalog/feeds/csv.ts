@@ -22,9 +22,9 @@ export function isTabSeparated(text: string): boolean {
 /** Rows with the line each starts on; header names lower-cased, without a "g:" prefix. */
 export function tabularRows(text: string, aliases: Record<string, string> = {}): { rows: TabularRow[]; columns: string[]; tabs: boolean } {
   const tabs = isTabSeparated(text);
-  let records: { record: string[]; raw: string; info: { lines: number } }[];
+  let records: { record: string[]; info: { lines: number; empty_lines: number } }[];
   try {
-    records = parse(text, { bom: true, delimiter: tabs ? '\t' : ',', relax_column_count: true, relax_quotes: true, skip_empty_lines: true, info: true, raw: true }) as never;
+    records = parse(text, { bom: true, delimiter: tabs ? '\t' : ',', relax_column_count: true, relax_quotes: true, skip_empty_lines: true, info: true }) as never;
   } catch (e) {
     if (e instanceof CsvError) throw new FeedError(e.message.replace(/^Invalid [^:]*: /, ''), (e as CsvError & { lines?: number }).lines ?? null);
     throw e;
@@ -36,10 +36,12 @@ export function tabularRows(text: string, aliases: Record<string, string> = {}):
   });
   const index = new Map<string, number>();
   columns.forEach((c, i) => index.has(c) || index.set(c, i));
+  // csv-parse counts the line a record ends on (a quoted value may span lines): a record starts
+  // after the previous one's last line and the empty lines skipped in between.
+  let prev = records[0]!.info;
   const rows = records.slice(1).map((r) => {
-    // csv-parse counts the line a record ends on; a quoted field may span lines.
-    const inner = r.raw.replace(/^[\r\n]+/, '').replace(/\r?\n$/, '');
-    const line = r.info.lines - (inner.match(/\n/g)?.length ?? 0);
+    const line = prev.lines + 1 + (r.info.empty_lines - prev.empty_lines);
+    prev = r.info;
     return { line, get: (c: string) => (index.has(c) ? r.record[index.get(c)!] : undefined) };
   });
   return { rows, columns, tabs };
