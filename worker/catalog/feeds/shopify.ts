@@ -33,7 +33,7 @@ function variantAvailable(v: Json): boolean {
 function addProduct(out: FeedCollector, p: unknown, path: string): void {
   const product = obj(p);
   if (!product) {
-    out.add({}, [{ field: path, message: 'is not a product object' }], { path });
+    out.reject([{ field: path, message: 'is not a product object' }], { path });
     return;
   }
   const issues: ErrorIssue[] = [];

@@ -61,6 +61,12 @@ export class FeedCollector {
 
   constructor(private readonly fieldName: (field: string) => string) {}
 
+  /** A row that is not a row at all (not an object): only the parser's own issue. */
+  reject(issues: ErrorIssue[], where: Where): void {
+    this.rows++;
+    this.rejected.push({ line: where.line ?? null, path: where.path ?? null, item_id: null, issues });
+  }
+
   add(candidate: Record<string, unknown>, issues: ErrorIssue[], where: Where): void {
     this.rows++;
     const id = typeof candidate.item_id === 'string' && candidate.item_id.trim() ? candidate.item_id.trim() : null;
