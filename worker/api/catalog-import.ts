@@ -8,7 +8,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { FEED_FORMATS, FeedError, FeedRejectionSchema, parseFeed, type ParsedFeed } from '../catalog/feeds';
 import { applyFeed } from '../catalog/import';
-import { DEFAULT_MAX_REMOVED_SHARE, markUnlisted } from '../catalog/removals';
+import { CLOCK_MARGIN_MS, DEFAULT_MAX_REMOVED_SHARE, markUnlisted } from '../catalog/removals';
 import { describeIssues, errorBody, zodIssues } from '../lib/errors';
 import { MAX_CATALOG_ITEMS_PER_CALL } from '../schemas/catalog';
 import { adminErrorResponses, ErrorSchema, Id } from '../schemas/common';
@@ -110,7 +110,7 @@ catalogFeedsApi.openapi(
     path: '/v1/admin/catalog/removals',
     summary: 'Mark items a full feed did not list (in_stock false, removed_at; never deleted): the last call of a chunked full import',
     description:
-      'Items not written since `since` (the written_at of the import\'s first upsert) and not already marked are marked removed; ids in `listed` (the feed\'s bad rows) count as listed. Nothing is marked when more than max_removed_share of the live catalog would be.',
+      'Items not written since `since` (the written_at of the import\'s first upsert, less one minute for clock differences between machines) and not already marked are marked removed; ids in `listed` (the feed\'s bad rows) count as listed. Nothing is marked when more than max_removed_share of the live catalog would be.',
     security,
     request: {
       body: {
@@ -118,7 +118,7 @@ catalogFeedsApi.openapi(
         content: {
           'application/json': {
             schema: z.object({
-              since: z.number().int().positive().refine((t) => t <= Date.now(), 'must not be in the future (use written_at from the first upsert)'),
+              since: z.number().int().positive().refine((t) => t <= Date.now() + CLOCK_MARGIN_MS, 'must not be in the future (use written_at from the first upsert)'),
               listed: z.array(Id).max(MAX_CATALOG_ITEMS_PER_CALL).default([]),
               max_removed_share: z.number().min(0).max(1).default(DEFAULT_MAX_REMOVED_SHARE),
             }),
@@ -130,6 +130,7 @@ catalogFeedsApi.openapi(
   }),
   async (c) => {
     const b = c.req.valid('json');
-    return c.json(await markUnlisted(c.env.DB, { since: b.since, listed: b.listed, maxShare: b.max_removed_share }), 200);
+    // The chunks were written by whichever machines took the calls (CLOCK_MARGIN_MS).
+    return c.json(await markUnlisted(c.env.DB, { since: b.since - CLOCK_MARGIN_MS, listed: b.listed, maxShare: b.max_removed_share }), 200);
   },
 );

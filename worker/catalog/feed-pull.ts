@@ -12,7 +12,7 @@
 import type { WorkflowStep } from 'cloudflare:workers';
 import { FEED_FORMATS, FeedError, parseFeed, type FeedFormat, type FeedRejection, type ParsedFeed } from './feeds';
 import { finishFullFeed } from './import';
-import type { RemovalResult } from './removals';
+import { CLOCK_MARGIN_MS, type RemovalResult } from './removals';
 import { upsertItems } from './writes';
 
 export const MAX_FEED_BYTES = 32 * 1024 * 1024;
@@ -82,8 +82,8 @@ export async function pullCatalogFeed(env: FeedPullEnv, step: Pick<WorkflowStep,
       const bytes = await readLimited(res, MAX_FEED_BYTES);
       const feed = parseFeed(new TextDecoder().decode(bytes), cfg.format);
       await env.MODELS.put(key, bytes);
-      // Every later write is after this instant: the full feed's removal cut-off.
-      return { ok: true as const, since: Date.now(), format: feed.format, rows: feed.rows, valid: feed.items.length, rejected: feed.rejected.length, first_rejected: feed.rejected.slice(0, 5) };
+      // Every later write is after this instant (less the margin for other machines' clocks): the full feed's removal cut-off.
+      return { ok: true as const, since: Date.now() - CLOCK_MARGIN_MS, format: feed.format, rows: feed.rows, valid: feed.items.length, rejected: feed.rejected.length, first_rejected: feed.rejected.slice(0, 5) };
     } catch (e) {
       // A feed that cannot be read is not retried: the same bytes would fail the same way.
       if (e instanceof FeedError) return { ok: false as const, error: `feed: ${e.message}` };

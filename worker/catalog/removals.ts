@@ -15,6 +15,12 @@ import { catalogVersion } from './writes';
 import { noteCatalogWrite } from './serving';
 
 export const DEFAULT_MAX_REMOVED_SHARE = 0.5;
+/**
+ * A chunked import writes from several machines whose clocks may differ a little: its cut-off is
+ * taken this much before its first write, so a chunk stamped by a slower clock never looks unlisted.
+ * (Items written by others in that minute before the import count as listed: the safe side.)
+ */
+export const CLOCK_MARGIN_MS = 60_000;
 
 export interface RemovalResult {
   removed: number;
