@@ -95,6 +95,23 @@ describe('catalog feeds through the admin API', () => {
     expect(await served('feeds-full')).toEqual(ids);
   });
 
+  it('a chunked full import (the CLI): upserts, then removals from the first chunk\'s written_at', async () => {
+    const item = (id: string) => ({ item_id: id, title: id, category: 'feeds-chunks' });
+    const upsert = async (ids: string[]) => json(await fetchWorker('/v1/admin/catalog', { method: 'POST', headers: { ...ADMIN, 'content-type': 'application/json' }, body: JSON.stringify(ids.map(item)) }));
+    await upsert(['chunk-old', 'chunk-bad']);
+    // Written by an earlier import, more than the clock margin (a minute) ago.
+    await env.DB.prepare("UPDATE items SET updated_at = updated_at - 120000 WHERE id IN ('chunk-old', 'chunk-bad')").run();
+    const first = await upsert(['chunk-1']);
+    await upsert(['chunk-2']);
+    const removals = (body: unknown) => fetchWorker('/v1/admin/catalog/removals', { method: 'POST', headers: { ...ADMIN, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect((await removals({ since: first.written_at + 3_600_000 })).status).toBe(400);
+    const r = await removals({ since: first.written_at, listed: ['chunk-bad'], max_removed_share: 1 });
+    expect(r.status).toBe(200);
+    expect((await json(r)).removed).toBeGreaterThanOrEqual(1);
+    expect(await served('feeds-chunks')).toEqual(['chunk-1', 'chunk-2', 'chunk-bad']);
+    expect(await served('feeds-chunks', false)).toEqual(['chunk-1', 'chunk-2', 'chunk-bad', 'chunk-old']);
+  });
+
   it('the scheduled pull of CATALOG_FEED_URL imports the feed in steps and removes its stored copy', async () => {
     // The feed is served by the test origin (real HTTP, vitest.config.ts outboundService).
     const tsv = ['id\ttitle\tprice\tavailability\tproduct_type', 'pull-1\tKettle\t30.00 USD\tin stock\tfeeds-pull', 'pull-2\tToaster\t45.00 USD\tin stock\tfeeds-pull', 'pull-3\tBad\tfree\tin stock\tfeeds-pull'].join('\n');
