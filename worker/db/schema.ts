@@ -22,6 +22,8 @@ export const items = sqliteTable(
     /** Popularity prior (decayed interaction count); drives cold start and fallback lists. */
     popularity: real('popularity').notNull().default(0),
     updatedAt: integer('updated_at').notNull(),
+    /** Set (ms) when a full catalog feed no longer lists the item: kept, not served (in_stock false); cleared when a write lists it again. */
+    removedAt: integer('removed_at'),
   },
   (t) => [index('items_category_idx').on(t.category), index('items_popularity_idx').on(t.popularity)],
 );
