@@ -29,7 +29,16 @@ export class PartialCatalog implements ServingCatalog {
   private readonly lists = new Map<string, { items: ItemFacts[]; limit: number }>();
   private readonly missedLists = new Map<string, number>();
 
-  constructor(private readonly d1: D1Database) {}
+  /** `load`: start loading the isolate's full catalog; called once the request has its answer. */
+  constructor(
+    private readonly d1: D1Database,
+    private readonly load: () => void = () => {},
+  ) {}
+
+  /** The request has its answer: the isolate may now load the full catalog. */
+  answered(): void {
+    this.load();
+  }
 
   /** Items read so far (this view never knows the catalog's size). */
   get size(): number {

@@ -78,18 +78,22 @@ export async function servingCatalogNow(env: ColdEnv, waitUntil?: (p: Promise<un
   st.coldMeta ??= readMeta(env.DB).catch(() => null);
   const meta = await st.coldMeta;
   if (st.view || !meta || meta.bytes < numberVar(env.CATALOG_COLD_BYTES, DEFAULT_COLD_BYTES)) return getServingCatalog(env, waitUntil);
-  st.pending ??= refresh(env, st).finally(() => (st.pending = undefined));
-  waitUntil(st.pending.catch((e: Error) => log('warn', 'catalog_load_failed', { error: e.message })));
-  return new PartialCatalog(env.DB);
+  // The load starts once this request has its answer: run beside it, reading and decoding the
+  // snapshot would take the isolate's thread from the very answer it is meant to spare.
+  return new PartialCatalog(env.DB, () => {
+    if (st.view) return;
+    st.pending ??= refresh(env, st).finally(() => (st.pending = undefined));
+    waitUntil(st.pending.catch((e: Error) => log('warn', 'catalog_load_failed', { error: e.message })));
+  });
 }
 
 /** Is the item in the catalog? Asked of D1 for this one item while the isolate's catalog loads. */
 export async function catalogHas(env: ColdEnv, id: string, waitUntil?: (p: Promise<unknown>) => void): Promise<boolean> {
   const catalog = await servingCatalogNow(env, waitUntil);
-  if (catalog instanceof PartialCatalog) {
-    catalog.want([id]);
-    await catalog.fill();
-  }
+  if (!(catalog instanceof PartialCatalog)) return catalog.has(id);
+  catalog.want([id]);
+  await catalog.fill();
+  catalog.answered();
   return catalog.has(id);
 }
 

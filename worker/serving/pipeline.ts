@@ -48,6 +48,7 @@ export async function serveSlot(req: SlotRequest, deps: ServeDeps): Promise<Serv
     }
     const response = await respond(ctx, p, outcome, chosen);
     record(ctx, p, outcome, ranked, response);
+    partial?.answered();
     return { response, template: p.template, display: displayFor(ctx.env, ctx.slot) };
   }
 }
