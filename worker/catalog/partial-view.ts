@@ -10,6 +10,7 @@
  */
 import { FACTS_COLUMNS, factsOf, type FactsRow } from './delta';
 import { countRead } from './read-stats';
+import { firstPassing } from './first-passing';
 import type { ItemFacts, ServingCatalog } from './types';
 
 /** First page of a popularity list; a pass that runs off its end asks for 4× more, up to MAX. */
@@ -61,14 +62,7 @@ export class PartialCatalog implements ServingCatalog {
   }
 
   popular(n: number, ok: (f: ItemFacts) => boolean, category?: string): ItemFacts[] {
-    const out: ItemFacts[] = [];
-    if (n <= 0) return out;
-    for (const f of this.popularIter(category)) {
-      if (!ok(f)) continue;
-      out.push(f);
-      if (out.length >= n) break;
-    }
-    return out;
+    return firstPassing(this.popularIter(category), n, ok);
   }
 
   *popularIter(category?: string): Generator<ItemFacts> {
