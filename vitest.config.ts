@@ -56,7 +56,9 @@ export default defineConfig(async () => {
       }),
     ],
     test: {
-      include: ['test/worker/**/*.test.ts', 'test/unit/**/*.test.ts'],
+      // Each file gets its own workerd (seconds of set-up): small groups of tests live in
+      // test/worker/*.cases.ts, imported by the file they belong with.
+      include: ['test/worker/**/*.test.ts'],
       setupFiles: ['./test/worker/apply-migrations.ts'],
       globalSetup: ['./test/global-setup.ts'],
       testTimeout: 30_000,

@@ -1,7 +1,7 @@
 /**
  * The experiment statistics against values computed by hand (the arithmetic is in the
- * comments; it was cross-checked with Python's statistics.NormalDist). Pure functions, run in
- * workerd with the rest of the suite.
+ * comments; it was cross-checked with Python's statistics.NormalDist). Pure functions: they run
+ * in Node with the model tests (vitest.model.config.ts), without a workerd per file.
  */
 import { describe, expect, it } from 'vitest';
 import {

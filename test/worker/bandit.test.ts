@@ -6,6 +6,7 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { adminJson, event, inBatches, postEvents, recommendations, seedCatalog, waitForLog } from './helpers';
+import './bandit-thompson.cases';
 
 beforeAll(() => seedCatalog());
 

@@ -3,6 +3,7 @@ import { env } from 'cloudflare:workers';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, P13nError } from '../../client';
 import { fetchWorker, fixtureCatalog, seedCatalog } from './helpers';
+import './docs.cases';
 
 const viaWorker = ((input: RequestInfo | URL, init?: RequestInit) => {
   const url = new URL(input instanceof Request ? input.url : String(input));

@@ -14,6 +14,7 @@ import { toMessages, type EventMessage } from '../../worker/events/message';
 import { sessionStub } from '../../worker/session/client';
 import type { EventRow } from '../../worker/db/schema';
 import { adminJson, event, logEvents, postEvents, recommendations, seedCatalog, waitForLog } from './helpers';
+import './event-costs.cases';
 
 beforeAll(() => seedCatalog());
 

@@ -12,6 +12,7 @@ import { sessionStub } from '../../worker/session/client';
 import { event, fetchWorker, fixtureCatalog, logEvents, postEvents, recommendations, seedCatalog, token, waitForLog } from './helpers';
 import { call } from './ops-helpers';
 import { originPage, page, setCookies, slot, slots, storePage } from './rewrite-helpers';
+import './identity-jwt.cases';
 
 const popular = fixtureCatalog()
   .sort((a, b) => b.popularity - a.popularity)

@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { adminJson, event, postEvents, recommendations, seedCatalog, token } from './helpers';
 import { activate, demoModel, registerModel } from './model-helpers';
 import { call } from './ops-helpers';
+import './model-contract.cases';
 
 const { onnx, manifest, catalog } = demoModel();
 const categories = [...new Set(catalog.map((i: any) => i.category))] as string[];

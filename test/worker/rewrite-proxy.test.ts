@@ -6,6 +6,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { adminJson, fetchWorker, seedCatalog } from './helpers';
 import { CONSENT, originLog, originPage, page, releaseOrigin, setCookies, slot, slots, storePage } from './rewrite-helpers';
+import './rewrite-failopen.cases';
 
 beforeAll(() => seedCatalog());
 
