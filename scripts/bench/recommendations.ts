@@ -13,7 +13,9 @@
  * Writes the table to docs/benchmarks.md and this size's row of the scaling table there.
  * Not a test: no thresholds.
  *
- *   npm run bench [-- --items 50000 --levels 1,2,4,8 --seconds 10 --rounds 3 --reuse]
+ *   npm run bench [-- --items 50000 --levels 1,2,4,8 --seconds 10 --rounds 3 --reuse --kinds]
+ *   --kinds: afterwards, CPU per request of each kind of request in the mix alone (1 connection,
+ *   beside /health), printed as `kind <name> … µs CPU/req`: where the mix's cost comes from.
  */
 import autocannon from 'autocannon';
 import { parseArgs } from 'node:util';
@@ -23,7 +25,7 @@ import { machine, median, writeSection } from '../lib/report';
 import { localAdminToken, localServerKeyHeader, ROOT, startDev } from '../lib/wrangler';
 import { cpuBetween, workerdCpu } from './cpu-meter';
 import { connectInspector } from '../lib/inspector';
-import { dataFor, MIX_DESCRIPTION, openBench, recommendationMix } from './setup';
+import { dataFor, MIX_DESCRIPTION, MIX_KINDS, openBench, recommendationMix, type MixKind } from './setup';
 
 const { values } = parseArgs({
   options: {
@@ -35,6 +37,7 @@ const { values } = parseArgs({
     'inspector-port': { type: 'string', default: '9297' },
     reuse: { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
+    kinds: { type: 'boolean', default: false },
   },
 });
 const nItems = Number(values.items);
@@ -96,6 +99,15 @@ try {
       }
     }
     results.push(row);
+  }
+
+  if (values.kinds) {
+    const seconds = Math.max(2, Number(values.seconds) / 2);
+    const { cpuPerReq: healthCpu } = await run(1, '/health', seconds);
+    for (const kind of Object.keys(MIX_KINDS) as MixKind[]) {
+      const { res, cpuPerReq } = await run(1, recommendationMix(bench, kind), seconds);
+      console.log(`kind ${kind.padEnd(12)} p50 ${res.latency.p50} ms  ${res.requests.average} req/s  ${cpuPerReq.toFixed(0)} µs CPU/req  (/health ${healthCpu.toFixed(0)}, Δ ${(cpuPerReq - healthCpu).toFixed(0)})  non-2xx ${res.non2xx}`);
+    }
   }
 
   const inspector = await connectInspector(inspectorPort).catch(() => null);

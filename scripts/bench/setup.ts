@@ -95,17 +95,27 @@ async function probe(url: string): Promise<string> {
 export const MIX_DESCRIPTION =
   'a fixed cycle of 20 requests: 12 from 300 sessions with live history, 3 from never-seen session ids, 2 without a session id (no consent), 2 product-page requests (item_id) from sessions with history, 1 with a category filter';
 
-export function recommendationMix(b: Bench): () => string {
+/** Each kind of request in the mix, as the n-th request of the bench would ask it. */
+export const MIX_KINDS = {
+  history: (b: Bench, n: number) => `/v1/recommendations?k=10&slot=home&session_id=${b.sessions[n % b.sessions.length]!}`,
+  'new-session': (_b: Bench, n: number) => `/v1/recommendations?k=10&slot=home&session_id=new-${process.pid}-${n}`,
+  anonymous: () => '/v1/recommendations?k=10&slot=home',
+  'product-page': (b: Bench, n: number) =>
+    `/v1/recommendations?k=10&slot=pdp&session_id=${b.sessions[n % b.sessions.length]!}&item_id=${encodeURIComponent(b.itemIds[(n * 7919) % b.itemIds.length]!)}`,
+  category: (b: Bench, n: number) => `/v1/recommendations?k=10&slot=home&session_id=${b.sessions[n % b.sessions.length]!}&category=${encodeURIComponent(b.categories[n % b.categories.length]!)}`,
+} as const;
+export type MixKind = keyof typeof MIX_KINDS;
+
+/** The mix's kind for the n-th request: 12 history, 3 new-session, 2 anonymous, 2 product-page, 1 category in 20. */
+function kindOf(n: number): MixKind {
+  const i = n % 20;
+  return i < 12 ? 'history' : i < 15 ? 'new-session' : i < 17 ? 'anonymous' : i < 19 ? 'product-page' : 'category';
+}
+
+export function recommendationMix(b: Bench, only?: MixKind): () => string {
   let n = 0;
   return () => {
     n += 1;
-    const i = n % 20;
-    const sid = b.sessions[n % b.sessions.length]!;
-    const base = '/v1/recommendations?k=10';
-    if (i < 12) return `${base}&slot=home&session_id=${sid}`;
-    if (i < 15) return `${base}&slot=home&session_id=new-${process.pid}-${n}`;
-    if (i < 17) return `${base}&slot=home`;
-    if (i < 19) return `${base}&slot=pdp&session_id=${sid}&item_id=${encodeURIComponent(b.itemIds[(n * 7919) % b.itemIds.length]!)}`;
-    return `${base}&slot=home&session_id=${sid}&category=${encodeURIComponent(b.categories[n % b.categories.length]!)}`;
+    return MIX_KINDS[only ?? kindOf(n)](b, n);
   };
 }
