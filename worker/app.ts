@@ -4,6 +4,7 @@ import { HTTPException } from 'hono/http-exception';
 import { adminApi } from './api/admin';
 import { requireAdmin } from './api/admin-auth';
 import { batchApi } from './api/batch';
+import { consoleApp } from './console/routes';
 import { docsApi } from './api/docs';
 import { eventsApi } from './api/events';
 import { experimentsApi } from './api/experiments';
@@ -40,7 +41,7 @@ app.use('*', async (c, next) => {
 
 // Security (docs/security.md): headers on everything we answer ourselves; CORS allow-list, rate
 // limits and body limits on the public API; admin bodies are bounded too (bulk catalog uploads).
-for (const path of ['/v1/*', '/health', '/openapi.json', '/p13n.js', '/docs']) app.use(path, securityHeaders);
+for (const path of ['/v1/*', '/health', '/openapi.json', '/p13n.js', '/docs', '/console', '/console/*']) app.use(path, securityHeaders);
 for (const path of ['/v1/events', '/v1/recommendations', '/v1/blocks/*', '/v1/rerank', '/v1/recommendations/batch', '/v1/items/*', '/v1/trending']) app.use(path, publicCors, rateLimit, noTokenInQuery);
 app.use('/v1/events', maxBody(1024 * KIB));
 app.use('/v1/recommendations', maxBody(64 * KIB));
@@ -73,6 +74,9 @@ app.get('/openapi.json', (c) => c.json(withExamples(app.getOpenAPI31Document(ope
 
 // API reference page (Scalar), with its own CSP (worker/api/docs.ts).
 app.route('/', docsApi);
+
+// Operator console (worker/console/routes.ts): its actions call the admin API above through the app itself.
+app.route('/', consoleApp(async (req, c) => app.fetch(req, c.env, c.executionCtx)));
 
 // Storefront snippet (issue 4).
 app.get('/p13n.js', () => snippetResponse());

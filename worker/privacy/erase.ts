@@ -68,6 +68,8 @@ export async function eraseD1Rows(env: Env, s: Subject): Promise<Record<string, 
     ['rec_served', env.DB.prepare(`DELETE FROM rec_served WHERE unit_key ${IN(1)}`).bind(units)],
     ['events', env.DB.prepare(`DELETE FROM events WHERE ${mine}`).bind(u, sessions)],
     ['profiles', env.DB.prepare('DELETE FROM profiles WHERE user_key = ?1').bind(u)],
+    // The console's visitor marks (kpi_rollups themselves hold only counts).
+    ['kpi_visitors', env.DB.prepare(`DELETE FROM kpi_visitors WHERE session_key ${IN(1)}`).bind(sessions)],
   ];
   const results = await env.DB.batch(steps.map(([, st]) => st));
   return Object.fromEntries(steps.map(([table], i) => [table, results[i]!.meta.changes ?? 0]));

@@ -4,7 +4,7 @@
  */
 import type { RecommendationResponse } from '../schemas/recommendations';
 import { candidates } from './candidates';
-import { loadContext, type ServeDeps, type SlotRequest } from './context';
+import { loadContext, type ServeContext, type ServeDeps, type SlotRequest } from './context';
 import { plan, type TemplateRef } from './plan';
 import { rank } from './rank';
 import { record } from './record';
@@ -18,6 +18,8 @@ export interface ServedSlot {
   response: RecommendationResponse;
   /** The template to render the slot with (experiment variant, page, slot config or the default). */
   template: TemplateRef;
+  /** The shopper's features the answer was computed from (the console's preview shows them). */
+  features: ServeContext['features'];
 }
 
 export async function serveSlot(req: SlotRequest, deps: ServeDeps): Promise<ServedSlot> {
@@ -32,6 +34,7 @@ export async function serveSlot(req: SlotRequest, deps: ServeDeps): Promise<Serv
   const chosen = applySlotRules(ranked, ctx, p);
   timing.add('rules', performance.now() - t1);
   const response = await respond(ctx, p, outcome, chosen);
-  record(ctx, p, outcome, ranked, response);
-  return { response, template: p.template };
+  // A console preview is not a serve: no metrics, no experiment exposure.
+  if (!deps.preview) record(ctx, p, outcome, ranked, response);
+  return { response, template: p.template, features: ctx.features };
 }
