@@ -1,8 +1,8 @@
 /** The console's pages as HTML (worker/console/routes.ts reads the data and calls these). */
-import { lineChart } from '../dashboard/page';
 import { renderBlock } from '../render/block';
 import type { ServedSlot } from '../serving/pipeline';
 import type { Figures, KpiReport } from './kpi';
+import type { Signal } from './signals';
 import { esc, money, num, pct } from './layout';
 
 const table = (head: string[], rows: string[][], attrs = '') =>
@@ -51,17 +51,34 @@ function kpiRow(f: Figures): string[] {
 }
 const KPI_HEAD = ['visitors', 'orders', 'revenue', 'conversion', 'AOV', 'revenue / visitor', 'items / order', 'repeat rate', 'rec. revenue share'];
 
+/** One bar per day of the range (a day without data: no bar), as inline SVG. */
+function dailyBars(title: string, r: KpiReport, pick: (f: Figures) => number | null, fmt: (y: number) => string, color: string): string {
+  const [W, H, L, R, T, B] = [520, 200, 56, 12, 16, 30];
+  const byDay = new Map(r.daily.map((d) => [d.day, pick(d)]));
+  const days = Array.from({ length: r.days }, (_, i) => r.from + i * 86_400_000);
+  const max = Math.max(1e-9, ...[...byDay.values()].map((v) => v ?? 0)) * 1.15;
+  const slot = (W - L - R) / days.length;
+  const y = (v: number) => T + (1 - v / max) * (H - T - B);
+  const bars = days
+    .map((d, i) => {
+      const v = byDay.get(d);
+      return v === undefined || v === null ? '' : `<rect x="${(L + i * slot + slot * 0.15).toFixed(1)}" y="${y(v).toFixed(1)}" width="${(slot * 0.7).toFixed(1)}" height="${(H - B - y(v)).toFixed(1)}" fill="${color}"><title>${new Date(d).toISOString().slice(0, 10)}: ${esc(fmt(v))}</title></rect>`;
+    })
+    .join('');
+  const grid = [0, 0.5, 1].map((f) => `<line x1="${L}" x2="${W - R}" y1="${y(f * max)}" y2="${y(f * max)}" class="grid"/><text x="${L - 6}" y="${y(f * max) + 4}" text-anchor="end">${esc(fmt(f * max))}</text>`).join('');
+  const labels = [0, days.length - 1].map((i, k) => `<text x="${L + (i + 0.5) * slot}" y="${H - 10}" text-anchor="${k ? 'end' : 'start'}">${new Date(days[i]!).toISOString().slice(5, 10)}</text>`).join('');
+  return `<figure class="chart"><figcaption>${esc(title)}</figcaption><svg viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(title)}">${grid}${bars}${labels}</svg></figure>`;
+}
+
 export function kpiPage(r: KpiReport): string {
   const t = r.total;
   const tiles = KPI_TILES.map(([k, label, f]) => `<div class="kpi" data-kpi="${k}"><small>${esc(label)}</small><b>${esc(f(t[k] as number | null))}</b></div>`).join('');
   const counts = `<p class="meta" data-testid="kpi-counts">${t.visitors} visitors · ${t.orders} orders · ${t.items} items · revenue ${money(t.revenue)} · ${t.views} views · ${t.impressions} impressions · ${t.clicks} clicks</p>`;
-  const day = (x: number) => new Date(x).toISOString().slice(5, 10);
-  const series = (name: string, pick: (f: Figures) => number | null, color: string) => ({ name, color, points: r.daily.flatMap((d) => (pick(d) === null ? [] : [[d.day, pick(d)!] as [number, number]])) });
   const charts = [
-    lineChart('Conversion per day', [series('conversion', (f) => f.conversion, '#2563eb')], { yFormat: (y) => pct(y, 1), xLabel: day }),
-    lineChart('Revenue per day', [series('revenue', (f) => f.revenue, '#16a34a'), series('from recs', (f) => f.recRevenue, '#9333ea')], { yFormat: (y) => y.toFixed(0), xLabel: day }),
-    lineChart('Average order value per day', [series('AOV', (f) => f.aov, '#ea580c')], { yFormat: (y) => y.toFixed(1), xLabel: day }),
-    lineChart('Repeat-purchase rate per day', [series('repeat', (f) => f.repeatRate, '#0891b2')], { yFormat: (y) => pct(y, 0), xLabel: day }),
+    dailyBars('Conversion per day', r, (f) => f.conversion, (y) => pct(y, 1), '#2563eb'),
+    dailyBars('Revenue per day', r, (f) => f.revenue, (y) => y.toFixed(0), '#16a34a'),
+    dailyBars('Average order value per day', r, (f) => f.aov, (y) => y.toFixed(1), '#ea580c'),
+    dailyBars('Revenue from recommendations per day', r, (f) => f.recShare, (y) => pct(y, 0), '#9333ea'),
   ];
   const bySegment = table(['segment', ...KPI_HEAD], r.bySegment.map((s) => [esc(s.segment), ...kpiRow(s)]), ' data-testid="kpi-segments"');
   const bySlot = table(
@@ -88,21 +105,23 @@ ${table(
 export interface PreviewInput {
   session_id?: string;
   user_id?: string;
+  segment?: string;
   slots: string[];
   k: number;
 }
 
-function servedSlot(s: ServedSlot): string {
+function servedSlot(s: ServedSlot, signals: Record<string, Signal[]>): string {
   const r = s.response;
   const segs = r.segments.map((g) => `${esc(g.name)} <small>${g.score.toFixed(2)}</small>`).join(', ') || '—';
-  const rows = r.items.map((it) => [String(it.rank), `<code>${esc(it.item_id)}</code>`, esc(it.title), esc(it.category ?? ''), it.score.toFixed(4), esc(it.reason) + (it.pinned ? ' <b>pinned</b>' : '')]);
+  const signalText = (id: string) => (signals[id] ?? []).map((g) => `<span class="signal">${esc(g.name)} <b>${g.value}</b></span>`).join(' · ');
+  const rows = r.items.map((it) => [String(it.rank), `<code>${esc(it.item_id)}</code>`, esc(it.title), esc(it.category ?? ''), it.score.toFixed(4), esc(it.reason) + (it.pinned ? ' <b>pinned</b>' : ''), `<small>${signalText(it.item_id)}</small>`]);
   return `<section class="card" data-slot="${esc(r.slot)}"><h3>Slot <code>${esc(r.slot)}</code></h3>
 <p class="meta">strategy <b>${esc(r.strategy)}</b>${r.fallback ? ' (fallback)' : ''} · model ${esc(r.model_version ?? 'none')} · experiment ${esc(r.experiment ?? '—')}${r.variant ? ` / ${esc(r.variant)}` : ''} · template ${esc(s.template.source)}</p>
 <p class="meta">segments (score): <span data-testid="segments">${segs}</span></p>
-${table(['#', 'item', 'title', 'category', 'score', 'reason'], rows, ' class="preview-items"')}</section>`;
+${table(['#', 'item', 'title', 'category', 'score', 'reason', 'signals'], rows, ' class="preview-items"')}</section>`;
 }
 
-export function previewPage(input: PreviewInput, served: ServedSlot[] | null): string {
+export function previewPage(input: PreviewInput, segments: string[], served: ServedSlot[] | null, signals: Record<string, Signal[]>[]): string {
   const f = served?.[0]?.features;
   const history = f?.recent.length
     ? `<section class="card"><h3>History</h3>${table(['when', 'event', 'item'], f.recent.slice(0, 12).map((e) => [new Date(e.ts).toISOString().slice(0, 19).replace('T', ' '), esc(e.type), `<code>${esc(e.itemId)}</code>`]), ' data-testid="history"')}
@@ -113,9 +132,10 @@ export function previewPage(input: PreviewInput, served: ServedSlot[] | null): s
   return `<form method="get" action="/console/preview" class="card"><div class="row">
 <div><label for="session_id">Session id</label><input type="text" id="session_id" name="session_id" value="${esc(input.session_id ?? '')}"></div>
 <div><label for="user_id">Signed-in user id</label><input type="text" id="user_id" name="user_id" value="${esc(input.user_id ?? '')}"></div>
+<div><label for="segment">or as a segment</label><select id="segment" name="segment"><option value="">(from the shopper's history)</option>${segments.map((g) => `<option${g === input.segment ? ' selected' : ''}>${esc(g)}</option>`).join('')}</select></div>
 <div><label for="slots">Slots (comma separated)</label><input type="text" id="slots" name="slots" value="${esc(input.slots.join(','))}"></div>
 <div><label for="k">Items per slot</label><input type="number" id="k" name="k" min="1" max="50" value="${input.k}"></div></div>
-<p><button type="submit">Preview</button></p></form>${history}${(served ?? []).map(servedSlot).join('')}`;
+<p><button type="submit">Preview</button></p></form>${history}${(served ?? []).map((s, i) => servedSlot(s, signals[i] ?? {})).join('')}`;
 }
 
 export function slotsPage(slots: { slot: string; updatedAt: number; template: string | null }[]): string {

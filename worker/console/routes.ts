@@ -26,7 +26,10 @@ import { RecommendationRequestSchema } from '../schemas/recommendations';
 import { SlotRulesSchema } from '../schemas/slots';
 import { serveSlot } from '../serving/pipeline';
 import { getSlotConfig, listSlotConfigs, type SlotConfig } from '../slots/config';
+import { getServingCatalog } from '../catalog/serving';
+import { getSegmentRules } from '../experiments/segments';
 import { consoleOperator, logIn, logOut } from './auth';
+import { itemSignals } from './signals';
 import { kpiReport } from './kpi';
 import { CONSOLE_CSP, layout, notice, type Section } from './layout';
 import { catalogPage, experimentsPage, healthPage, kpiPage, loginPage, modelsPage, previewPage, slotEditPage, slotsPage } from './pages';
@@ -47,7 +50,7 @@ const SlotList = z.preprocess(
   (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
   z.array(Id).min(1).max(6),
 );
-const PreviewQuery = z.object({ session_id: optional(Id), user_id: optional(Id), slots: optional(SlotList), k: z.coerce.number().int().min(1).max(50).default(6) });
+const PreviewQuery = z.object({ session_id: optional(Id), user_id: optional(Id), segment: optional(Id), slots: optional(SlotList), k: z.coerce.number().int().min(1).max(50).default(6) });
 const RulesJson = z.string().max(20_000).transform((s, ctx) => {
   if (!s.trim()) return SlotRulesSchema.parse({});
   let v: unknown;
@@ -92,7 +95,7 @@ function templateError(template: string): string | null {
   }
 }
 
-async function preview(c: C, slots: string[], opts: { sessionId?: string; userId?: string; k?: number; draft?: SlotConfig }) {
+async function preview(c: C, slots: string[], opts: { sessionId?: string; userId?: string; segment?: string; k?: number; draft?: SlotConfig }) {
   return Promise.all(
     slots.map((slot) =>
       serveSlot(RecommendationRequestSchema.parse({ slot, session_id: opts.sessionId, k: opts.k ?? 6 }), {
@@ -100,7 +103,7 @@ async function preview(c: C, slots: string[], opts: { sessionId?: string; userId
         timing: new Timing(),
         waitUntil: (p) => c.executionCtx.waitUntil(p),
         shopper: { userId: opts.userId ?? null },
-        preview: { draft: opts.draft },
+        preview: { draft: opts.draft, segment: opts.segment },
       }),
     ),
   );
@@ -185,8 +188,15 @@ export function consoleApp(dispatch: Dispatch) {
     const configured = (await listSlotConfigs(c.env.DB)).map((s) => s.slot);
     const slots = q.data.slots ?? (configured.length ? configured.slice(0, 6) : DEFAULT_SLOTS);
     const asked = Object.keys(c.req.query()).length > 0;
-    const served = asked ? await preview(c, slots, { sessionId: q.data.session_id, userId: q.data.user_id, k: q.data.k }) : null;
-    return page(c, 'Preview as a shopper', 'preview', previewPage({ ...q.data, slots }, served));
+    const [served, catalog, segments] = await Promise.all([
+      asked ? preview(c, slots, { sessionId: q.data.session_id, userId: q.data.user_id, segment: q.data.segment, k: q.data.k }) : null,
+      getServingCatalog(c.env),
+      getSegmentRules(c.env.DB),
+    ]);
+    if (q.data.segment && !(q.data.segment in segments)) return problem(c, 400, `segment: no segment named "${q.data.segment}"`);
+    const lookup = (id: string) => catalog.facts(id);
+    const signals = (served ?? []).map((s) => Object.fromEntries(s.response.items.map((it) => [it.item_id, lookup(it.item_id) ? itemSignals(lookup(it.item_id)!, s.features, lookup) : []])));
+    return page(c, 'Preview as a shopper', 'preview', previewPage({ ...q.data, slots }, Object.keys(segments).sort(), served, signals));
   });
 
   app.get('/console/slots', async (c) => page(c, 'Slots', 'slots', notice('done', c.req.query('done')) + slotsPage(await listSlotConfigs(c.env.DB))));

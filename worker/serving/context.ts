@@ -39,7 +39,7 @@ export interface ServeDeps {
   /** Reads shared by the slots of one page (one request): the same session is read once. */
   pageReads?: Map<string, Promise<unknown>>;
   /** The console's preview: this slot config instead of the stored one (an unsaved edit), and nothing recorded. */
-  preview?: { draft?: SlotConfig };
+  preview?: { draft?: SlotConfig; segment?: string };
 }
 
 export interface ServeContext {
@@ -65,6 +65,8 @@ export interface ServeContext {
   /** Items never to show: the request's exclusions, the cart, purchases, the product in view. */
   excluded: Set<string>;
   filter: CandidateFilter;
+  /** The console's preview as a segment (ServeDeps.preview). */
+  previewSegment?: string;
 }
 
 export async function loadContext(slotReq: SlotRequest, { env, waitUntil, timing, shopper, newSession = false, sessionStamp = 0, pageReads, preview }: ServeDeps): Promise<ServeContext> {
@@ -114,5 +116,6 @@ export async function loadContext(slotReq: SlotRequest, { env, waitUntil, timing
     experiments,
     excluded,
     filter: buildFilter(req, excluded),
+    previewSegment: preview?.segment,
   };
 }
