@@ -49,6 +49,9 @@ app.use('/v1/recommendations/batch', maxBody(64 * KIB));
 app.use('/v1/rerank', maxBody(128 * KIB)); // 500 ids
 // The admin token is checked before an admin body is read: a stranger cannot make us buffer 32 MiB.
 app.use('/v1/admin/*', requireAdmin, maxBody(32 * 1024 * KIB));
+// The console's login is rate limited per IP like the public API (guessing the token); its forms are small.
+app.use('/console/login', rateLimit);
+app.use('/console/*', maxBody(256 * KIB));
 
 app.get('/health', (c) => c.json({ status: 'ok' }));
 

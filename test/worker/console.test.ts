@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { newSession } from '../../worker/console/auth';
 import { kpiReport } from '../../worker/console/kpi';
 import { event, postEvents, seedCatalog, token } from './helpers';
+import { activate, demoModel, registerModel } from './model-helpers';
 import { call } from './ops-helpers';
 import { originPage } from './rewrite-helpers';
 
@@ -134,5 +135,40 @@ describe('KPI rollups', () => {
     expect(tile('recShare')).toBe(`${((f.recRevenue / f.revenue) * 100).toFixed(2)}%`);
     // Bad input is a 4xx page, not a 500.
     expect((await call('/console/kpis?days=400', { headers: { authorization: `Bearer ${env.ADMIN_TOKEN}` } })).status).toBe(400);
+  });
+});
+
+describe('preview as a shopper', () => {
+  it("explains a model-ranked item: its model signals (feature × learned weight) add up to its score; nothing is recorded", async () => {
+    const { onnx, manifest, catalog } = demoModel();
+    await seedCatalog(catalog);
+    await registerModel('console-v1', onnx, manifest);
+    expect((await activate('console-v1')).status).toBe(200);
+    const category = catalog[0].category;
+    const seen = catalog.filter((i: any) => i.category === category).slice(0, 3);
+    await postEvents(seen.map((i: any) => event('view', i.item_id, 'console-model-shopper')));
+
+    const html = await (await call('/console/preview?session_id=console-model-shopper&slots=home&k=5', { headers: { authorization: `Bearer ${env.ADMIN_TOKEN}` } })).text();
+    expect(html).toContain('strategy <b>model</b>');
+    const rows = [...html.matchAll(/<tr><td>\d+<\/td><td><code>([^<]+)<\/code><\/td>.*?<td>(-?\d+\.\d{4})<\/td>.*?<\/tr>/g)];
+    expect(rows.length).toBe(5);
+    for (const [row, , score] of rows) {
+      const parts = [...row.matchAll(/model: [a-z_]+ <b>(-?[\d.]+)<\/b>/g)].map((m) => Number(m[1]));
+      expect(parts.length).toBeGreaterThan(0);
+      // Each part is rounded to 0.001: the sum is within that of the score.
+      expect(Math.abs(parts.reduce((a, b) => a + b, 0) - Number(score))).toBeLessThan(0.001 * parts.length + 1e-4);
+    }
+    // A preview is not a serve: inside a running experiment, a real request leaves a served record, a preview none.
+    const exp = { id: 'console-preview-exp', slot: 'console-exp', variants: [{ name: 'a', strategy: 'model', control: true }, { name: 'b', strategy: 'model' }] };
+    expect((await call('/v1/admin/experiments', { method: 'POST', headers: { authorization: `Bearer ${env.ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(exp) })).status).toBe(200);
+    expect((await call('/v1/admin/experiments/console-preview-exp/start', { method: 'POST', headers: { authorization: `Bearer ${env.ADMIN_TOKEN}` } })).status).toBe(200);
+    const served = async () => (await env.DB.prepare("SELECT count(*) AS n FROM rec_served WHERE experiment_id = 'console-preview-exp'").first<{ n: number }>())!.n;
+    expect((await call('/v1/recommendations?slot=console-exp&session_id=console-model-shopper&k=3')).status).toBe(200);
+    expect(await served()).toBe(1);
+    const preview = await call('/console/preview?session_id=console-model-shopper&slots=console-exp&k=3', { headers: { authorization: `Bearer ${env.ADMIN_TOKEN}` } });
+    expect(await preview.text()).toContain('experiment console-preview-exp');
+    expect(await served()).toBe(1);
+    // A segment that does not exist is a 400 page, not a 500.
+    expect((await call('/console/preview?segment=no-such-segment&slots=home', { headers: { authorization: `Bearer ${env.ADMIN_TOKEN}` } })).status).toBe(400);
   });
 });

@@ -78,18 +78,28 @@ export interface KpiReport {
   bySegment: (Figures & { segment: string })[];
   bySlot: (Figures & { slot: string })[];
   daily: (Figures & { day: number })[];
+  /** the last 48 hours, from the hour rows (visitors are counted per day only: conversion is per day) */
+  hourly: (Figures & { hour: number })[];
+  hoursFrom: number;
 }
 
-/** The last `days` days (today included), in four grouped reads of the day rows (one D1 batch). */
+/** The last `days` days (today included) from the day rows, and the last 48 hours from the hour rows: five grouped reads in one D1 batch. */
 export async function kpiReport(d1: D1Database, days: number, now = Date.now()): Promise<KpiReport> {
   const d = db(d1);
   const from = now - (now % DAY_MS) - (days - 1) * DAY_MS;
   const inRange = and(eq(kpiRollups.grain, 'day'), gte(kpiRollups.bucket, from));
-  const [total, bySegment, bySlot, daily] = await d.batch([
+  const hoursFrom = now - (now % 3_600_000) - 47 * 3_600_000;
+  const [total, bySegment, bySlot, daily, hourly] = await d.batch([
     d.select(sums).from(kpiRollups).where(and(inRange, eq(kpiRollups.slot, ''), eq(kpiRollups.segment, ''))),
     d.select({ segment: kpiRollups.segment, ...sums }).from(kpiRollups).where(and(inRange, eq(kpiRollups.slot, ''), ne(kpiRollups.segment, ''))).groupBy(kpiRollups.segment),
     d.select({ slot: kpiRollups.slot, ...sums }).from(kpiRollups).where(and(inRange, ne(kpiRollups.slot, ''), eq(kpiRollups.segment, ''))).groupBy(kpiRollups.slot),
     d.select({ day: kpiRollups.bucket, ...sums }).from(kpiRollups).where(and(inRange, eq(kpiRollups.slot, ''), eq(kpiRollups.segment, ''))).groupBy(kpiRollups.bucket).orderBy(kpiRollups.bucket),
+    d
+      .select({ hour: kpiRollups.bucket, ...sums })
+      .from(kpiRollups)
+      .where(and(eq(kpiRollups.grain, 'hour'), gte(kpiRollups.bucket, hoursFrom), eq(kpiRollups.slot, ''), eq(kpiRollups.segment, '')))
+      .groupBy(kpiRollups.bucket)
+      .orderBy(kpiRollups.bucket),
   ]);
   return {
     days,
@@ -98,5 +108,7 @@ export async function kpiReport(d1: D1Database, days: number, now = Date.now()):
     bySegment: bySegment.map((r) => ({ segment: r.segment, ...figures(toCounts(r)) })),
     bySlot: bySlot.map((r) => ({ slot: r.slot, ...figures(toCounts(r)) })).sort((a, b) => b.impressions - a.impressions),
     daily: daily.map((r) => ({ day: r.day, ...figures(toCounts(r)) })),
+    hourly: hourly.map((r) => ({ hour: r.hour, ...figures(toCounts(r)) })),
+    hoursFrom,
   };
 }

@@ -51,22 +51,23 @@ function kpiRow(f: Figures): string[] {
 }
 const KPI_HEAD = ['visitors', 'orders', 'revenue', 'conversion', 'AOV', 'revenue / visitor', 'items / order', 'repeat rate', 'rec. revenue share'];
 
-/** One bar per day of the range (a day without data: no bar), as inline SVG. */
-function dailyBars(title: string, r: KpiReport, pick: (f: Figures) => number | null, fmt: (y: number) => string, color: string): string {
+/** One bar per day (or hour) of the range (none without data), as inline SVG. */
+function bars(title: string, rows: { t: number; v: number | null }[], range: { from: number; n: number; step: number }, fmt: (y: number) => string, color: string): string {
   const [W, H, L, R, T, B] = [520, 200, 56, 12, 16, 30];
-  const byDay = new Map(r.daily.map((d) => [d.day, pick(d)]));
-  const days = Array.from({ length: r.days }, (_, i) => r.from + i * 86_400_000);
+  const byDay = new Map(rows.map((d) => [d.t, d.v]));
+  const days = Array.from({ length: range.n }, (_, i) => range.from + i * range.step);
+  const label = (t: number) => (range.step >= 86_400_000 ? new Date(t).toISOString().slice(5, 10) : new Date(t).toISOString().slice(5, 16).replace('T', ' '));
   const max = Math.max(1e-9, ...[...byDay.values()].map((v) => v ?? 0)) * 1.15;
   const slot = (W - L - R) / days.length;
   const y = (v: number) => T + (1 - v / max) * (H - T - B);
   const bars = days
     .map((d, i) => {
       const v = byDay.get(d);
-      return v === undefined || v === null ? '' : `<rect x="${(L + i * slot + slot * 0.15).toFixed(1)}" y="${y(v).toFixed(1)}" width="${(slot * 0.7).toFixed(1)}" height="${(H - B - y(v)).toFixed(1)}" fill="${color}"><title>${new Date(d).toISOString().slice(0, 10)}: ${esc(fmt(v))}</title></rect>`;
+      return v === undefined || v === null ? '' : `<rect x="${(L + i * slot + slot * 0.15).toFixed(1)}" y="${y(v).toFixed(1)}" width="${(slot * 0.7).toFixed(1)}" height="${(H - B - y(v)).toFixed(1)}" fill="${color}"><title>${label(d)}: ${esc(fmt(v))}</title></rect>`;
     })
     .join('');
   const grid = [0, 0.5, 1].map((f) => `<line x1="${L}" x2="${W - R}" y1="${y(f * max)}" y2="${y(f * max)}" class="grid"/><text x="${L - 6}" y="${y(f * max) + 4}" text-anchor="end">${esc(fmt(f * max))}</text>`).join('');
-  const labels = [0, days.length - 1].map((i, k) => `<text x="${L + (i + 0.5) * slot}" y="${H - 10}" text-anchor="${k ? 'end' : 'start'}">${new Date(days[i]!).toISOString().slice(5, 10)}</text>`).join('');
+  const labels = [0, days.length - 1].map((i, k) => `<text x="${L + (i + 0.5) * slot}" y="${H - 10}" text-anchor="${k ? 'end' : 'start'}">${label(days[i]!)}</text>`).join('');
   return `<figure class="chart"><figcaption>${esc(title)}</figcaption><svg viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(title)}">${grid}${bars}${labels}</svg></figure>`;
 }
 
@@ -74,11 +75,15 @@ export function kpiPage(r: KpiReport): string {
   const t = r.total;
   const tiles = KPI_TILES.map(([k, label, f]) => `<div class="kpi" data-kpi="${k}"><small>${esc(label)}</small><b>${esc(f(t[k] as number | null))}</b></div>`).join('');
   const counts = `<p class="meta" data-testid="kpi-counts">${t.visitors} visitors · ${t.orders} orders · ${t.items} items · revenue ${money(t.revenue)} · ${t.views} views · ${t.impressions} impressions · ${t.clicks} clicks</p>`;
+  const daily = (title: string, pick: (f: Figures) => number | null, fmt: (y: number) => string, color: string) =>
+    bars(title, r.daily.map((d) => ({ t: d.day, v: pick(d) })), { from: r.from, n: r.days, step: 86_400_000 }, fmt, color);
   const charts = [
-    dailyBars('Conversion per day', r, (f) => f.conversion, (y) => pct(y, 1), '#2563eb'),
-    dailyBars('Revenue per day', r, (f) => f.revenue, (y) => y.toFixed(0), '#16a34a'),
-    dailyBars('Average order value per day', r, (f) => f.aov, (y) => y.toFixed(1), '#ea580c'),
-    dailyBars('Revenue from recommendations per day', r, (f) => f.recShare, (y) => pct(y, 0), '#9333ea'),
+    daily('Conversion per day', (f) => f.conversion, (y) => pct(y, 1), '#2563eb'),
+    daily('Revenue per day', (f) => f.revenue, (y) => y.toFixed(0), '#16a34a'),
+    daily('Average order value per day', (f) => f.aov, (y) => y.toFixed(1), '#ea580c'),
+    daily('Revenue from recommendations per day', (f) => f.recShare, (y) => pct(y, 0), '#9333ea'),
+    daily('Repeat-purchase rate per day', (f) => f.repeatRate, (y) => pct(y, 0), '#0891b2'),
+    bars('Orders per hour (last 48 h)', r.hourly.map((h) => ({ t: h.hour, v: h.orders })), { from: r.hoursFrom, n: 48, step: 3_600_000 }, (y) => y.toFixed(1), '#475569'),
   ];
   const bySegment = table(['segment', ...KPI_HEAD], r.bySegment.map((s) => [esc(s.segment), ...kpiRow(s)]), ' data-testid="kpi-segments"');
   const bySlot = table(

@@ -29,7 +29,7 @@ import { getSlotConfig, listSlotConfigs, type SlotConfig } from '../slots/config
 import { getServingCatalog } from '../catalog/serving';
 import { getSegmentRules } from '../experiments/segments';
 import { consoleOperator, logIn, logOut } from './auth';
-import { itemSignals } from './signals';
+import { itemSignals, modelSignals } from './signals';
 import { kpiReport } from './kpi';
 import { CONSOLE_CSP, layout, notice, type Section } from './layout';
 import { catalogPage, experimentsPage, healthPage, kpiPage, loginPage, modelsPage, previewPage, slotEditPage, slotsPage } from './pages';
@@ -195,7 +195,10 @@ export function consoleApp(dispatch: Dispatch) {
     ]);
     if (q.data.segment && !(q.data.segment in segments)) return problem(c, 400, `segment: no segment named "${q.data.segment}"`);
     const lookup = (id: string) => catalog.facts(id);
-    const signals = (served ?? []).map((s) => Object.fromEntries(s.response.items.map((it) => [it.item_id, lookup(it.item_id) ? itemSignals(lookup(it.item_id)!, s.features, lookup) : []])));
+    const signals = (served ?? []).map((s) => {
+      const rows = new Map(s.chosen.map((r) => [r.item.id, r.features]));
+      return Object.fromEntries(s.response.items.map((it) => [it.item_id, [...modelSignals(rows.get(it.item_id), s.weights), ...(lookup(it.item_id) ? itemSignals(lookup(it.item_id)!, s.features, lookup) : [])]]));
+    });
     return page(c, 'Preview as a shopper', 'preview', previewPage({ ...q.data, slots }, Object.keys(segments).sort(), served, signals));
   });
 

@@ -7,8 +7,11 @@
  *   session brand     the same for the item's brand;
  *   profile category / profile brand  the long-term profile's affinity (signed-in shoppers);
  *   seen in category  how many of the session's recent events were in the item's category.
- * The model's own score is the item's `score`; its internal features are not decomposed here.
+ * Items the model ranked add its signals: each rank feature times the model's learned weight
+ * (manifest `weights`), largest first, named `model: <feature>`; they sum to the item's score
+ * (the rank graph is features · weights) before the slot's boosts.
  */
+import { FEATURES } from '../../model/contract';
 import type { ItemFacts } from '../catalog/types';
 import type { SessionFeatures } from '../session/durable-object';
 
@@ -19,6 +22,13 @@ function share(attrs: Record<string, number>, prefix: string, key: string | null
   let max = 0;
   for (const [a, w] of Object.entries(attrs)) if (a.startsWith(prefix)) max = Math.max(max, w);
   return max > 0 ? (attrs[`${prefix}${key}`] ?? 0) / max : 0;
+}
+
+export function modelSignals(row: Float32Array | undefined, weights: Record<string, number> | null): Signal[] {
+  if (!row || !weights) return [];
+  return FEATURES.map((name, i) => ({ name: `model: ${name}`, value: Math.round((weights[name] ?? 0) * (row[i] ?? 0) * 1000) / 1000 }))
+    .filter((s) => s.value !== 0)
+    .sort((a, b) => Math.abs(b.value) - Math.abs(a.value));
 }
 
 export function itemSignals(item: ItemFacts, f: SessionFeatures | null, lookup: (id: string) => ItemFacts | undefined): Signal[] {

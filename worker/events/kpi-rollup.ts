@@ -51,8 +51,8 @@ interface Group {
   sessions: Set<string>;
 }
 
-/** The batch's counts by group (pure: exported for the console test's expectations). */
-export function kpiGroups(messages: Omit<KpiMessage, 'key'>[]): Group[] {
+/** The batch's counts by group (pure). */
+function kpiGroups(messages: Omit<KpiMessage, 'key'>[]): Group[] {
   const groups = new Map<string, Group>();
   const at = (grain: Group['grain'], bucket: number, slot: string, segment: string): Group => {
     const k = `${grain}|${bucket}|${slot}|${segment}`;

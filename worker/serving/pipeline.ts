@@ -11,6 +11,8 @@ import { record } from './record';
 import { respond } from './respond';
 import { applySlotRules } from './rules';
 
+import type { Ranked } from '../ranking/rules';
+
 export type { ServeDeps, SlotRequest } from './context';
 export type { TemplateRef } from './plan';
 
@@ -20,6 +22,9 @@ export interface ServedSlot {
   template: TemplateRef;
   /** The shopper's features the answer was computed from (the console's preview shows them). */
   features: ServeContext['features'];
+  /** The ranked items after the slot's rules (their rank features, model strategy), and the answering model's learned rank weights. */
+  chosen: Ranked[];
+  weights: Record<string, number> | null;
 }
 
 export async function serveSlot(req: SlotRequest, deps: ServeDeps): Promise<ServedSlot> {
@@ -36,5 +41,6 @@ export async function serveSlot(req: SlotRequest, deps: ServeDeps): Promise<Serv
   const response = await respond(ctx, p, outcome, chosen);
   // A console preview is not a serve: no metrics, no experiment exposure.
   if (!deps.preview) record(ctx, p, outcome, ranked, response);
-  return { response, template: p.template, features: ctx.features };
+  const weights = response.model_version && ctx.activeModel?.version === response.model_version ? ctx.activeModel.manifest.weights : null;
+  return { response, template: p.template, features: ctx.features, chosen, weights };
 }
