@@ -173,6 +173,24 @@ try {
       console.log(`  screenshots: ${resolve(SCREENSHOTS, 'console-*.png')}`);
     });
 
+    await check('creates, starts and stops an experiment; a bad one is explained with a 4xx page; the model page opens', async () => {
+      await page.goto(`${url}/console/experiments`);
+      await page.fill('#experiment', '{"id": "broken"}');
+      const [bad] = await Promise.all([page.waitForResponse((r) => r.url().endsWith('/console/experiments') && r.request().method() === 'POST'), page.click('form[action="/console/experiments"] button')]);
+      assert.equal(bad.status(), 400);
+      assert.match(await page.locator('[role=alert]').innerText(), /slot|variants/);
+      await page.goto(`${url}/console/experiments`);
+      const exp = { id: 'console-home-test', name: 'Console: model vs popular', slot: 'home', variants: [{ name: 'control', strategy: 'popular', control: true }, { name: 'model', strategy: 'model' }] };
+      await page.fill('#experiment', JSON.stringify(exp));
+      await Promise.all([page.waitForURL(/done=/), page.click('form[action="/console/experiments"] button')]);
+      for (const action of ['start', 'stop']) await Promise.all([page.waitForURL(/done=/), page.click(`form[action="/console/experiments/console-home-test/${action}"] button`)]);
+      assert.equal((await api('/v1/admin/experiments/console-home-test')).status, 'stopped');
+      assert.ok((await page.locator('section.exp[data-experiment="console-home-test"]').count()) === 1, 'the report card');
+      const models = await page.goto(`${url}/console/models`);
+      assert.equal(models?.status(), 200);
+      await page.getByTestId('models').waitFor();
+    });
+
     await check('signing out ends the session', async () => {
       await page.goto(`${url}/console`);
       await Promise.all([page.waitForURL(/\/console\/login$/), page.click('header form button')]);
