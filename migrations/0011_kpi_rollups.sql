@@ -1,3 +1,6 @@
+-- Issue 14: the operator console's KPI rollups (worker/events/kpi-rollup.ts) and the day's
+-- visitor marks. Both WITHOUT ROWID (added by hand: drizzle has no WITHOUT ROWID), keyed by what
+-- they are written and read by, so a write touches one b-tree.
 CREATE TABLE `kpi_rollups` (
 	`grain` text NOT NULL,
 	`bucket` integer NOT NULL,
@@ -15,13 +18,11 @@ CREATE TABLE `kpi_rollups` (
 	`rec_revenue` real DEFAULT 0 NOT NULL,
 	`repeat_orders` integer DEFAULT 0 NOT NULL,
 	PRIMARY KEY(`grain`, `bucket`, `slot`, `segment`)
-);
+) WITHOUT ROWID;
 --> statement-breakpoint
 CREATE TABLE `kpi_visitors` (
 	`day` integer NOT NULL,
 	`segment` text NOT NULL,
 	`session_key` text NOT NULL,
-	PRIMARY KEY(`day`, `session_key`, `segment`)
-);
---> statement-breakpoint
-CREATE INDEX `kpi_visitors_session_idx` ON `kpi_visitors` (`session_key`);
+	PRIMARY KEY(`session_key`, `day`, `segment`)
+) WITHOUT ROWID;

@@ -354,6 +354,7 @@ export const kpiRollups = sqliteTable(
     /** orders placed by a shopper who had purchased before (worker/session/durable-object.ts claim) */
     repeatOrders: integer('repeat_orders').notNull().default(0),
   },
+  // WITHOUT ROWID (migration 0011): the rows live in the key's b-tree, no rowid table beside it.
   (t) => [primaryKey({ columns: [t.grain, t.bucket, t.slot, t.segment] })],
 );
 
@@ -369,7 +370,9 @@ export const kpiVisitors = sqliteTable(
     segment: text('segment').notNull(),
     sessionKey: text('session_key').notNull(),
   },
-  (t) => [primaryKey({ columns: [t.day, t.sessionKey, t.segment] }), index('kpi_visitors_session_idx').on(t.sessionKey)],
+  // WITHOUT ROWID on (session_key, day, segment) (migration 0011): erasure finds a session's marks by
+  // the key's prefix, the rollup checks a whole key, so no second index (one row written per mark).
+  (t) => [primaryKey({ columns: [t.sessionKey, t.day, t.segment] })],
 );
 
 export type KpiRollupRow = typeof kpiRollups.$inferSelect;
