@@ -3,7 +3,7 @@
  * and real ONNX inference. test/global-setup.ts trains a small model with the code in
  * model/ before the suite, so the model under test is always one the pipeline produced.
  */
-import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-workers';
+import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
 import { testOrigin } from './test/worker/rewrite-origin.ts';
 
@@ -23,6 +23,8 @@ export default defineConfig(async () => {
             CATALOG_TTL_MS: '0',
             // Tests read metrics right after the requests that made them.
             METRICS_FLUSH_MS: '0',
+            // Metrics shards hand their sums to the ops object at once (test/worker/ops.test.ts tests the held case).
+            METRICS_ROLLUP_MS: '0',
             // HTML proxy tests: the storefront origin is a programmable Node HTTP server
             // (test/worker/rewrite-origin.ts) reached through the outbound service below.
             ORIGIN_URL: 'http://origin.test',

@@ -112,6 +112,23 @@ export function createClient(opts: ClientOptions) {
     trending: hc<typeof trendingApi>(base, common),
     events: hc<typeof eventsApi>(base, common),
   };
+  // Per session id, the stamp of its last batch the worker took (session_stamp): sent back with
+  // the session's next requests, so the answer reflects those events in whichever isolate.
+  const stamps = new Map<string, number>();
+  const sent = (events: Event[]) => async (p: Promise<Answer>) => {
+    const result = await json<EventBatchResult>(p);
+    const sid = events[0]?.session_id;
+    if (result.session_stamp && sid && events.every((e) => e.session_id === sid)) {
+      stamps.delete(sid); // re-insert: the newest stamps are kept when the map is trimmed
+      stamps.set(sid, result.session_stamp);
+      if (stamps.size > 10_000) stamps.delete(stamps.keys().next().value!);
+    }
+    return result;
+  };
+  const stamped = (sessionId: string | undefined) => {
+    const at = sessionId === undefined ? undefined : stamps.get(sessionId);
+    return at === undefined ? undefined : { headers: { 'X-P13n-Session-Stamp': String(at) } };
+  };
   const admin = (path: string, method: string, body?: unknown) => {
     if (!opts.adminToken) throw new Error('adminToken is required for admin methods');
     return fetcher(`${base}${path}`, {
@@ -123,23 +140,23 @@ export function createClient(opts: ClientOptions) {
 
   return {
     /** Personalized items for one slot. */
-    recommendations: (req: RecommendationRequest) => json<Recommendations>(recs.v1.recommendations.$post({ json: req })),
+    recommendations: (req: RecommendationRequest) => json<Recommendations>(recs.v1.recommendations.$post({ json: req }, stamped(req.session_id))),
     /** The slot rendered to an HTML fragment with its template (to inline into a server-rendered page). */
     block: async (slot: string, req: Omit<RecommendationRequest, 'slot'> = {}) =>
-      (await ok(await recs.v1.blocks[':slot'].$get({ param: { slot }, query: query(req) }))).text(),
+      (await ok(await recs.v1.blocks[':slot'].$get({ param: { slot }, query: query(req) }, stamped(req.session_id)))).text(),
     /** Several slots of one page in one call, answers in order. */
-    batch: (req: BatchRequest) => json<BatchResult>(rpc.batch.v1.recommendations.batch.$post({ json: req })),
+    batch: (req: BatchRequest) => json<BatchResult>(rpc.batch.v1.recommendations.batch.$post({ json: req }, stamped(req.session_id))),
     /** Your own candidates (search results, a category page) ranked for this shopper; unknown ids come back in `unknown`. */
-    rerank: (req: RerankRequest) => json<RerankResult>(rpc.rerank.v1.rerank.$post({ json: req })),
+    rerank: (req: RerankRequest) => json<RerankResult>(rpc.rerank.v1.rerank.$post({ json: req }, stamped(req.session_id))),
     /** Items similar to one item (not personalized; cacheable). */
     similar: (itemId: string, q: SimilarQuery = {}) => json<Recommendations>(rpc.similar.v1.items[':item_id'].similar.$get({ param: { item_id: itemId }, query: query(q) })),
     /** What is rising, optionally in one category. */
     trending: (q: TrendingQuery = {}) => json<Recommendations>(rpc.trending.v1.trending.$get({ query: query(q) })),
     /** Send events now (one batch of up to 500). Prefer `events()` for batching. */
-    sendEvents: (events: Event[], consent?: 'full' | 'essential' | 'none') => json<EventBatchResult>(rpc.events.v1.events.$post({ json: { events, ...(consent ? { consent } : {}) } })),
+    sendEvents: (events: Event[], consent?: 'full' | 'essential' | 'none') => sent(events)(rpc.events.v1.events.$post({ json: { events, ...(consent ? { consent } : {}) } })),
     /** A batching event tracker (see EventTracker). */
     events: (defaults: TrackerDefaults = {}, options: TrackerOptions = {}) =>
-      new EventTracker((events) => json<EventBatchResult>(rpc.events.v1.events.$post({ json: { events } })), `${base}/v1/events`, defaults, options),
+      new EventTracker((events) => sent(events)(rpc.events.v1.events.$post({ json: { events } })), `${base}/v1/events`, defaults, options),
     admin: {
       upsertCatalog: (items: CatalogItem[]) => json<CatalogUpsertResult>(admin('/v1/admin/catalog', 'POST', items)),
       patchItem: (itemId: string, patch: CatalogPatch) => json<Record<string, unknown>>(admin(`/v1/admin/catalog/${encodeURIComponent(itemId)}`, 'PATCH', patch)),

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { EventRow, EventType, ItemRow } from './io';
 import { EVENT_TYPES } from './io';
-import { d1Query, sqlString, targetFlags, wrangler, type Where } from './wrangler';
+import { targetFlags, type Target } from './target';
+import { d1Query, sqlString, wrangler } from './wrangler';
 
 interface ItemRec { id: string; title: string | null; category: string | null; brand: string | null; price: number | null; tags: string | null }
 interface EventRec { event_id: string; type: string; item_id: string; session_key: string; user_key: string | null; ts: number; value: number | null }
@@ -24,9 +25,6 @@ export interface LogSource {
   /** null when the object is gone (erasure deleted it) */
   read(key: string): string | null | Promise<string | null>;
 }
-
-/** Bucket that holds the log (the EXPORTS binding's local bucket name in wrangler.toml). */
-export const LOG_BUCKET = 'p13n-exports';
 
 export async function exportFromD1(query: Query, page = 5000, log?: LogSource): Promise<{ items: ItemRow[]; events: EventRow[]; skipped: number; logObjects: number }> {
   const items: ItemRow[] = [];
@@ -100,16 +98,16 @@ export function logKeysSql(after: string | null, page: number): string {
   return `SELECT key FROM event_log_objects${after !== null ? ` WHERE key > ${sqlString(after)}` : ''} ORDER BY key LIMIT ${page}`;
 }
 
-/** The R2 log through wrangler: keys from the D1 manifest, objects with `wrangler r2 object get`. */
-export function r2LogSource(where: Where, bucket = LOG_BUCKET, env?: string): LogSource {
+/** The R2 log through wrangler: keys from the D1 manifest, objects with `wrangler r2 object get` (from `bucket`, by default the target's EXPORTS bucket). */
+export function r2LogSource(t: Target, bucket = t.exports): LogSource {
   const dir = mkdtempSync(join(tmpdir(), 'p13n-log-'));
   process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
   return {
-    keys: (after, page) => d1Query<{ key: string }>(logKeysSql(after, page), where, false, env).map((r) => r.key),
+    keys: (after, page) => d1Query<{ key: string }>(logKeysSql(after, page), t).map((r) => r.key),
     read: (key) => {
       const file = join(dir, 'object.gz');
       try {
-        wrangler(['r2', 'object', 'get', `${bucket}/${key}`, ...targetFlags(where, env), '--file', file]);
+        wrangler(['r2', 'object', 'get', `${bucket}/${key}`, ...targetFlags(t), '--file', file]);
       } catch {
         return null;
       }
@@ -118,6 +116,6 @@ export function r2LogSource(where: Where, bucket = LOG_BUCKET, env?: string): Lo
   };
 }
 
-export function d1Source(where: Where, env?: string): Query {
-  return <T>(sql: string) => d1Query<T>(sql, where, false, env);
+export function d1Source(t: Target): Query {
+  return <T>(sql: string) => d1Query<T>(sql, t);
 }

@@ -12,7 +12,8 @@
 import { join } from 'node:path';
 import { FILES, shardFile } from './contract';
 import { readArtifact, sha256, type ReadArtifact } from './artifact';
-import { BUCKET, DB_NAME, envName, sqlString, targetFlags, type Where, wrangler } from './wrangler';
+import { targetFlags, type Target } from './target';
+import { sqlString, wrangler } from './wrangler';
 
 /** `activate: false` only registers the version (status 'registered'): a canary then starts it. */
 export function registerSql(m: { version: string; sha256: string; bytes: number; summary: Record<string, unknown> }, now: number, activate = true): string {
@@ -46,20 +47,23 @@ function summaryOf(a: ReadArtifact): Record<string, unknown> {
 export interface PublishOptions {
   /** false: upload and register only (the version then starts as a canary); default true */
   activate?: boolean;
-  /** a deployed environment (wrangler.toml [env.<name>]) for `remote` */
-  env?: string;
+  /** print the wrangler commands instead of running them; nothing is written */
+  dryRun?: boolean;
+  /** a local state directory other than .wrangler/state (wrangler's --persist-to) */
+  persistTo?: string;
+  log?: (line: string) => void;
 }
 
-/** `persistTo` picks a local state directory other than .wrangler/state (wrangler's --persist-to). */
-export async function publish(dir: string, where: Where, dryRun = false, persistTo?: string, opts: PublishOptions = {}): Promise<string> {
+/** Uploads a version to the target's MODELS bucket and registers it in its D1 database; returns the version. */
+export async function publish(dir: string, t: Target, opts: PublishOptions = {}): Promise<string> {
   const art = readArtifact(dir); // verifies every file's sha256
   const v = art.manifest.version;
   if (!/^[A-Za-z0-9._-]+$/.test(v)) throw new Error(`manifest version "${v}" is not a safe R2 key segment`);
   const files = uploadOrder(art);
   const sql = registerSql({ version: v, sha256: sha256(art.manifestBytes), bytes: art.manifest.files.total_bytes + art.manifestBytes.length, summary: summaryOf(art) }, Date.now(), opts.activate !== false);
-  if (where === 'local' && !dryRun) {
+  if (t.where === 'local' && !opts.dryRun) {
     const { getPlatformProxy } = await import('wrangler');
-    const proxy = await getPlatformProxy<Env>({ persist: { path: join(persistTo ?? '.wrangler/state', 'v3') }, remoteBindings: false });
+    const proxy = await getPlatformProxy<Env>({ persist: { path: join(opts.persistTo ?? '.wrangler/state', 'v3') }, remoteBindings: false });
     try {
       // R2 checks each upload against its sha256 and keeps it: the worker then verifies a shard it
       // reads against the manifest without hashing it again.
@@ -70,8 +74,30 @@ export async function publish(dir: string, where: Where, dryRun = false, persist
     }
     return v;
   }
-  const flag = [...targetFlags(where, opts.env), ...(where === 'local' && persistTo ? ['--persist-to', persistTo] : [])];
-  for (const f of files) wrangler(['r2', 'object', 'put', `${envName(BUCKET, opts.env)}/models/${v}/${f.name}`, '--file', join(dir, f.name), '--content-type', f.type, ...flag], { dryRun });
-  wrangler(['d1', 'execute', envName(DB_NAME, opts.env), ...flag, '--command', sql], { dryRun });
+  const flag = [...targetFlags(t), ...(t.where === 'local' && opts.persistTo ? ['--persist-to', opts.persistTo] : [])];
+  const put = (f: (typeof files)[number]) => wrangler(['r2', 'object', 'put', `${t.models}/models/${v}/${f.name}`, '--file', join(dir, f.name), '--content-type', f.type, ...flag], { dryRun: opts.dryRun, log: opts.log });
+  const shards = files.filter((f) => f.name.startsWith(FILES.shardDir));
+  for (const f of files) {
+    // A dry run names the first shard upload only: a large model has a thousand of them.
+    if (opts.dryRun && shards.indexOf(f) > 0) continue;
+    put(f);
+    if (opts.dryRun && f === shards[0] && shards.length > 1) (opts.log ?? console.log)(`  … and ${shards.length - 1} more shard uploads like it`);
+  }
+  wrangler(['d1', 'execute', t.database, ...flag, '--command', sql], { dryRun: opts.dryRun, log: opts.log });
   return v;
+}
+
+/**
+ * Starts `version` as a canary through the worker's admin API (the worker owns the rollout rule).
+ * Throws with the API's answer when it refuses or cannot be reached.
+ */
+export async function startCanary(url: string, token: string, version: string, share?: number): Promise<Record<string, unknown>> {
+  const res = await fetch(`${url}/v1/admin/models/${encodeURIComponent(version)}/canary`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(share !== undefined ? { share } : {}),
+  }).catch((e: Error) => e);
+  if (res instanceof Error) throw new Error(`${url}: ${res.message}`);
+  if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as Record<string, unknown>;
 }

@@ -17,11 +17,12 @@ import { gunzipSync } from 'node:zlib';
 import { readArtifact, writeArtifact } from './artifact';
 import { FILES, shardFile, type ModelManifest } from './contract';
 import { buildDataset } from './dataset';
-import { d1Source, exportFromD1, LOG_BUCKET, logKeysSql, r2LogSource, type LogSource, type Query } from './export-d1';
+import { d1Source, exportFromD1, logKeysSql, r2LogSource, type LogSource, type Query } from './export-d1';
 import { compareModels, evaluateOnHoldout, type Comparison, type HoldoutResult, lastDaySplit, type ServedModel } from './holdout';
 import { trainModel } from './pipeline';
-import { publish } from './publish';
-import { BUCKET, envName, targetFlags, wrangler } from './wrangler';
+import { publish, startCanary } from './publish';
+import { describeTarget, resolveTarget, targetFlags, type Environment, type Target } from './target';
+import { wrangler } from './wrangler';
 
 /** Where the worker's data is: the local state, or a deployed environment. */
 export interface DataPlace {
@@ -53,15 +54,15 @@ export async function localPlace(persistTo = '.wrangler/state'): Promise<DataPla
   };
 }
 
-export function remotePlace(env: string): DataPlace {
+export function remotePlace(t: Target): DataPlace {
   const dir = mkdtempSync(join(tmpdir(), 'p13n-retrain-'));
   return {
-    query: d1Source('remote', env),
-    log: r2LogSource('remote', envName(LOG_BUCKET, env), env),
+    query: d1Source(t),
+    log: r2LogSource(t),
     modelFile: async (key) => {
       const file = join(dir, 'file');
       try {
-        wrangler(['r2', 'object', 'get', `${envName(BUCKET, env)}/${key}`, ...targetFlags('remote', env), '--file', file]);
+        wrangler(['r2', 'object', 'get', `${t.models}/${key}`, ...targetFlags(t), '--file', file]);
       } catch {
         return null;
       }
@@ -92,10 +93,10 @@ async function activeModel(place: DataPlace, dir: string): Promise<ServedModel |
 
 export interface RetrainOptions {
   /** deployed environment; absent = local */
-  env?: 'staging' | 'production';
+  env?: Environment;
   persistTo?: string;
-  /** the worker's base URL and admin token, for starting the canary */
-  url: string;
+  /** the worker's base URL (default: the target's, model/target.ts) and admin token, for starting the canary */
+  url?: string;
   token: string;
   /** where the candidate's files are written */
   out: string;
@@ -120,7 +121,11 @@ export interface RetrainReport {
 
 export async function retrain(o: RetrainOptions): Promise<RetrainReport> {
   const log = o.log ?? ((l: string) => process.stdout.write(l + '\n'));
-  const place = o.env ? remotePlace(o.env) : await localPlace(o.persistTo);
+  const target = await resolveTarget(o.env);
+  log(`target ${describeTarget(target)}`);
+  const url = o.url ?? target.url;
+  if (!url) throw new Error(`wrangler.toml [env.${o.env}] has no route to reach the worker at: pass --url https://…`);
+  const place = o.env ? remotePlace(target) : await localPlace(o.persistTo);
   const work = mkdtempSync(join(tmpdir(), 'p13n-active-'));
   try {
     const data = await exportFromD1(place.query, 5000, place.log);
@@ -157,19 +162,13 @@ export async function retrain(o: RetrainOptions): Promise<RetrainReport> {
     log(`candidate written to ${o.out}/`);
     if (!report.decision.publish || o.dryRun) return report;
 
-    await publish(o.out, o.env ? 'remote' : 'local', false, o.env ? undefined : o.persistTo, { activate: false, env: o.env });
+    await publish(o.out, target, { activate: false, persistTo: o.env ? undefined : o.persistTo });
     report.published = true;
-    const res = await fetch(`${o.url}/v1/admin/models/${encodeURIComponent(m.version)}/canary`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${o.token}`, 'content-type': 'application/json' },
-      body: JSON.stringify(o.share !== undefined ? { share: o.share } : {}),
-    }).catch((e: Error) => e);
-    if (res instanceof Error || !res.ok) {
-      const why = res instanceof Error ? res.message : `${res.status} ${await res.text()}`;
-      report.decision = { publish: true, reason: `${report.decision.reason}; registered ${m.version}, but the canary did not start (${o.url}: ${why}) — start it with POST /v1/admin/models/${m.version}/canary` };
-      return report;
+    try {
+      report.canary = await startCanary(url, o.token, m.version, o.share);
+    } catch (e) {
+      report.decision = { publish: true, reason: `${report.decision.reason}; registered ${m.version}, but the canary did not start (${(e as Error).message}) — start it with POST /v1/admin/models/${m.version}/canary` };
     }
-    report.canary = (await res.json()) as Record<string, unknown>;
     return report;
   } finally {
     rmSync(work, { recursive: true, force: true });

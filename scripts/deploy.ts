@@ -49,6 +49,7 @@ type Cfg = {
   services?: Binding[];
   routes?: (string | { pattern: string })[];
   triggers: { crons?: string[] };
+  observability?: { enabled?: boolean };
 };
 const names = (c: Cfg) => ({
   vars: Object.keys(c.vars ?? {}),
@@ -65,6 +66,7 @@ const problems: string[] = [];
 for (const kind of Object.keys(want) as (keyof typeof want)[]) {
   for (const n of want[kind]) if (!have[kind].includes(n)) problems.push(`${kind}: "${n}" is defined at the top level but not in [env.${env}]`);
 }
+if (dev.observability?.enabled && !target.observability?.enabled) problems.push(`observability: enabled at the top level but not in [env.${env}.observability]`);
 const placeholder = /^0{8}-0{4}-0{4}-0{4}-0{11}\d$/;
 const placeholders = target.d1_databases.filter((d) => placeholder.test(d.database_id ?? '')).map((d) => `${d.binding} (${d.database_name})`);
 if (problems.length) fail(`wrangler.toml is incomplete for env "${env}" (environments do not inherit bindings or vars):\n  ${problems.join('\n  ')}`);

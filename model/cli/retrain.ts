@@ -5,23 +5,23 @@
  * with the active model on that day's events, and publishes it as a canary only when it is not
  * worse — or says why not (model/retrain.ts). Local by default: the state `npm start` uses and the
  * worker on http://127.0.0.1:8787 with the ADMIN_TOKEN of .dev.vars; with --env, that deployed
- * environment through wrangler, its URL in --url and the admin token in --token or $ADMIN_TOKEN.
+ * environment's database and buckets from wrangler.toml (model/target.ts) through wrangler, the
+ * worker at its first route (or --url) and the admin token in --token or $ADMIN_TOKEN.
  */
 import { join } from 'node:path';
 import { localAdminToken } from '../../scripts/lib/wrangler';
 import { fmt } from '../metrics';
 import { retrain } from '../retrain';
+import { parseEnvironment } from '../target';
 import { fail, parseArgs, run } from './args';
 
 run(async () => {
   const a = parseArgs(process.argv.slice(2), ['dry-run']);
-  const env = a.str('env');
-  if (env !== undefined && env !== 'staging' && env !== 'production') fail('--env must be staging or production (no --env: the local worker)');
-  const url = a.str('url') ?? (env ? fail(`--url https://… of the ${env} worker is needed to start the canary`) : 'http://127.0.0.1:8787');
+  const env = parseEnvironment(a.str('env'));
   const token = a.str('token') ?? process.env.ADMIN_TOKEN ?? (env ? fail('--token or $ADMIN_TOKEN is needed for the admin API') : localAdminToken());
   const r = await retrain({
     env,
-    url,
+    url: a.str('url'),
     token,
     persistTo: a.str('persist-to'),
     out: a.str('out') ?? join('.tmp', 'retrain', env ?? 'local'),

@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readItems } from '../../model/io';
 import { publish } from '../../model/publish';
+import { parseEnvironment, resolveTarget } from '../../model/target';
 import { ROOT, type Target } from './wrangler';
 
 export interface Demo {
@@ -35,7 +36,7 @@ export async function prepareDemo(o: { dir: string; items: number; target?: Targ
   else tsx('model/cli/demo.ts', ['--out', o.dir, '--items', String(o.items)]);
   tsx('model/cli/train.ts', ['--events', eventsFile, '--items', itemsFile, '--out', modelDir, ...(o.tune === false ? ['--no-tune'] : [])]);
   const manifest = JSON.parse(readFileSync(join(modelDir, 'manifest.json'), 'utf8')) as { version: string };
-  if (o.publish !== false) await publish(modelDir, o.target?.remote ? 'remote' : 'local', false, o.target?.persistTo);
+  if (o.publish !== false) await publish(modelDir, await resolveTarget(parseEnvironment(o.target?.env)), { persistTo: o.target?.persistTo });
   if (!existsSync(join(modelDir, 'rank.onnx'))) throw new Error(`training wrote no model to ${modelDir}`);
   return { itemsFile, eventsFile, modelDir, version: manifest.version, itemIds: readItems(itemsFile).rows.map((r) => r.id) };
 }

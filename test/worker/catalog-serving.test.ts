@@ -80,6 +80,29 @@ describe('serving catalog', () => {
     await patchItem(env.DB, 'skincare-0', { inStock: true });
   });
 
+  it("a fresh isolate's first requests read only the items they touch from D1 while the snapshot loads, and answer as the loaded catalog does", async () => {
+    const built = await buildSnapshot();
+    const db = isolateDb();
+    const queries = ['slot=home&k=6', 'slot=cat&k=4&category=makeup&max_price=20', 'slot=pdp&k=5&item_id=skincare-3'];
+    const answer = async (q: string) => {
+      const res = await call(`/v1/recommendations?${q}`, undefined, { DB: db });
+      expect(res.status).toBe(200);
+      const timing = (res.headers.get('server-timing') ?? '').split(', ').map((p) => p.split(';')[0]);
+      return { ids: ids(await json(res)), partial: timing.includes('catalog-partial') };
+    };
+    const snapshotReads = catalogReadStats().partial.queries;
+    // All three start before the snapshot is read: each is served from the few items it looked up.
+    const cold = await Promise.all(queries.map(answer));
+    expect(cold.map((a) => a.partial)).toEqual([true, true, true]);
+    expect(catalogReadStats().partial.queries).toBeGreaterThan(snapshotReads);
+    // Meanwhile the isolate loaded the snapshot: the same requests now use it, with the same answers.
+    expect((await healthIn(db)).catalog).toMatchObject({ snapshot: built.id, items: catalog.length });
+    const warm = await Promise.all(queries.map(answer));
+    expect(warm.map((a) => a.partial)).toEqual([false, false, false]);
+    expect(cold.map((a) => a.ids)).toEqual(warm.map((a) => a.ids));
+    expect(cold[1]!.ids).toEqual(['makeup-0', 'makeup-1', 'makeup-2', 'makeup-3']);
+  });
+
   it('display fields come with served items and follow a title change', async () => {
     const db = isolateDb();
     const first = await recsIn(db, 'slot=cat-b&k=2&category=makeup');

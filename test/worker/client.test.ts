@@ -52,6 +52,24 @@ describe('client: events', () => {
     expect(tracker.pending).toBe(0);
   });
 
+  it("sends a session's stamp from its last batch with that session's next requests, and only with them", async () => {
+    const sentStamps: [string, string | null][] = [];
+    const watching = ((input: RequestInfo | URL, init?: RequestInit) => {
+      const req = new Request(input, init);
+      if (new URL(req.url).pathname !== '/v1/events') sentStamps.push([String(init?.body ?? ''), req.headers.get('x-p13n-session-stamp')]);
+      return viaWorker(input, init);
+    }) as typeof fetch;
+    const backend = createClient({ baseUrl: 'http://worker.test', fetch: watching });
+    const result = await backend.sendEvents([{ event_id: crypto.randomUUID(), type: 'view', item_id: 'makeup-2', session_id: 'client-stamp', timestamp: Date.now() }]);
+    expect(result.session_stamp).toBeGreaterThan(0);
+    await backend.recommendations({ slot: 'home', session_id: 'client-stamp', k: 2 });
+    await backend.recommendations({ slot: 'home', session_id: 'client-other', k: 2 });
+    expect(sentStamps.map(([body, stamp]) => [body.includes('client-stamp'), stamp])).toEqual([
+      [true, String(result.session_stamp)],
+      [false, null],
+    ]);
+  });
+
   it('hands the queue to navigator.sendBeacon when the page is hidden (pagehide)', async () => {
     const beacons: Promise<Response>[] = [];
     g.navigator.sendBeacon = (url: string, body: Blob) => {

@@ -9,9 +9,9 @@ describe('event ingestion', () => {
   it('a retried batch is counted once', async () => {
     const batch = [event('view', 'skincare-1', 'retry-s'), event('click', 'skincare-2', 'retry-s'), event('purchase', 'skincare-3', 'retry-s', { value: 12.5 })];
     const first = await postEvents(batch);
-    expect(first.body).toEqual({ accepted: 3, duplicates: 0, rejected: [], warnings: [], consent: 'full', not_stored: 0 });
+    expect(first.body).toEqual({ accepted: 3, duplicates: 0, rejected: [], warnings: [], consent: 'full', not_stored: 0, session_stamp: expect.any(Number) });
     const again = await postEvents(batch);
-    expect(again.body).toEqual({ accepted: 0, duplicates: 3, rejected: [], warnings: [], consent: 'full', not_stored: 0 });
+    expect(again.body).toEqual({ accepted: 0, duplicates: 3, rejected: [], warnings: [], consent: 'full', not_stored: 0, session_stamp: expect.any(Number) });
     const ids = batch.map((e) => e.event_id);
     const log = await waitForLog(ids);
     expect(log.filter((r) => ids.includes(r.event_id))).toHaveLength(3);
@@ -127,5 +127,23 @@ describe('HTML blocks', () => {
     expect(html).toContain('src="https://img.test/a.png&quot; onerror&#61;&quot;alert(1)"');
     expect(html).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &quot;quotes&quot; &#39;single&#39;');
     expect(html).toContain('href="/product/evil%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E"');
+  });
+
+  it("renders prices and reasons in the slot's currency and locale; the API keeps English text next to the reason's code", async () => {
+    const template = '{{#items}}<li data-id="{{item_id}}">{{price_label}}|{{reason}}</li>{{/items}}';
+    expect((await adminJson('/v1/admin/slots/de-slot', 'PUT', { template, currency: 'EUR', locale: 'de-DE', rules: { pin: [{ item_id: 'makeup-4', position: 1 }] } })).status).toBe(200);
+    expect((await adminJson('/v1/admin/slots/us-slot', 'PUT', { template })).status).toBe(200);
+    expect((await adminJson('/v1/admin/slots/bad-locale', 'PUT', { locale: 'not a locale!' })).status).toBe(400);
+    const api = await recommendations({ slot: 'de-slot', k: 2, category: 'makeup' });
+    const [pinned, popular] = api.body.items as any[];
+    expect([pinned.item_id, pinned.price]).toEqual(['makeup-4', 9]);
+    expect(api.body.items.map((i: any) => [i.reason, i.reason_code, i.reason_params])).toEqual([
+      ['Featured', 'featured', {}],
+      ['Popular in makeup', 'popular_in_category', { category: 'makeup' }],
+    ]);
+    const de = await (await fetchWorker('/v1/blocks/de-slot?k=2&category=makeup')).text();
+    expect(de).toBe(`<li data-id="makeup-4">9,00\u00a0€|Empfohlen</li><li data-id="${popular.item_id}">${popular.price},00\u00a0€|Beliebt in makeup</li>`);
+    // A slot without its own settings renders with the environment's (USD, en-US).
+    expect(await (await fetchWorker('/v1/blocks/us-slot?k=1&category=makeup')).text()).toBe(`<li data-id="${popular.item_id}">$${popular.price}.00|Popular in makeup</li>`);
   });
 });

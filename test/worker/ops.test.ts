@@ -3,8 +3,10 @@
  * the metrics summary for the last hour and the health fields.
  */
 import { env } from 'cloudflare:workers';
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { redact } from '../../worker/ops/log';
+import { SHARD_PREFIX } from '../../worker/ops/durable-object';
 import { opsStub } from '../../worker/ops/metrics';
 import { ADMIN, event, seedCatalog } from './helpers';
 import { admin, call, captureLogs, recs } from './ops-helpers';
@@ -153,6 +155,28 @@ describe('metrics', () => {
     expect(m.recommendations.by_slot['batch-slot']).toEqual({ requests: 12, fallback_rate: 1 });
     expect(m.recommendations.categories['batch-cat-a']).toBe(24);
     expect(m.recommendations.categories['batch-cat-b']).toBe(12);
+  });
+
+  it('a metrics shard hands its sums to the ops object when its rollup is due (or by its alarm), each point counted once', async () => {
+    const shard = env.OPS.get(env.OPS.idFromName(`${SHARD_PREFIX}held`));
+    // Inside the shard object (untyped: OpsState's RPC type is too deep for runInDurableObject's generics).
+    const inShard = (fn: (obj: any) => Promise<unknown>) => (runInDurableObject as unknown as (stub: unknown, f: (obj: any) => Promise<unknown>) => Promise<unknown>)(shard, fn);
+    const t = Date.now();
+    const points = (n: number) => Array.from({ length: n }, (_, i) => ({ kind: 'request' as const, t, route: '/shard-route', method: 'GET', status: 200, ms: i + 1 }));
+    const counted = async () => (await admin('/v1/admin/metrics')).body.requests.routes['/shard-route']?.requests ?? 0;
+    await inShard((obj) => obj.record(points(2))); // the shard's first batch: handed over at once
+    expect(await counted()).toBe(2);
+    // Its next rollup is not due: the shard keeps the sums, and its alarm is set.
+    await inShard(async (obj) => {
+      obj.lastRollup = Date.now() + 3600_000;
+      await obj.record(points(3));
+    });
+    expect(await counted()).toBe(2);
+    expect(await (runDurableObjectAlarm as unknown as (stub: unknown) => Promise<boolean>)(shard)).toBe(true);
+    expect(await counted()).toBe(5);
+    // Handed over once: nothing is left to hand over again.
+    await inShard((obj) => obj.alarm());
+    expect(await counted()).toBe(5);
   });
 
   it('health reports model version and age, storage reachability, the fallback rate and why it is degraded', async () => {

@@ -2,6 +2,7 @@ import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { adminJson, event, postEvents, recommendations, seedCatalog, token } from './helpers';
 import { activate, demoModel, registerModel } from './model-helpers';
+import { call } from './ops-helpers';
 
 const { onnx, manifest, catalog } = demoModel();
 const categories = [...new Set(catalog.map((i: any) => i.category))] as string[];
@@ -41,6 +42,28 @@ describe('recommendations from the ONNX model', () => {
     expect(share(warm.body.items, target)).toBeGreaterThanOrEqual(0.5);
     expect(warm.body.items.map((i: any) => i.item_id)).not.toEqual(cold.body.items.map((i: any) => i.item_id));
     expect(warm.body.items.some((i: any) => /^Because you viewed /.test(i.reason))).toBe(true);
+  });
+
+  it("a fresh isolate's first model answers, from the few items they touch read from D1, equal the loaded catalog's", async () => {
+    const viewed = byCategory(categories[1]!).slice(0, 4);
+    await postEvents(viewed.map((i: any) => event('view', i.item_id, 'cold-isolate')));
+    // A D1 binding object of its own: the worker keeps a separate catalog for it, like a fresh isolate.
+    const db = { prepare: (q: string) => env.DB.prepare(q), batch: (s: D1PreparedStatement[]) => env.DB.batch(s), exec: (q: string) => env.DB.exec(q) } as unknown as D1Database;
+    const queries = ['slot=home&k=10&session_id=cold-isolate', `slot=pdp&k=6&item_id=${viewed[0]!.item_id}`, `slot=cat&k=5&session_id=cold-isolate&category=${categories[2]}`];
+    const answer = async (q: string) => {
+      const res = await call(`/v1/recommendations?${q}`, undefined, { DB: db });
+      const body = (await res.json()) as any;
+      expect(body.strategy).toBe('model');
+      return { ids: body.items.map((i: any) => i.item_id), partial: /catalog-partial/.test(res.headers.get('server-timing') ?? '') };
+    };
+    const cold = await Promise.all(queries.map(answer));
+    const warm = await Promise.all(queries.map(answer));
+    expect([cold.map((a) => a.partial), warm.map((a) => a.partial)]).toEqual([
+      [true, true, true],
+      [false, false, false],
+    ]);
+    expect(cold.map((a) => a.ids)).toEqual(warm.map((a) => a.ids));
+    expect(cold[0]!.ids).toHaveLength(10);
   });
 
   it('excludes items the shopper already bought, also in a later session', async () => {

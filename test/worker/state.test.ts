@@ -104,6 +104,24 @@ describe('session Durable Object', () => {
     expect(await parts(`p13n_sv=${Date.now() + 1000}`)).toContain('session');
   });
 
+  it("a backend's one-session batch answers with a session stamp; the stamp in X-P13n-Session-Stamp sends the next answer to the object", async () => {
+    const sid = 'backend-stamped';
+    const one = await postEvents([event('view', 'makeup-4', sid)]);
+    expect(one.body.session_stamp).toBeGreaterThan(0);
+    // A multi-session batch goes to the sessions' objects through the queue: no stamp to promise.
+    const many = await postEvents([event('view', 'makeup-4', 'backend-a'), event('view', 'makeup-5', 'backend-b')]);
+    expect(many.status).toBe(200);
+    expect(many.body.session_stamp).toBeUndefined();
+    const parts = async (stamp?: number) => {
+      const r = await fetchWorker(`/v1/recommendations?slot=home&k=5&session_id=${sid}`, stamp ? { headers: { 'x-p13n-session-stamp': String(stamp) } } : undefined);
+      return (r.headers.get('server-timing') ?? '').split(', ').map((p) => p.split(';')[0]);
+    };
+    await parts();
+    expect(await parts(one.body.session_stamp)).toContain('session-cache'); // read after the stamp
+    // As if another isolate took a later batch: this isolate's entry predates the stamp.
+    expect(await parts(Date.now() + 1000)).toContain('session');
+  });
+
   it("a purchase in one session is excluded in the shopper's next session, via the profile", async () => {
     const uid = 'two-sessions';
     const user_token = await token(uid);

@@ -10,6 +10,7 @@ import { hourPrefix, LOG_PREFIX } from '../events/log-store';
 import { activateModel, listModels, rollbackModel } from '../inference/registry';
 import { getModel, markModelStale, modelStatus } from '../inference/model-store';
 import { ApiError, describeIssues, errorBody, zodIssues } from '../lib/errors';
+import { validLocale } from '../lib/vars';
 import { parseTemplate, TemplateError } from '../render/template';
 import { CatalogItemSchema, CatalogPatchSchema, CatalogUpsertResultSchema, MAX_CATALOG_ITEMS_PER_CALL, type CatalogItemInput } from '../schemas/catalog';
 import { adminErrorResponses, ErrorSchema, Id } from '../schemas/common';
@@ -355,13 +356,13 @@ adminApi
   )
   .openapi(
     createRoute({ method: 'get', path: '/v1/admin/slots', summary: 'Slot configurations', security, responses: ok(z.object({ slots: z.array(z.record(z.string(), z.unknown())) })) }),
-    async (c) => c.json({ slots: (await listSlotConfigs(c.env.DB)).map((s) => ({ slot: s.slot, rules: s.rules, template: s.template, updated_at: s.updatedAt })) }, 200),
+    async (c) => c.json({ slots: (await listSlotConfigs(c.env.DB)).map((s) => ({ slot: s.slot, rules: s.rules, template: s.template, currency: s.currency, locale: s.locale, updated_at: s.updatedAt })) }, 200),
   )
   .openapi(
     createRoute({
       method: 'put',
       path: '/v1/admin/slots/{slot}',
-      summary: "Set a slot's merchandising rules and template",
+      summary: "Set a slot's merchandising rules, template, currency and locale",
       security,
       request: { params: z.object({ slot: Id }), body: { required: true, content: { 'application/json': { schema: SlotConfigSchema } } } },
       responses: ok(z.object({ slot: z.string(), updated: z.boolean() })),
@@ -377,7 +378,7 @@ adminApi
           throw e;
         }
       }
-      await putSlotConfig(c.env.DB, slot, { rules: cfg.rules, template: cfg.template ?? null });
+      await putSlotConfig(c.env.DB, slot, { rules: cfg.rules, template: cfg.template ?? null, currency: cfg.currency ?? null, locale: validLocale(cfg.locale) });
       return c.json({ slot, updated: true }, 200);
     },
   );

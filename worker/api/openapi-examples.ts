@@ -10,7 +10,7 @@ const model = { version: '2026-11-30-a', status: 'active', sha256: '9f2c…', by
 const rollout = { id: 'ro-1', version: '2026-11-30-a', stable_version: '2026-11-23-a', share: 0.1, status: 'running', rule: { min_requests: 500 }, started_at: 1764460800000, decided_at: null, decision: null, counts: { canary: { requests: 120 }, stable: { requests: 1080 } } };
 const item = { item_id: 'sku-1', title: 'Hydrating serum 30 ml', category: 'skincare', brand: 'Aurea', price: 24.9, image_url: 'https://shop.example/img/sku-1.jpg', url: '/p/sku-1', tags: ['vegan'], in_stock: true, popularity: 120 };
 const segment = { description: 'Bought at least twice', enabled: true, when: [{ feature: 'purchase_count', op: '>=', value: 2 }], score: [], threshold: 0.5 };
-const slotConfig = { rules: { pin: [{ item_id: 'sku-1', position: 1 }], boost: [{ brand: 'Aurea', factor: 1.5 }], bury: [] }, template: null };
+const slotConfig = { rules: { pin: [{ item_id: 'sku-1', position: 1 }], boost: [{ brand: 'Aurea', factor: 1.5 }], bury: [] }, template: null, currency: 'EUR', locale: 'de-DE' };
 
 /** By "METHOD /path": { request?, response } (the 200 answer). */
 export const EXAMPLES: Record<string, { request?: unknown; response: unknown }> = {

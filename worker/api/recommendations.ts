@@ -25,7 +25,7 @@ export async function answer(c: Context<AppEnv>, req: SlotRequest, pageReads?: M
   const session_id = shopper.consent === 'full' ? await apiSessionId(c.env, c.req.raw, caller, req.session_id) : undefined;
   const asked = { ...req, session_id };
   const served = await serveSlot(asked, { env: c.env, timing, waitUntil: (p) => c.executionCtx.waitUntil(p), shopper, sessionStamp: readStamp(c.req.raw), pageReads });
-  return { rec: served.response, template: served.template, timing, shopper };
+  return { rec: served.response, template: served.template, display: served.display, timing, shopper };
 }
 
 export function headers({ rec, timing, shopper }: Awaited<ReturnType<typeof answer>>): Record<string, string> {
@@ -74,7 +74,7 @@ export const recommendationsApi = router()
       const parsed = RecommendationRequestSchema.safeParse({ ...c.req.query(), slot: c.req.valid('param').slot });
       if (!parsed.success) return c.json(invalid(parsed.error), 400);
       const a = await answer(c, parsed.data);
-      return c.html(renderBlock(a.rec, a.template.html), 200, { ...headers(a), 'X-Recommendation-Id': a.rec.recommendation_id });
+      return c.html(renderBlock(a.rec, a.template.html, a.display), 200, { ...headers(a), 'X-Recommendation-Id': a.rec.recommendation_id });
     },
   );
 

@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { getServingCatalog } from '../catalog/serving';
+import { catalogHas } from '../catalog/serving';
 import { errorBody } from '../lib/errors';
 import { Timing } from '../lib/timing';
 import { ErrorSchema, Id, errorResponses } from '../schemas/common';
@@ -27,8 +27,7 @@ export const similarApi = router().openapi(
   async (c) => {
     const { item_id } = c.req.valid('param');
     const q = c.req.valid('query');
-    const catalog = await getServingCatalog(c.env, (p) => c.executionCtx.waitUntil(p));
-    if (!catalog.has(item_id)) return c.json(errorBody('not_found', `no item ${item_id} in the catalog`), 404);
+    if (!(await catalogHas(c.env, item_id, (p) => c.executionCtx.waitUntil(p)))) return c.json(errorBody('not_found', `no item ${item_id} in the catalog`), 404);
     const timing = new Timing();
     const { response } = await serveSlot(
       { ...q, item_id, include_purchased: true, ask: { strategy: 'similar' } },

@@ -2,10 +2,11 @@
  * Rows and queries the catalog module asked of D1 in this isolate, by purpose. Health reports
  * them; tests use them to show that a change reaches an isolate without a full catalog read.
  */
-export type ReadPurpose = 'delta' | 'display' | 'build';
+export type ReadPurpose = 'delta' | 'display' | 'build' | 'partial';
 
 const stats: Record<ReadPurpose, { queries: number; rows: number }> = {
   delta: { queries: 0, rows: 0 },
+  partial: { queries: 0, rows: 0 },
   display: { queries: 0, rows: 0 },
   build: { queries: 0, rows: 0 },
 };

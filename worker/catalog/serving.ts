@@ -11,9 +11,12 @@ import { CatalogView, type Change } from './catalog-view';
 import { changesStatement, CHANGES_PAGE, readChanges, toChanges } from './delta';
 import { forgetDisplay } from './display';
 import { decodeSnapshot } from './format';
+import { PartialCatalog } from './partial-view';
 import { fetchSnapshot, metaStatement, parseMeta, readMeta, type SnapshotMeta, type SnapshotRef } from './snapshot-store';
+import type { ServingCatalog } from './types';
 
 export { cachedDisplayFields, displayFields } from './display';
+export { PartialCatalog } from './partial-view';
 export type { DisplayFields, ItemFacts, ServingCatalog } from './types';
 
 const DEFAULT_TTL_MS = 5000;
@@ -53,6 +56,31 @@ export async function getServingCatalog(env: CatalogEnv, waitUntil?: (p: Promise
     waitUntil?.(p.catch(() => undefined));
   }
   return st.view;
+}
+
+/**
+ * For serving a request: the loaded catalog, or, while this isolate's first load is still under
+ * way, a PartialCatalog that reads only the items the request touches from D1 (the load goes on
+ * in the background). A first request then costs a few hundred rows, not the whole snapshot.
+ * CATALOG_COLD_START "wait" makes it wait for the load instead.
+ */
+export async function servingCatalogNow(env: CatalogEnv & { CATALOG_COLD_START?: string }, waitUntil?: (p: Promise<unknown>) => void): Promise<ServingCatalog> {
+  const st = stateOf(env.DB);
+  // Without waitUntil nothing would keep the load going after the answer: wait for it.
+  if (st.view || !waitUntil || env.CATALOG_COLD_START === 'wait') return getServingCatalog(env, waitUntil);
+  st.pending ??= refresh(env, st).finally(() => (st.pending = undefined));
+  waitUntil(st.pending.catch((e: Error) => log('warn', 'catalog_load_failed', { error: e.message })));
+  return new PartialCatalog(env.DB);
+}
+
+/** Is the item in the catalog? Asked of D1 for this one item while the isolate's catalog loads. */
+export async function catalogHas(env: CatalogEnv & { CATALOG_COLD_START?: string }, id: string, waitUntil?: (p: Promise<unknown>) => void): Promise<boolean> {
+  const catalog = await servingCatalogNow(env, waitUntil);
+  if (catalog instanceof PartialCatalog) {
+    catalog.want([id]);
+    await catalog.fill();
+  }
+  return catalog.has(id);
 }
 
 /** After a catalog write in this isolate: the next getServingCatalog applies it before answering. */

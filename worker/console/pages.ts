@@ -1,6 +1,7 @@
 /** The console's pages as HTML (worker/console/routes.ts reads the data and calls these). */
 import { renderBlock } from '../render/block';
 import type { ServedSlot } from '../serving/pipeline';
+import type { SlotConfig } from '../slots/config';
 import type { Figures, KpiReport } from './kpi';
 import type { Signal } from './signals';
 import { esc, money, num, pct } from './layout';
@@ -151,11 +152,14 @@ export function slotsPage(slots: { slot: string; updatedAt: number; template: st
 <form method="get" action="/console/slots/edit" class="card"><label for="slot">Edit or create a slot</label><input type="text" id="slot" name="slot" required> <button type="submit">Open</button></form>`;
 }
 
-export function slotEditPage(slot: string, template: string, rules: string, sessionId: string, initial: ServedSlot | null, error?: string): string {
-  const block = initial ? renderBlock(initial.response, initial.template.html) : '';
+export function slotEditPage(slot: string, cfg: SlotConfig, rules: string, sessionId: string, initial: ServedSlot | null, error?: string): string {
+  const block = initial ? renderBlock(initial.response, initial.template.html, initial.display) : '';
+  const template = cfg.template ?? '';
   return `${error ? `<p class="error" role="alert">${esc(error)}</p>` : ''}<div class="row"><form method="post" action="/console/slots/${encodeURIComponent(slot)}" id="slot-form" class="card" data-preview="/console/slots/${encodeURIComponent(slot)}/preview">
 <label for="template">Template (Mustache-style; empty: the default)</label><textarea id="template" name="template" rows="14">${esc(template)}</textarea>
 <label for="rules">Rules (JSON: pin, boost, bury, max_per_category)</label><textarea id="rules" name="rules" rows="8">${esc(rules)}</textarea>
+<div class="row"><div><label for="currency">Currency (empty: the environment's)</label><input type="text" id="currency" name="currency" value="${esc(cfg.currency ?? '')}" placeholder="EUR"></div>
+<div><label for="locale">Locale (empty: the environment's)</label><input type="text" id="locale" name="locale" value="${esc(cfg.locale ?? '')}" placeholder="de-DE"></div></div>
 <label for="preview_session">Preview as session</label><input type="text" id="preview_session" name="preview_session" value="${esc(sessionId)}">
 <p><button type="submit">Save</button> <small id="preview-status" role="status"></small></p></form>
 <section class="card"><h3>Live preview</h3><p class="error" id="preview-error" hidden></p><iframe class="preview" id="preview" sandbox="" title="slot preview" srcdoc="${esc(block)}"></iframe></section></div>`;

@@ -24,6 +24,7 @@ import { parseTemplate, TemplateError } from '../render/template';
 import { Id } from '../schemas/common';
 import { RecommendationRequestSchema } from '../schemas/recommendations';
 import { SlotRulesSchema } from '../schemas/slots';
+import { validLocale } from '../lib/vars';
 import { serveSlot } from '../serving/pipeline';
 import { getSlotConfig, listSlotConfigs, type SlotConfig } from '../slots/config';
 import { getServingCatalog } from '../catalog/serving';
@@ -67,8 +68,10 @@ const RulesJson = z.string().max(20_000).transform((s, ctx) => {
   }
   return r.data;
 });
-const SlotDraft = z.object({ template: z.string().max(20_000).default(''), rules: z.string().default('').pipe(RulesJson), session_id: optional(Id) });
-const SlotForm = z.object({ template: z.string().max(20_000).default(''), rules: z.string().default('').pipe(RulesJson), preview_session: optional(Id) });
+const Currency = optional(z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR'));
+const Locale = optional(z.string().refine((l) => validLocale(l) !== null, 'must be a BCP 47 locale such as de-DE'));
+const SlotDraft = z.object({ template: z.string().max(20_000).default(''), rules: z.string().default('').pipe(RulesJson), session_id: optional(Id), currency: Currency, locale: Locale });
+const SlotForm = z.object({ template: z.string().max(20_000).default(''), rules: z.string().default('').pipe(RulesJson), preview_session: optional(Id), currency: Currency, locale: Locale });
 const ExperimentForm = z.object({ experiment: z.string().min(1).max(20_000) });
 const ExperimentAction = z.object({ id: Id, action: z.enum(['start', 'pause', 'stop']) });
 const CanaryForm = z.object({ share: z.coerce.number().gt(0).lt(1).default(0.1) });
@@ -214,7 +217,7 @@ export function consoleApp(dispatch: Dispatch) {
     if (!session.success) return problem(c, 400, `session_id: ${issuesText(session.error)}`);
     const cfg = await getSlotConfig(c.env.DB, slot.data);
     const [served] = await preview(c, [slot.data], { sessionId: session.data, draft: cfg });
-    const body = notice('done', c.req.query('done')) + slotEditPage(slot.data, cfg.template ?? '', JSON.stringify(cfg.rules, null, 2), session.data ?? '', served ?? null);
+    const body = notice('done', c.req.query('done')) + slotEditPage(slot.data, cfg, JSON.stringify(cfg.rules, null, 2), session.data ?? '', served ?? null);
     return page(c, `Slot ${slot.data}`, 'slots', body);
   });
   app.post('/console/slots/:slot/preview', async (c) => {
@@ -224,9 +227,9 @@ export function consoleApp(dispatch: Dispatch) {
     if (!body.success) return c.json(errorBody('invalid_request', issuesText(body.error), zodIssues(body.error)), 400);
     const bad = templateError(body.data.template);
     if (bad) return c.json(errorBody('invalid_template', bad), 400);
-    const draft = { rules: body.data.rules, template: body.data.template.trim() ? body.data.template : null };
+    const draft = { rules: body.data.rules, template: body.data.template.trim() ? body.data.template : null, currency: body.data.currency ?? null, locale: validLocale(body.data.locale) };
     const [served] = await preview(c, [slot.data], { sessionId: body.data.session_id, draft });
-    return c.json({ html: renderBlock(served!.response, served!.template.html), items: served!.response.items.map((i) => i.item_id) }, 200, { 'Cache-Control': 'no-store' });
+    return c.json({ html: renderBlock(served!.response, served!.template.html, served!.display), items: served!.response.items.map((i) => i.item_id) }, 200, { 'Cache-Control': 'no-store' });
   });
   app.post('/console/slots/:slot', async (c) => {
     const slot = Id.safeParse(c.req.param('slot'));
@@ -234,7 +237,8 @@ export function consoleApp(dispatch: Dispatch) {
     const form = SlotForm.safeParse(await c.req.parseBody().catch(() => ({})));
     if (!form.success) return problem(c, 400, issuesText(form.error));
     const back = `/console/slots/${encodeURIComponent(slot.data)}`;
-    return act(c, back, 'PUT', `/v1/admin/slots/${encodeURIComponent(slot.data)}`, { rules: form.data.rules, template: form.data.template.trim() ? form.data.template : null });
+    const { rules, template, currency, locale } = form.data;
+    return act(c, back, 'PUT', `/v1/admin/slots/${encodeURIComponent(slot.data)}`, { rules, template: template.trim() ? template : null, currency: currency ?? null, locale: locale ?? null });
   });
 
   app.get('/console/experiments', async (c) => {

@@ -20,7 +20,7 @@ export const CONSOLE_JS = `'use strict';
       res = await fetch(form.dataset.preview, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ template: form.template.value, rules: form.rules.value, session_id: form.preview_session.value }),
+        body: JSON.stringify({ template: form.template.value, rules: form.rules.value, session_id: form.preview_session.value, currency: form.currency.value, locale: form.locale.value }),
       });
       body = await res.json();
     } catch (e) {

@@ -6,6 +6,7 @@
  */
 import { activeModel } from '../inference/registry';
 import { escapeHtml as esc } from '../render/escape';
+import { displayFor, priceFormat, type Display } from '../render/locale';
 import type { Experiment } from '../experiments/config';
 import { experimentReport, type Report, type SeriesPoint } from '../experiments/report';
 import type { Interval } from '../experiments/stats';
@@ -13,7 +14,6 @@ import { getHoldout, listExperiments } from '../experiments/store';
 
 const COLORS = ['#2563eb', '#16a34a', '#dc2626', '#9333ea', '#ea580c', '#0891b2', '#ca8a04', '#db2777', '#4b5563', '#65a30d'];
 const pct = (x: number, d = 2) => `${(x * 100).toFixed(d)}%`;
-const money = (x: number) => x.toFixed(2);
 const ci = (i: Interval, f: (x: number) => string) => `${f(i.estimate)} <small>[${f(i.low)}, ${f(i.high)}]</small>`;
 const pval = (p: number) => (p < 0.0001 ? '&lt;0.0001' : p.toFixed(4));
 
@@ -94,7 +94,9 @@ export function intervalChart(title: string, rows: { name: string; color: string
   return `<figure class="chart"><figcaption>${esc(title)}</figcaption><svg viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(title)}">${body}${axis}</svg></figure>`;
 }
 
-function experimentCard(e: Experiment, r: Report): string {
+/** `display`: the environment's CURRENCY and LOCALE, for revenue and counts. */
+function experimentCard(e: Experiment, r: Report, display: Display): string {
+  const money = priceFormat(display);
   const names = e.variants.map((v) => v.name);
   const color = (n: string) => COLORS[names.indexOf(n) % COLORS.length]!;
   const rows = r.variants
@@ -124,7 +126,7 @@ function experimentCard(e: Experiment, r: Report): string {
         .join('')}</table></figure>`,
     );
   }
-  const power = r.power.n_per_arm ? `Power: ${r.power.n_per_arm.toLocaleString('en-US')} ${r.primary_metric === 'ctr' ? 'impressions' : 'visitors'} per arm detect +${pct(r.power.mde, 1)} from ${pct(r.power.baseline)} (α=0.05, 80%).` : '';
+  const power = r.power.n_per_arm ? `Power: ${r.power.n_per_arm.toLocaleString(display.locale)} ${r.primary_metric === 'ctr' ? 'impressions' : 'visitors'} per arm detect +${pct(r.power.mde, 1)} from ${pct(r.power.baseline)} (α=0.05, 80%).` : '';
   return `<section class="exp" data-experiment="${esc(e.id)}"><h2>${esc(e.name ?? e.id)} <span class="badge ${esc(e.status)}">${esc(e.status)}</span> <span class="badge">${e.kind === 'bandit' ? 'bandit' : 'A/B'}</span></h2>
   <p class="meta">slot <code>${esc(e.slot)}</code> · metric ${esc(e.metric)} · window ${e.attribution_window_hours} h · traffic ${pct(e.traffic, 0)}${e.targeting.segments?.length ? ` · segments ${esc(e.targeting.segments.join(', '))}` : ''} · ${power}</p>${srm}
   <table><thead><tr><th>variant</th><th>strategy</th><th>visitors</th><th>impressions</th><th>CTR</th><th>conversion</th><th>revenue / visitor</th><th>CTR uplift</th><th>z-test p</th><th>mSPRT p</th></tr></thead><tbody>${rows}</tbody></table>
@@ -136,7 +138,8 @@ export async function experimentCards(env: Env): Promise<{ cards: string[]; coun
   const [all, model, holdout] = await Promise.all([listExperiments(env.DB), activeModel(env.DB).catch(() => undefined), getHoldout(env.DB)]);
   const order = { running: 0, paused: 1, draft: 2, stopped: 3 } as const;
   const shown = [...all].sort((a, b) => order[a.status] - order[b.status] || b.created_at - a.created_at).slice(0, 12);
-  const cards = await Promise.all(shown.map(async (e) => experimentCard(e, await experimentReport(env, e))));
+  const display = displayFor(env, { currency: null, locale: null });
+  const cards = await Promise.all(shown.map(async (e) => experimentCard(e, await experimentReport(env, e), display)));
   return { cards, count: all.length, model: model?.version, holdout };
 }
 

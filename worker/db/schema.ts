@@ -104,6 +104,9 @@ export const slots = sqliteTable('slots', {
   slot: text('slot').primaryKey(),
   rules: text('rules', { mode: 'json' }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
   template: text('template'),
+  /** ISO 4217 code and BCP 47 locale for this slot's blocks; null: the environment's CURRENCY / LOCALE */
+  currency: text('currency'),
+  locale: text('locale'),
   updatedAt: integer('updated_at').notNull(),
 });
 
@@ -354,7 +357,7 @@ export const kpiRollups = sqliteTable(
     /** orders placed by a shopper who had purchased before (worker/session/durable-object.ts claim) */
     repeatOrders: integer('repeat_orders').notNull().default(0),
   },
-  // WITHOUT ROWID (migration 0011): the rows live in the key's b-tree, no rowid table beside it.
+  // WITHOUT ROWID (migration 0012): the rows live in the key's b-tree, no rowid table beside it.
   (t) => [primaryKey({ columns: [t.grain, t.bucket, t.slot, t.segment] })],
 );
 
@@ -370,7 +373,7 @@ export const kpiVisitors = sqliteTable(
     segment: text('segment').notNull(),
     sessionKey: text('session_key').notNull(),
   },
-  // WITHOUT ROWID on (session_key, day, segment) (migration 0011): erasure finds a session's marks by
+  // WITHOUT ROWID on (session_key, day, segment) (migration 0012): erasure finds a session's marks by
   // the key's prefix, the rollup checks a whole key, so no second index (one row written per mark).
   (t) => [primaryKey({ columns: [t.sessionKey, t.day, t.segment] })],
 );

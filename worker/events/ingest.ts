@@ -109,7 +109,10 @@ export async function ingestEvents(
 
   const sortedWarnings = () => warnings.sort((a, b) => a.index - b.index);
   const outcome = await acceptRows(env, rows, now, waitUntil);
-  const known = { ...base, duplicates: duplicates + outcome.duplicates, rejected, warnings: sortedWarnings() };
+  // The session's object holds the batch now: a caller that sends this stamp with its next
+  // request for the session gets an answer that reflects it, from any isolate (worker/session/stamp.ts).
+  const stamp = outcome.inline ? { session_stamp: now } : {};
+  const known = { ...base, ...stamp, duplicates: duplicates + outcome.duplicates, rejected, warnings: sortedWarnings() };
   return outcome.buffered && outcome.accepted ? { ...known, accepted: 0, buffered: outcome.accepted } : { ...known, accepted: outcome.accepted };
 }
 
@@ -122,7 +125,7 @@ export async function ingestEvents(
  * not keep ids whose events did not become durable, so when neither the queue nor the buffer took
  * them the claim is released before the error reaches the caller (docs/reliability.md).
  */
-async function acceptRows(env: Env, rows: EventRow[], now: number, waitUntil?: (p: Promise<unknown>) => void): Promise<{ accepted: number; duplicates: number; buffered: boolean }> {
+async function acceptRows(env: Env, rows: EventRow[], now: number, waitUntil?: (p: Promise<unknown>) => void): Promise<{ accepted: number; duplicates: number; buffered: boolean; inline: boolean }> {
   const messages = toMessages(rows, now);
   const sessions = new Set(rows.map((r) => r.sessionKey));
   const inline = sessions.size === 1 && rows.length <= INLINE_MAX_EVENTS ? claimInline(env, messages, waitUntil) : null;
@@ -142,9 +145,9 @@ async function acceptRows(env: Env, rows: EventRow[], now: number, waitUntil?: (
     }
     buffered = true;
   }
-  if (!inline) return { accepted: rows.length, duplicates: 0, buffered };
+  if (!inline) return { accepted: rows.length, duplicates: 0, buffered, inline: false };
   const stored = await inline.answer;
-  return stored === null ? { accepted: rows.length, duplicates: 0, buffered } : { accepted: stored, duplicates: rows.length - stored, buffered };
+  return stored === null ? { accepted: rows.length, duplicates: 0, buffered, inline: false } : { accepted: stored, duplicates: rows.length - stored, buffered, inline: true };
 }
 
 /** Undo an inline claim whose events were not accepted (the caller will send them again). */

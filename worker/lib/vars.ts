@@ -1,4 +1,4 @@
-/** Reading numeric settings from wrangler.toml [vars] (strings), with a default for missing or bad values. */
+/** Reading settings from wrangler.toml [vars] (strings), with a default for missing or bad values. */
 
 export const DAY_MS = 86_400_000;
 
@@ -16,4 +16,24 @@ export function numberVar(value: string | undefined, fallback: number): number {
 /** A retention setting in days ("30") as milliseconds. */
 export function retentionMs(days: unknown, fallbackDays: number): number {
   return positiveVar(days, fallbackDays) * DAY_MS;
+}
+
+/** A BCP 47 locale tag in canonical form ("de-DE"), or null when it is not one. */
+export function validLocale(value: unknown): string | null {
+  if (typeof value !== 'string' || !value) return null;
+  try {
+    return Intl.getCanonicalLocales(value)[0] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** An ISO 4217 currency code ("EUR") from [vars] or a slot config, or `fallback` when missing or malformed. */
+export function currencyVar(value: unknown, fallback = 'USD'): string {
+  return typeof value === 'string' && /^[A-Za-z]{3}$/.test(value) ? value.toUpperCase() : fallback;
+}
+
+/** A locale ("de-DE") from [vars] or a slot config, or `fallback` when missing or not a valid tag. */
+export function localeVar(value: unknown, fallback = 'en-US'): string {
+  return validLocale(value) ?? fallback;
 }

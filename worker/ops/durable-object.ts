@@ -3,7 +3,13 @@
  *  - per-minute aggregates of requests and served recommendations (kept 3 hours),
  *  - per-rollout canary counters, and the canary decision (it serialises evaluations),
  *  - drift detector state.
- * Workers send it buffered metric points through waitUntil (worker/ops/metrics.ts).
+ * Workers send buffered metric points through waitUntil (worker/ops/metrics.ts), not to "ops"
+ * itself but to one of METRICS_SHARDS shard objects of this same class ("ops-shard-<k>", each
+ * isolate picks one): a shard sums what it receives into the same tables and every
+ * METRICS_ROLLUP_MS hands its rows to "ops" in one call (absorb) and deletes them. So "ops" gets
+ * a few calls per rollup period whatever the number of isolates, and the summary, the canary
+ * rule and drift read one place. A shard that could not hand its rows over keeps them for the
+ * next rollup (its alarm makes sure there is one).
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { RolloutRow } from '../db/schema';
@@ -18,11 +24,29 @@ const KEEP_MS = 3 * 3600_000;
 const EVALUATE_EVERY = 25;
 
 // One row per key; `excluded` holds a batch's sums (worker/ops/metrics.ts buffers points per isolate).
-const REQ_UPSERT = `INSERT INTO req_minute VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n, ms_sum = ms_sum + excluded.ms_sum, ms_max = max(ms_max, excluded.ms_max)`;
-const LAT_UPSERT = `INSERT INTO lat_minute VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n`;
-const SERVE_UPSERT = `INSERT INTO serve_minute VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n, fallbacks = fallbacks + excluded.fallbacks, errors = errors + excluded.errors, score_sum = score_sum + excluded.score_sum, score_n = score_n + excluded.score_n`;
-const CAT_UPSERT = `INSERT INTO cat_minute VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n`;
-const CANARY_UPSERT = `INSERT INTO canary VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n, errors = errors + excluded.errors, fallbacks = fallbacks + excluded.fallbacks`;
+// Per table: its upsert and its columns (keys first, then the summed values; ms_max last).
+const TABLES = {
+  req_minute: {
+    upsert: `INSERT INTO req_minute VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n, ms_sum = ms_sum + excluded.ms_sum, ms_max = max(ms_max, excluded.ms_max)`,
+    columns: 'minute, route, status, n, ms_sum, ms_max',
+  },
+  lat_minute: { upsert: `INSERT INTO lat_minute VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n`, columns: 'minute, route, bucket, n' },
+  serve_minute: {
+    upsert: `INSERT INTO serve_minute VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n, fallbacks = fallbacks + excluded.fallbacks, errors = errors + excluded.errors, score_sum = score_sum + excluded.score_sum, score_n = score_n + excluded.score_n`,
+    columns: 'minute, slot, model, arm, n, fallbacks, errors, score_sum, score_n',
+  },
+  cat_minute: { upsert: `INSERT INTO cat_minute VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n`, columns: 'minute, category, n' },
+  canary: {
+    upsert: `INSERT INTO canary VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n, errors = errors + excluded.errors, fallbacks = fallbacks + excluded.fallbacks`,
+    columns: 'rollout, arm, n, errors, fallbacks',
+  },
+} as const;
+type Table = keyof typeof TABLES;
+/** Rows to upsert, per table, each in its table's column order: what a shard hands to "ops". */
+export type MetricRows = Partial<Record<Table, (string | number)[][]>>;
+
+export const SHARD_PREFIX = 'ops-shard-';
+const DEFAULT_ROLLUP_MS = 10_000;
 
 const minuteOf = (t: number) => Math.floor(t / 60_000) * 60_000;
 const bucketOf = (ms: number) => LATENCY_BUCKETS.findIndex((b) => ms <= b);
@@ -79,14 +103,21 @@ export class OpsState extends DurableObject<Env> {
     `);
   }
 
-  /** Add a batch of points; then apply the canary rule if canary traffic arrived. */
+  private get isShard(): boolean {
+    return (this.ctx.id.name ?? '').startsWith(SHARD_PREFIX);
+  }
+
+  /**
+   * Add a batch of points. On "ops": then apply the canary rule if canary traffic arrived. On a
+   * shard: hand everything to "ops" once METRICS_ROLLUP_MS has passed since the last handover.
+   */
   async record(points: Point[]): Promise<Decision | null> {
     // A batch holds up to a second of an isolate's traffic: sum it per row first, then one upsert
     // per row (not one or more per point: that made the metrics object cost more than the requests).
-    const rows = new Map<string, Map<string, { key: unknown[]; vals: number[]; max?: number }>>();
-    const add = (sql: string, key: unknown[], vals: number[], max?: number) => {
-      let table = rows.get(sql);
-      if (!table) rows.set(sql, (table = new Map()));
+    const rows = new Map<Table, Map<string, { key: (string | number)[]; vals: number[]; max?: number }>>();
+    const add = (t: Table, key: (string | number)[], vals: number[], max?: number) => {
+      let table = rows.get(t);
+      if (!table) rows.set(t, (table = new Map()));
       const id = JSON.stringify(key);
       const r = table.get(id);
       if (!r) table.set(id, { key, vals: [...vals], max });
@@ -95,27 +126,78 @@ export class OpsState extends DurableObject<Env> {
         if (max !== undefined) r.max = Math.max(r.max ?? max, max);
       }
     };
-    const rollouts = new Set<string>();
     for (const p of points) {
       const m = minuteOf(p.t);
       if (p.kind === 'request') {
-        add(REQ_UPSERT, [m, p.route, p.status], [1, p.ms], p.ms);
-        add(LAT_UPSERT, [m, p.route, bucketOf(p.ms)], [1]);
+        add('req_minute', [m, p.route, p.status], [1, p.ms], p.ms);
+        add('lat_minute', [m, p.route, bucketOf(p.ms)], [1]);
       } else {
         const scored = p.topScore !== null && Number.isFinite(p.topScore);
-        add(SERVE_UPSERT, [m, this.slotLabel(p.slot), p.model ?? '', p.arm ?? ''], [1, p.fallback ? 1 : 0, p.error ? 1 : 0, scored ? p.topScore! : 0, scored ? 1 : 0]);
-        for (const [c, n] of Object.entries(p.categories)) add(CAT_UPSERT, [m, c], [n]);
-        if (p.rollout && p.arm) {
-          add(CANARY_UPSERT, [p.rollout, p.arm], [1, p.error ? 1 : 0, p.fallback ? 1 : 0]);
-          rollouts.add(p.rollout);
-        }
+        add('serve_minute', [m, this.slotLabel(p.slot), p.model ?? '', p.arm ?? ''], [1, p.fallback ? 1 : 0, p.error ? 1 : 0, scored ? p.topScore! : 0, scored ? 1 : 0]);
+        for (const [c, n] of Object.entries(p.categories)) add('cat_minute', [m, c], [n]);
+        if (p.rollout && p.arm) add('canary', [p.rollout, p.arm], [1, p.error ? 1 : 0, p.fallback ? 1 : 0]);
       }
     }
-    for (const [sql, table] of rows) for (const r of table.values()) this.sql.exec(sql, ...r.key, ...r.vals, ...(r.max !== undefined ? [r.max] : []));
+    const batch: MetricRows = {};
+    for (const [t, table] of rows) batch[t] = [...table.values()].map((r) => [...r.key, ...r.vals, ...(r.max !== undefined ? [r.max] : [])]);
+    if (!this.isShard) return this.absorb(batch);
+    this.upsert(batch);
+    await this.maybeRollup();
+    return null;
+  }
+
+  /** "ops": rows summed by a shard (or by record()); then the canary rule for rollouts that got traffic. */
+  async absorb(batch: MetricRows): Promise<Decision | null> {
+    this.upsert(batch);
     this.prune();
     let decision: Decision | null = null;
-    for (const id of rollouts) decision = (await this.maybeEvaluate(id, false)) ?? decision;
+    for (const id of new Set((batch.canary ?? []).map((r) => String(r[0])))) decision = (await this.maybeEvaluate(id, false)) ?? decision;
     return decision;
+  }
+
+  private upsert(batch: MetricRows): void {
+    for (const [t, list] of Object.entries(batch) as [Table, (string | number)[][]][]) for (const row of list) this.sql.exec(TABLES[t].upsert, ...row);
+  }
+
+  private lastRollup = 0;
+
+  /** A shard's handover: every row it holds goes to "ops" in one call, then is deleted here. */
+  private async maybeRollup(force = false): Promise<void> {
+    const every = Number(this.env.METRICS_ROLLUP_MS ?? DEFAULT_ROLLUP_MS);
+    const now = Date.now();
+    if (!force && now - this.lastRollup < every) {
+      // Rows left behind are handed over by the alarm, even if no more points arrive.
+      if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(now + Math.max(every, 1000));
+      return;
+    }
+    this.lastRollup = now;
+    const batch: MetricRows = {};
+    for (const [t, { columns }] of Object.entries(TABLES) as [Table, (typeof TABLES)[Table]][]) {
+      const list = [...this.sql.exec(`SELECT ${columns} FROM ${t}`).raw()] as (string | number)[][];
+      if (list.length) batch[t] = list;
+    }
+    if (!Object.keys(batch).length) return;
+    await this.env.OPS.get(this.env.OPS.idFromName('ops')).absorb(batch);
+    // Handed over (an error above keeps them for the next try). Points that arrived during the
+    // call were added to these rows too: only the amounts handed over are taken off.
+    for (const [t, list] of Object.entries(batch) as [Table, (string | number)[][]][]) this.subtract(t, list);
+  }
+
+  private subtract(t: Table, list: (string | number)[][]): void {
+    const cols = TABLES[t].columns.split(', ');
+    const keys = cols.filter((c) => !['n', 'ms_sum', 'ms_max', 'fallbacks', 'errors', 'score_sum', 'score_n'].includes(c));
+    const vals = cols.filter((c) => !keys.includes(c) && c !== 'ms_max');
+    const where = keys.map((k) => `${k} = ?`).join(' AND ');
+    for (const row of list) {
+      const keyVals = row.slice(0, keys.length);
+      const amounts = vals.map((_, i) => row[keys.length + i]!);
+      this.sql.exec(`UPDATE ${t} SET ${vals.map((v) => `${v} = ${v} - ?`).join(', ')} WHERE ${where}`, ...amounts, ...keyVals);
+      this.sql.exec(`DELETE FROM ${t} WHERE ${where} AND n <= 0`, ...keyVals);
+    }
+  }
+
+  override async alarm(): Promise<void> {
+    if (this.isShard) await this.maybeRollup(true);
   }
 
   /** The slot's own name while fewer than MAX_SLOT_LABELS are kept, else OTHER_SLOTS: invented names cannot grow the tables. */

@@ -3,8 +3,10 @@
  *  - one Workers Analytics Engine data point (binding METRICS; long-term, queried with SQL), and
  *  - a count in the OPS Durable Object's per-minute aggregate (the admin summary for the last
  *    hour, the canary rule, the fallback rate in health and the drift inputs).
- * Points are buffered per isolate and sent to the Durable Object in one call per request, through
- * waitUntil: nothing here is on a request's critical path. Points hold no personal data.
+ * Points are buffered per isolate and sent, at most once per METRICS_FLUSH_MS and through
+ * waitUntil, to the isolate's metrics shard, which hands its sums on to the OPS object (worker/ops/
+ * durable-object.ts): nothing here is on a request's critical path, and no single object hears
+ * from every isolate. Points hold no personal data.
  *
  * Analytics Engine layout (see docs/operations.md):
  *   request: blobs [kind="request", route, method, status class, request id, environment]
@@ -12,6 +14,7 @@
  *   serve:   blobs [kind="serve", slot, model version, arm, variant, strategy, environment]
  *            doubles [fallback 0/1, error 0/1, top score, items]  index: slot
  */
+import { SHARD_PREFIX } from './durable-object';
 import { log } from './log';
 
 export interface RequestPoint {
@@ -80,8 +83,18 @@ export function recordServe(env: Env, p: Omit<ServePoint, 'kind' | 't'>): void {
   push(point);
 }
 
+/** The one "ops" object: summaries, canary counters and decisions, drift state. */
 export function opsStub(env: Env) {
   return env.OPS.get(env.OPS.idFromName('ops'));
+}
+
+/** This isolate's metrics shard, picked once at random: "ops" hears from the shards, not from every isolate. */
+let shard: number | undefined;
+function metricsStub(env: Env) {
+  const shards = Math.max(0, Math.floor(Number(env.METRICS_SHARDS ?? 0)) || 0);
+  if (!shards) return opsStub(env);
+  shard ??= Math.floor(Math.random() * 1_000_000);
+  return env.OPS.get(env.OPS.idFromName(`${SHARD_PREFIX}${shard % shards}`));
 }
 
 /** Send the buffered points to the OPS Durable Object (call once per request, after the response). */
@@ -95,7 +108,7 @@ export function flushMetrics(env: Env, waitUntil: (p: Promise<unknown>) => void)
   lastFlush = now;
   const batch = buffer.splice(0, buffer.length);
   waitUntil(
-    opsStub(env)
+    metricsStub(env)
       .record(batch)
       .catch((e: Error) => log('warn', 'metrics_flush_failed', { points: batch.length, error: e.message })),
   );

@@ -1,6 +1,8 @@
 /** Recommendations -> an HTML fragment, through the slot's template or the bundled default. */
 import type { RecommendationResponse } from '../schemas/recommendations';
 import { safeUrl } from './escape';
+import { priceFormat, type Display } from './locale';
+import { reasonMessage } from './messages';
 import { renderTemplate } from './template';
 
 export const DEFAULT_TEMPLATE = `<section class="p13n-block" data-p13n-rec="{{recommendation_id}}" data-p13n-rendered="{{slot}}">
@@ -9,8 +11,8 @@ export const DEFAULT_TEMPLATE = `<section class="p13n-block" data-p13n-rec="{{re
 </ul>
 </section>`;
 
-export function blockView(rec: RecommendationResponse, currency = 'USD') {
-  const fmt = new Intl.NumberFormat('en-US', { style: 'currency', currency });
+export function blockView(rec: RecommendationResponse, display: Display) {
+  const price = priceFormat(display);
   return {
     ...rec,
     // Templates see only the checked `href` and `image`, never the raw catalog `url` / `image_url`.
@@ -18,11 +20,13 @@ export function blockView(rec: RecommendationResponse, currency = 'USD') {
       ...it,
       href: safeUrl(url) || `/product/${encodeURIComponent(it.item_id)}`,
       image: safeUrl(image_url),
-      price_label: it.price === null ? '' : fmt.format(it.price),
+      price_label: it.price === null ? '' : price(it.price),
+      // {{reason}} in the slot's language; the API's `reason` stays English.
+      reason: reasonMessage(it.reason_code, it.reason_params, display.locale),
     })),
   };
 }
 
-export function renderBlock(rec: RecommendationResponse, template: string | null): string {
-  return renderTemplate(template ?? DEFAULT_TEMPLATE, blockView(rec));
+export function renderBlock(rec: RecommendationResponse, template: string | null, display: Display): string {
+  return renderTemplate(template ?? DEFAULT_TEMPLATE, blockView(rec, display));
 }

@@ -167,7 +167,7 @@ export class SlotPlanner {
     });
     if (!parsed.success) return { state: 'invalid', detail: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
     const { env, waitUntil } = this.deps;
-    const { response: rec, template } = await serveSlot(
+    const { response: rec, template, display } = await serveSlot(
       { ...parsed.data, template_slot: attrs.template?.trim() || undefined },
       {
         env,
@@ -180,6 +180,6 @@ export class SlotPlanner {
       },
     );
     if (!rec.items.length) return { state: 'empty' };
-    return { state: 'filled', html: renderBlock(rec, template.html), rec };
+    return { state: 'filled', html: renderBlock(rec, template.html, display), rec };
   }
 }

@@ -63,6 +63,14 @@ export const EventBatchResultSchema = z
       .optional()
       .openapi({ description: 'Events held durably because the event log was unavailable (answer 202); each is stored later exactly once. Present only when > 0' }),
     duplicates: z.number().int().openapi({ description: 'Events already stored earlier (same event_id), not counted again' }),
+    session_stamp: z
+      .number()
+      .int()
+      .optional()
+      .openapi({
+        description:
+          "Present when the batch's one session was updated before this answer: send it as the X-P13n-Session-Stamp header with the next requests for that session, and no isolate answers from session features read before it (browsers get the same in the p13n_sv cookie)",
+      }),
     consent: ConsentSchema.openapi({ description: 'The consent the batch was processed under' }),
     not_stored: z.number().int().openapi({ description: 'Events not stored because the shopper has not consented to tracking' }),
     warnings: z

@@ -44,12 +44,37 @@ export const RecommendationRequestSchema = z
 
 export type RecommendationRequest = z.output<typeof RecommendationRequestSchema>;
 
+/** Why an item was recommended, as a code the storefront can translate (worker/render/messages.ts). */
+export const ReasonCodeSchema = z
+  .enum([
+    'featured',
+    'similar_to',
+    'often_viewed_with',
+    'because_you_viewed',
+    'because_you_added',
+    'because_you_bought',
+    'brand_interest',
+    'more_in_category',
+    'popular_in_category',
+    'popular_now',
+    'trending_in_category',
+    'trending_now',
+    'picked_for_you',
+  ])
+  .openapi('ReasonCode');
+
+export type ReasonCode = z.output<typeof ReasonCodeSchema>;
+
 export const RecommendedItemSchema = z
   .object({
     item_id: z.string(),
     rank: z.number().int(),
     score: z.number(),
-    reason: z.string(),
+    reason: z.string().openapi({ description: 'The reason in English (reason_code and reason_params say it in any language)' }),
+    reason_code: ReasonCodeSchema,
+    reason_params: z
+      .record(z.string(), z.string())
+      .openapi({ description: 'Values of the reason\'s placeholders: item (title) and item_id of a named item, category, brand', example: { item: 'Rose lip balm', item_id: 'sku-12' } }),
     title: z.string(),
     category: z.string().nullable(),
     brand: z.string().nullable(),

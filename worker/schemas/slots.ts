@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { validLocale } from '../lib/vars';
 import { Id } from './common';
 
 const Match = z
@@ -21,5 +22,15 @@ export const SlotConfigSchema = z
   .object({
     rules: SlotRulesSchema.default({ pin: [], boost: [], bury: [] }),
     template: z.string().max(20_000).nullish().openapi({ description: 'HTML template; null uses the bundled default' }),
+    currency: z
+      .string()
+      .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR')
+      .nullish()
+      .openapi({ description: "Currency of the block's prices; null uses the environment's CURRENCY", example: 'EUR' }),
+    locale: z
+      .string()
+      .refine((l) => validLocale(l) !== null, 'must be a BCP 47 locale such as de-DE')
+      .nullish()
+      .openapi({ description: "Number format and language of the block's reasons; null uses the environment's LOCALE", example: 'de-DE' }),
   })
   .openapi('SlotConfig');

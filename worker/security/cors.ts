@@ -22,7 +22,7 @@ function allowList(raw: string | undefined): Set<string> {
 const handler = cors({
   origin: (origin, c) => (allowList((c.env as Env).CORS_ORIGINS).has(origin) ? origin : null),
   allowMethods: ['GET', 'POST', 'OPTIONS'],
-  allowHeaders: ['content-type', 'authorization', 'x-p13n-user-token', 'x-p13n-consent', 'x-request-id'],
+  allowHeaders: ['content-type', 'authorization', 'x-p13n-user-token', 'x-p13n-consent', 'x-p13n-session-stamp', 'x-request-id'],
   exposeHeaders: ['x-request-id', 'x-recommendation-id', 'server-timing', 'x-p13n-fallback', 'x-p13n-consent', 'x-p13n-identity'],
   credentials: true,
   maxAge: 600,

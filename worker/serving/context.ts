@@ -3,7 +3,7 @@
  * parallel: the shopper's pseudonymous keys, session features, catalog, active model, slot
  * config (and the page's named template) and the running experiments.
  */
-import { getServingCatalog } from '../catalog/serving';
+import { PartialCatalog, servingCatalogNow } from '../catalog/serving';
 import type { ItemFacts, ServingCatalog } from '../catalog/types';
 import { loadExperimentContext, type ExperimentContext } from '../experiments/serve';
 import { pseudonymize } from '../identity/pseudonym';
@@ -80,7 +80,7 @@ export async function loadContext(slotReq: SlotRequest, { env, waitUntil, timing
   ]);
   const named = templateSlot && templateSlot !== req.slot ? templateSlot : null;
   const [catalog, activeModel, features, slot, pageConfig, experiments] = await Promise.all([
-    timing.measure('catalog', getServingCatalog(env, waitUntil)),
+    timing.measure('catalog', servingCatalogNow(env, waitUntil)),
     timing.measure(
       'model',
       // MODEL_DISABLED=1: serve the popularity fallback as if no model were active.
@@ -91,6 +91,13 @@ export async function loadContext(slotReq: SlotRequest, { env, waitUntil, timing
     named ? getSlotConfig(env.DB, named, waitUntil) : null,
     timing.measure('experiment', loadExperimentContext(env, waitUntil)),
   ]);
+
+  // A catalog still loading knows only what it read: the items the plan and the reasons look up
+  // (the shopper's history, the product in view) are read before planning; candidates come later.
+  if (catalog instanceof PartialCatalog) {
+    catalog.want([...(features?.recent.map((r) => r.itemId) ?? []), ...(features?.cart ?? []), ...(features?.purchased ?? []), ...(features?.profile?.recentItems ?? []), ...(req.item_id ? [req.item_id] : [])]);
+    await timing.measure('catalog-partial', catalog.fill());
+  }
 
   const excluded = new Set<string>(req.exclude ?? []);
   if (!req.include_purchased) for (const id of features?.purchased ?? []) excluded.add(id);

@@ -5,7 +5,8 @@
  */
 import { cachedDisplayFields, displayFields } from '../catalog/serving';
 import { log } from '../ops/log';
-import { namedItem, reasonFor, reasonText, retrievalReason } from '../ranking/reasons';
+import { namedItem, reasonFor, resolveReason, retrievalReason } from '../ranking/reasons';
+import { reasonMessage } from '../render/messages';
 import type { Ranked } from '../ranking/rules';
 import type { RecommendationResponse } from '../schemas/recommendations';
 import type { ChainOutcome } from './candidates';
@@ -31,7 +32,7 @@ export async function respond(ctx: ServeContext, plan: Plan, outcome: ChainOutco
   // An item removed since the catalog was read has no display fields: it is not shown.
   const final = chosen.flatMap((r, i) => {
     const d = shown.get(r.item.id);
-    return d ? [{ r, d, reason: reasonText(reasons[i]!, (id) => shown.get(id)?.title) }] : [];
+    return d ? [{ r, d, reason: resolveReason(reasons[i]!, (id) => shown.get(id)?.title) }] : [];
   });
   return {
     recommendation_id: crypto.randomUUID(),
@@ -47,7 +48,10 @@ export async function respond(ctx: ServeContext, plan: Plan, outcome: ChainOutco
       item_id: r.item.id,
       rank: i + 1,
       score: Math.round(r.score * 1e6) / 1e6,
-      reason,
+      // English, as before codes existed; reason_code + reason_params say it in any language.
+      reason: reasonMessage(reason.code, reason.params),
+      reason_code: reason.code,
+      reason_params: reason.params,
       title: d.title,
       category: r.item.category,
       brand: r.item.brand,

@@ -13,7 +13,7 @@ import { Lru } from '../lib/lru';
 import { numberVar } from '../lib/vars';
 import type { SessionFeatures } from './durable-object';
 
-const DEFAULT_TTL_MS = 10_000;
+const DEFAULT_TTL_MS = 30_000;
 /** About 100 bytes of heap per unit (a recent item, an attribute, a profile entry): ~4 MB. */
 const BUDGET_UNITS = 40_000;
 

@@ -12,9 +12,12 @@ import { SlotRulesSchema, type SlotRules } from '../schemas/slots';
 export interface SlotConfig {
   rules: SlotRules;
   template: string | null;
+  /** null: the environment's CURRENCY / LOCALE (worker/render/locale.ts) */
+  currency: string | null;
+  locale: string | null;
 }
 
-const EMPTY: SlotConfig = { rules: SlotRulesSchema.parse({}), template: null };
+const EMPTY: SlotConfig = { rules: SlotRulesSchema.parse({}), template: null, currency: null, locale: null };
 const ALL = 'all';
 const cache = new TtlCache<Map<string, SlotConfig>>(10_000);
 
@@ -23,7 +26,7 @@ async function readAll(d1: D1Database): Promise<Map<string, SlotConfig>> {
   return new Map(
     rows.map((row) => {
       const rules = SlotRulesSchema.safeParse(row.rules);
-      return [row.slot, { rules: rules.success ? rules.data : EMPTY.rules, template: row.template }];
+      return [row.slot, { rules: rules.success ? rules.data : EMPTY.rules, template: row.template, currency: row.currency, locale: row.locale }];
     }),
   );
 }
@@ -40,8 +43,8 @@ export async function putSlotConfig(d1: D1Database, slot: string, config: SlotCo
   const now = Date.now();
   await db(d1)
     .insert(slots)
-    .values({ slot, rules: config.rules, template: config.template ?? null, updatedAt: now })
-    .onConflictDoUpdate({ target: slots.slot, set: { rules: config.rules, template: config.template ?? null, updatedAt: now } });
+    .values({ slot, rules: config.rules, template: config.template, currency: config.currency, locale: config.locale, updatedAt: now })
+    .onConflictDoUpdate({ target: slots.slot, set: { rules: config.rules, template: config.template, currency: config.currency, locale: config.locale, updatedAt: now } });
   cache.delete(ALL);
 }
 

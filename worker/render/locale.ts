@@ -1,0 +1,22 @@
+/**
+ * The currency and locale a slot is rendered with: the slot config's own (PUT /v1/admin/slots),
+ * else the environment's CURRENCY / LOCALE ([vars]). The locale sets the number format and the
+ * language of the reasons (worker/render/messages.ts).
+ */
+import { currencyVar, localeVar } from '../lib/vars';
+
+export interface Display {
+  currency: string;
+  locale: string;
+}
+
+export function displayFor(env: { CURRENCY?: string; LOCALE?: string }, slot: { currency: string | null; locale: string | null }): Display {
+  const base = { currency: currencyVar(env.CURRENCY), locale: localeVar(env.LOCALE) };
+  return { currency: currencyVar(slot.currency, base.currency), locale: localeVar(slot.locale, base.locale) };
+}
+
+/** Prices as the shopper reads them ("1.234,50 €" for EUR in de-DE). */
+export function priceFormat(d: Display): (price: number) => string {
+  const fmt = new Intl.NumberFormat(d.locale, { style: 'currency', currency: d.currency });
+  return (price) => fmt.format(price);
+}
