@@ -15,7 +15,7 @@ import { chromium } from 'playwright-core';
 import { check, CHROMIUM, finish, SCREENSHOTS } from './env';
 import { localServerKeyHeader, migrate, ROOT, startDev } from '../../scripts/lib/wrangler';
 
-const PORT = 8797;
+const PORT = 8793; // its own port: the storefront test takes 8797
 const STATE = resolve(ROOT, '.tmp/browser-console/state');
 const TOKEN = 'console-test-admin-token-0123456789';
 
