@@ -85,7 +85,7 @@ describe('serving catalog', () => {
     const db = isolateDb();
     const queries = ['slot=home&k=6', 'slot=cat&k=4&category=makeup&max_price=20', 'slot=pdp&k=5&item_id=skincare-3'];
     const answer = async (q: string) => {
-      const res = await call(`/v1/recommendations?${q}`, undefined, { DB: db });
+      const res = await call(`/v1/recommendations?${q}`, undefined, { DB: db, CATALOG_COLD_BYTES: '0' });
       expect(res.status).toBe(200);
       const timing = (res.headers.get('server-timing') ?? '').split(', ').map((p) => p.split(';')[0]);
       return { ids: ids(await json(res)), partial: timing.includes('catalog-partial') };

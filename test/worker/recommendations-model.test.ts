@@ -47,11 +47,12 @@ describe('recommendations from the ONNX model', () => {
   it("a fresh isolate's first model answers, from the few items they touch read from D1, equal the loaded catalog's", async () => {
     const viewed = byCategory(categories[1]!).slice(0, 4);
     await postEvents(viewed.map((i: any) => event('view', i.item_id, 'cold-isolate')));
+    expect((await adminJson('/v1/admin/catalog/snapshot', 'POST')).status).toBe(200); // what a fresh isolate loads
     // A D1 binding object of its own: the worker keeps a separate catalog for it, like a fresh isolate.
     const db = { prepare: (q: string) => env.DB.prepare(q), batch: (s: D1PreparedStatement[]) => env.DB.batch(s), exec: (q: string) => env.DB.exec(q) } as unknown as D1Database;
     const queries = ['slot=home&k=10&session_id=cold-isolate', `slot=pdp&k=6&item_id=${viewed[0]!.item_id}`, `slot=cat&k=5&session_id=cold-isolate&category=${categories[2]}`];
     const answer = async (q: string) => {
-      const res = await call(`/v1/recommendations?${q}`, undefined, { DB: db });
+      const res = await call(`/v1/recommendations?${q}`, undefined, { DB: db, CATALOG_COLD_BYTES: '0' });
       const body = (await res.json()) as any;
       expect(body.strategy).toBe('model');
       return { ids: body.items.map((i: any) => i.item_id), partial: /catalog-partial/.test(res.headers.get('server-timing') ?? '') };

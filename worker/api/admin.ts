@@ -3,7 +3,7 @@ import { and, count, gte, lt, sql } from 'drizzle-orm';
 import { buildCatalogSnapshot, SnapshotConflict } from '../catalog/builder';
 import { catalogReadStats } from '../catalog/read-stats';
 import { getServingCatalog, servingStatus } from '../catalog/serving';
-import { patchItem, removeItem, toRow, upsertItems } from '../catalog/writes';
+import { patchItem, removeItem, toRow, upsertItemsAt } from '../catalog/writes';
 import { db } from '../db/client';
 import { eventLogObjects, events, items, profiles } from '../db/schema';
 import { hourPrefix, LOG_PREFIX } from '../events/log-store';
@@ -19,6 +19,7 @@ import { listSlotConfigs, putSlotConfig } from '../slots/config';
 import { opsAdminApi, opsHealth, supersedeCanary } from '../ops/admin';
 import { faultInjectionEnabled, faultStatus, setFaults } from '../ops/fault-injection';
 import { requireAdmin } from './admin-auth';
+import { catalogFeedsApi } from './catalog-import';
 import { shoppersAdminApi } from './shoppers';
 import { router } from './types';
 
@@ -129,8 +130,8 @@ adminApi.openAPIRegistry.registerPath({
 });
 adminApi.post('/v1/admin/catalog', async (c) => {
   const { items: valid, rejected } = parseCatalogBody(await c.req.text(), c.req.header('content-type') ?? 'application/json');
-  const version = valid.length ? await upsertItems(c.env.DB, valid) : undefined;
-  const body = { upserted: valid.length, rejected, catalog_version: version ?? 0 };
+  const written = valid.length ? await upsertItemsAt(c.env.DB, valid) : undefined;
+  const body = { upserted: valid.length, rejected, catalog_version: written?.version ?? 0, written_at: written?.writtenAt ?? null };
   if (valid.length) return c.json(body, 200);
   // Nothing stored: the usual error shape, plus the per-item reasons.
   const issues = rejected.flatMap((r) => r.issues.map((i) => ({ field: `line ${r.line}: ${i.field}`, message: i.message })));
@@ -394,6 +395,8 @@ adminApi.post('/v1/admin/faults', async (c) => {
   return c.json(faultStatus(c.env), 200);
 });
 
+// Catalog feeds (issue 14): CSV, Merchant Center and Shopify imports, full-feed removal marks (worker/api/catalog-import.ts).
+adminApi.route('/', catalogFeedsApi);
 // Operations (issue 7): metrics summary, canary rollouts, export runs (worker/ops/admin.ts).
 adminApi.route('/', opsAdminApi);
 // Shopper rights (issue 6): erasure and access (worker/api/shoppers.ts).

@@ -15,7 +15,23 @@ const slotConfig = { rules: { pin: [{ item_id: 'sku-1', position: 1 }], boost: [
 /** By "METHOD /path": { request?, response } (the 200 answer). */
 export const EXAMPLES: Record<string, { request?: unknown; response: unknown }> = {
   'GET /v1/blocks/{slot}': { response: '<section class="p13n-block" data-p13n-slot="home-recs"><a data-p13n-item="sku-1" href="/p/sku-1">Hydrating serum 30 ml</a>…</section>' },
-  'POST /v1/admin/catalog': { request: [item], response: { upserted: 1, rejected: [], catalog_version: 42 } },
+  'POST /v1/admin/catalog': { request: [item], response: { upserted: 1, rejected: [], catalog_version: 42, written_at: 1764460800000 } },
+  'POST /v1/admin/catalog/import': {
+    request:
+      '<?xml version="1.0"?>\n<rss version="2.0" xmlns:g="http://base.google.com/ns/1.0"><channel>\n<item><g:id>sku-1</g:id><title>Hydrating serum 30 ml</title><link>https://shop.example/p/sku-1</link><g:price>24.90 USD</g:price><g:availability>in stock</g:availability><g:brand>Aurea</g:brand><g:product_type>skincare</g:product_type></item>\n<item><g:id>sku-2</g:id><title>Night cream</title><g:price>a lot</g:price></item>\n</channel></rss>',
+    response: {
+      format: 'gmc',
+      syntax: 'xml',
+      rows: 2,
+      upserted: 1,
+      rejected_count: 1,
+      rejected: [{ line: 4, path: null, item_id: 'sku-2', issues: [{ field: 'g:price', message: '"a lot" is not a price like "12.99 USD"' }] }],
+      removal: { removed: 3, live: 120, refused: null, catalog_version: 1807 },
+      catalog_version: 1807,
+      written_at: 1764460800000,
+    },
+  },
+  'POST /v1/admin/catalog/removals': { request: { since: 1764460800000, listed: ['sku-2'] }, response: { removed: 3, live: 120, refused: null, catalog_version: 1807 } },
   'PATCH /v1/admin/catalog/{item_id}': { request: { in_stock: false }, response: { item_id: 'sku-1', updated: true } },
   'DELETE /v1/admin/catalog/{item_id}': { response: { item_id: 'sku-1', removed: true } },
   'POST /v1/admin/catalog/snapshot': { response: { id: 'snap-42', seq: 1804, items: 10_000, bytes: 1_204_551, sha256: '5b1e…', ms: 840, previous: 'snap-41', trimmed: 1200 } },

@@ -7,6 +7,7 @@
 import { fingerprint, fpLo } from './fingerprint';
 import { FLAG_DEAL, FLAG_IN_STOCK, type Codes, type SnapshotColumns } from './format';
 import { findRow, prefixStarts } from './row-index';
+import { firstPassing } from './first-passing';
 import type { ItemFacts, ServingCatalog } from './types';
 
 /** Per-isolate flags next to the snapshot's own. */
@@ -148,14 +149,7 @@ export class CatalogView implements ServingCatalog {
   }
 
   popular(n: number, ok: (f: ItemFacts) => boolean, category?: string): ItemFacts[] {
-    const out: ItemFacts[] = [];
-    if (n <= 0) return out;
-    for (const f of this.popularIter(category)) {
-      if (!ok(f)) continue;
-      out.push(f);
-      if (out.length >= n) break;
-    }
-    return out;
+    return firstPassing(this.popularIter(category), n, ok);
   }
 
   /**

@@ -10,6 +10,7 @@
  */
 import { FACTS_COLUMNS, factsOf, type FactsRow } from './delta';
 import { countRead } from './read-stats';
+import { firstPassing } from './first-passing';
 import type { ItemFacts, ServingCatalog } from './types';
 
 /** First page of a popularity list; a pass that runs off its end asks for 4× more, up to MAX. */
@@ -29,7 +30,16 @@ export class PartialCatalog implements ServingCatalog {
   private readonly lists = new Map<string, { items: ItemFacts[]; limit: number }>();
   private readonly missedLists = new Map<string, number>();
 
-  constructor(private readonly d1: D1Database) {}
+  /** `load`: start loading the isolate's full catalog; called once the request has its answer. */
+  constructor(
+    private readonly d1: D1Database,
+    private readonly load: () => void = () => {},
+  ) {}
+
+  /** The request has its answer: the isolate may now load the full catalog. */
+  answered(): void {
+    this.load();
+  }
 
   /** Items read so far (this view never knows the catalog's size). */
   get size(): number {
@@ -52,14 +62,7 @@ export class PartialCatalog implements ServingCatalog {
   }
 
   popular(n: number, ok: (f: ItemFacts) => boolean, category?: string): ItemFacts[] {
-    const out: ItemFacts[] = [];
-    if (n <= 0) return out;
-    for (const f of this.popularIter(category)) {
-      if (!ok(f)) continue;
-      out.push(f);
-      if (out.length >= n) break;
-    }
-    return out;
+    return firstPassing(this.popularIter(category), n, ok);
   }
 
   *popularIter(category?: string): Generator<ItemFacts> {

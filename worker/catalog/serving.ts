@@ -5,7 +5,7 @@
  * batch: the meta row and the first page of changes). A new snapshot named in the meta row is
  * loaded in the background too, while the old one keeps serving.
  */
-import { positiveVar } from '../lib/vars';
+import { numberVar, positiveVar } from '../lib/vars';
 import { log } from '../ops/log';
 import { CatalogView, type Change } from './catalog-view';
 import { changesStatement, CHANGES_PAGE, readChanges, toChanges } from './delta';
@@ -30,6 +30,8 @@ interface State {
   dirty: boolean;
   checkedAt: number;
   broken: Map<string, number>;
+  /** before the first load: the snapshot's size, which decides whether requests wait for it */
+  coldMeta?: Promise<SnapshotMeta | null>;
 }
 
 const states = new WeakMap<D1Database, State>();
@@ -58,28 +60,40 @@ export async function getServingCatalog(env: CatalogEnv, waitUntil?: (p: Promise
   return st.view;
 }
 
+/** Snapshots at least this big are not waited for by a fresh isolate's requests (about 300k items). */
+const DEFAULT_COLD_BYTES = 8 * 1024 * 1024;
+
+type ColdEnv = CatalogEnv & { CATALOG_COLD_BYTES?: string };
+
 /**
- * For serving a request: the loaded catalog, or, while this isolate's first load is still under
- * way, a PartialCatalog that reads only the items the request touches from D1 (the load goes on
- * in the background). A first request then costs a few hundred rows, not the whole snapshot.
- * CATALOG_COLD_START "wait" makes it wait for the load instead.
+ * For serving a request: the loaded catalog, or, while this isolate's first load of a large
+ * snapshot (CATALOG_COLD_BYTES, default 8 MiB) is still under way, a PartialCatalog that reads
+ * only the items the request touches from D1 (the load goes on in the background). A first
+ * request then costs a few hundred rows, not the whole snapshot. A small snapshot loads faster
+ * than the extra queries would take: it is waited for, as is the load when there is no waitUntil.
  */
-export async function servingCatalogNow(env: CatalogEnv & { CATALOG_COLD_START?: string }, waitUntil?: (p: Promise<unknown>) => void): Promise<ServingCatalog> {
+export async function servingCatalogNow(env: ColdEnv, waitUntil?: (p: Promise<unknown>) => void): Promise<ServingCatalog> {
   const st = stateOf(env.DB);
-  // Without waitUntil nothing would keep the load going after the answer: wait for it.
-  if (st.view || !waitUntil || env.CATALOG_COLD_START === 'wait') return getServingCatalog(env, waitUntil);
-  st.pending ??= refresh(env, st).finally(() => (st.pending = undefined));
-  waitUntil(st.pending.catch((e: Error) => log('warn', 'catalog_load_failed', { error: e.message })));
-  return new PartialCatalog(env.DB);
+  if (st.view || !waitUntil) return getServingCatalog(env, waitUntil);
+  st.coldMeta ??= readMeta(env.DB).catch(() => null);
+  const meta = await st.coldMeta;
+  if (st.view || !meta || meta.bytes < numberVar(env.CATALOG_COLD_BYTES, DEFAULT_COLD_BYTES)) return getServingCatalog(env, waitUntil);
+  // The load starts once this request has its answer: run beside it, reading and decoding the
+  // snapshot would take the isolate's thread from the very answer it is meant to spare.
+  return new PartialCatalog(env.DB, () => {
+    if (st.view) return;
+    st.pending ??= refresh(env, st).finally(() => (st.pending = undefined));
+    waitUntil(st.pending.catch((e: Error) => log('warn', 'catalog_load_failed', { error: e.message })));
+  });
 }
 
 /** Is the item in the catalog? Asked of D1 for this one item while the isolate's catalog loads. */
-export async function catalogHas(env: CatalogEnv & { CATALOG_COLD_START?: string }, id: string, waitUntil?: (p: Promise<unknown>) => void): Promise<boolean> {
+export async function catalogHas(env: ColdEnv, id: string, waitUntil?: (p: Promise<unknown>) => void): Promise<boolean> {
   const catalog = await servingCatalogNow(env, waitUntil);
-  if (catalog instanceof PartialCatalog) {
-    catalog.want([id]);
-    await catalog.fill();
-  }
+  if (!(catalog instanceof PartialCatalog)) return catalog.has(id);
+  catalog.want([id]);
+  await catalog.fill();
+  catalog.answered();
   return catalog.has(id);
 }
 

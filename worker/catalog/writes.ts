@@ -21,10 +21,12 @@ export function toRow(i: CatalogItemInput, now: number): NewItem {
     inStock: i.in_stock,
     popularity: i.popularity ?? 0,
     updatedAt: now,
+    // A write that lists the item again brings it back from a feed's removal mark.
+    removedAt: null,
   };
 }
 
-const COLUMNS = 11;
+const COLUMNS = 12;
 const CHANGE_COLUMNS = 2;
 
 function logChanges(d: Db, ids: string[], now: number) {
@@ -39,6 +41,11 @@ export async function catalogVersion(d1: D1Database): Promise<number> {
 
 /** Upsert in one D1 batch (atomic); popularity is kept when the caller does not send it. */
 export async function upsertItems(d1: D1Database, input: CatalogItemInput[]): Promise<number> {
+  return (await upsertItemsAt(d1, input)).version;
+}
+
+/** upsertItems, also saying when it wrote (the items' updated_at): a full feed import marks what was not written since its first chunk. */
+export async function upsertItemsAt(d1: D1Database, input: CatalogItemInput[]): Promise<{ version: number; writtenAt: number }> {
   const d = db(d1);
   const now = Date.now();
   const stmts = chunk(input, rowsPerStatement(COLUMNS)).map((part) =>
@@ -58,12 +65,13 @@ export async function upsertItems(d1: D1Database, input: CatalogItemInput[]): Pr
           inStock: sql`excluded.in_stock`,
           popularity: sql`CASE WHEN excluded.popularity > 0 THEN excluded.popularity ELSE ${items.popularity} END`,
           updatedAt: sql`excluded.updated_at`,
+          removedAt: sql`NULL`,
         },
       }),
   );
   await runBatch(d, [...stmts, ...logChanges(d, [...new Set(input.map((i) => i.item_id))], now)]);
   noteCatalogWrite(d1);
-  return catalogVersion(d1);
+  return { version: await catalogVersion(d1), writtenAt: now };
 }
 
 export async function patchItem(d1: D1Database, id: string, patch: Partial<NewItem>): Promise<boolean> {

@@ -99,11 +99,11 @@ export function kpiPage(r: KpiReport): string {
 <p><small>From the hourly and daily rollups the event consumer writes (kpi_rollups), by the day the events were accepted (UTC); definitions in docs/console.md.</small></p>`;
 }
 
-export function catalogPage(q: string, rows: { id: string; title: string; category: string | null; brand: string | null; price: number | null; inStock: boolean }[]): string {
+export function catalogPage(q: string, rows: { id: string; title: string; category: string | null; brand: string | null; price: number | null; inStock: boolean; removedAt: number | null }[]): string {
   return `<form method="get" action="/console/catalog"><input type="search" name="q" value="${esc(q)}" placeholder="item id or title" style="width:320px"> <button type="submit">Search</button></form>
 ${table(
   ['item', 'title', 'category', 'brand', 'price', 'in stock'],
-  rows.map((r) => [`<code>${esc(r.id)}</code>`, esc(r.title), esc(r.category ?? ''), esc(r.brand ?? ''), r.price === null ? '—' : r.price.toFixed(2), r.inStock ? 'yes' : 'no']),
+  rows.map((r) => [`<code>${esc(r.id)}</code>`, esc(r.title), esc(r.category ?? ''), esc(r.brand ?? ''), r.price === null ? '—' : r.price.toFixed(2), r.removedAt ? 'removed from the feed' : r.inStock ? 'yes' : 'no']),
   ' data-testid="catalog-results"',
 )}`;
 }

@@ -177,7 +177,7 @@ export function consoleApp(dispatch: Dispatch) {
     if (!q.success) return problem(c, 400, issuesText(q.error));
     const pattern = `%${q.data.q.replace(/[%_\\]/g, (m) => `\\${m}`)}%`;
     const rows = await db(c.env.DB)
-      .select({ id: items.id, title: items.title, category: items.category, brand: items.brand, price: items.price, inStock: items.inStock })
+      .select({ id: items.id, title: items.title, category: items.category, brand: items.brand, price: items.price, inStock: items.inStock, removedAt: items.removedAt })
       .from(items)
       .where(q.data.q ? or(like(items.id, pattern), like(items.title, pattern)) : undefined)
       .orderBy(asc(items.id))

@@ -22,6 +22,8 @@ export const items = sqliteTable(
     /** Popularity prior (decayed interaction count); drives cold start and fallback lists. */
     popularity: real('popularity').notNull().default(0),
     updatedAt: integer('updated_at').notNull(),
+    /** Set (ms) when a full catalog feed no longer lists the item: kept, not served (in_stock false); cleared when a write lists it again. */
+    removedAt: integer('removed_at'),
   },
   (t) => [index('items_category_idx').on(t.category), index('items_popularity_idx').on(t.popularity)],
 );
@@ -357,7 +359,7 @@ export const kpiRollups = sqliteTable(
     /** orders placed by a shopper who had purchased before (worker/session/durable-object.ts claim) */
     repeatOrders: integer('repeat_orders').notNull().default(0),
   },
-  // WITHOUT ROWID (migration 0012): the rows live in the key's b-tree, no rowid table beside it.
+  // WITHOUT ROWID (migration 0013): the rows live in the key's b-tree, no rowid table beside it.
   (t) => [primaryKey({ columns: [t.grain, t.bucket, t.slot, t.segment] })],
 );
 
@@ -373,7 +375,7 @@ export const kpiVisitors = sqliteTable(
     segment: text('segment').notNull(),
     sessionKey: text('session_key').notNull(),
   },
-  // WITHOUT ROWID on (session_key, day, segment) (migration 0012): erasure finds a session's marks by
+  // WITHOUT ROWID on (session_key, day, segment) (migration 0013): erasure finds a session's marks by
   // the key's prefix, the rollup checks a whole key, so no second index (one row written per mark).
   (t) => [primaryKey({ columns: [t.sessionKey, t.day, t.segment] })],
 );

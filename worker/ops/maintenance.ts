@@ -8,9 +8,11 @@
  *  2. trim D1 only after the export succeeded (≤ TRIM_CHUNKS_PER_STEP × 2,000 rows per step),
  *     then experiment outcome rows past their retention;
  *  3. compact profiles (≤ COMPACT_PAGES_PER_STEP × 500 profiles per step);
- *  4. expire erasure tombstones, access-export documents and the console's visitor marks past their windows.
+ *  4. expire erasure tombstones, access-export documents and the console's visitor marks past their windows;
+ *  5. when CATALOG_FEED_URL is set, pull the catalog feed (worker/catalog/feed-pull.ts: ≤ 5,000 items per step).
  */
 import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from 'cloudflare:workers';
+import { pullCatalogFeed, type FeedPullResult } from '../catalog/feed-pull';
 import { DAY_MS } from '../lib/vars';
 import { ACCESS_EXPORT_DAYS, ACCESS_EXPORT_PREFIX } from '../privacy/access';
 import { expireTombstones } from '../privacy/tombstones';
@@ -32,6 +34,7 @@ export interface MaintenanceResult {
   trimmed: { events: number; experiment_rows: number; steps: number } | { skipped: string };
   compacted: { deleted: number; compacted: number; scanned: number; steps: number };
   expired: { tombstones: number; access_exports: number; kpi_visitor_marks: number };
+  catalog_feed: FeedPullResult;
 }
 
 /** Access-export documents older than ACCESS_EXPORT_DAYS. */
@@ -57,6 +60,7 @@ export class DailyMaintenanceWorkflow extends WorkflowEntrypoint<Env, Maintenanc
       trimmed: { events: 0, experiment_rows: 0, steps: 0 },
       compacted: { deleted: 0, compacted: 0, scanned: 0, steps: 0 },
       expired: { tombstones: 0, access_exports: 0, kpi_visitor_marks: 0 },
+      catalog_feed: { skipped: 'not run' },
     };
     let exportFailed: string | null = null;
     for (let i = 1; ; i++) {
@@ -100,7 +104,13 @@ export class DailyMaintenanceWorkflow extends WorkflowEntrypoint<Env, Maintenanc
     out.expired.tombstones = await step.do('expire tombstones', () => expireTombstones(env.DB, now));
     out.expired.access_exports = await step.do('expire access exports', () => expireAccessExports(env.EXPORTS, now));
     out.expired.kpi_visitor_marks = await step.do('expire kpi visitor marks', () => expireVisitorMarks(env.DB, now));
-    log(exportFailed ? 'error' : 'info', 'daily_maintenance_done', { ...out });
+    // Last and on its own: an unreachable feed must not keep the jobs above from running.
+    try {
+      out.catalog_feed = await pullCatalogFeed(env, step, now);
+    } catch (e) {
+      out.catalog_feed = { error: (e as Error).message };
+    }
+    log(exportFailed || 'error' in out.catalog_feed ? 'error' : 'info', 'daily_maintenance_done', { ...out });
     return out;
   }
 }

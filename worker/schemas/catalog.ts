@@ -29,5 +29,6 @@ export const CatalogUpsertResultSchema = z
     upserted: z.number().int(),
     rejected: z.array(z.object({ line: z.number().int(), item_id: z.string().nullable(), issues: z.array(z.object({ field: z.string(), message: z.string() })) })),
     catalog_version: z.number().int(),
+    written_at: z.number().int().nullable().openapi({ description: "The items' updated_at (ms): a chunked full import passes its first chunk's value to POST /v1/admin/catalog/removals" }),
   })
   .openapi('CatalogUpsertResult');

@@ -56,6 +56,7 @@ export async function serveSlot(req: SlotRequest, deps: ServeDeps): Promise<Serv
     const response = await respond(ctx, p, outcome, chosen);
     // A console preview is not a serve: no metrics, no experiment exposure.
     if (!deps.preview) record(ctx, p, outcome, ranked, response);
+    partial?.answered();
     const weights = response.model_version && ctx.activeModel?.version === response.model_version ? ctx.activeModel.manifest.weights : null;
     return { response, template: p.template, display: displayFor(ctx.env, ctx.slot), features: ctx.features, chosen, weights };
   }
