@@ -4,6 +4,7 @@ import { HTTPException } from 'hono/http-exception';
 import { adminApi } from './api/admin';
 import { requireAdmin } from './api/admin-auth';
 import { batchApi } from './api/batch';
+import { consoleApp } from './console/routes';
 import { docsApi } from './api/docs';
 import { eventsApi } from './api/events';
 import { experimentsApi } from './api/experiments';
@@ -40,7 +41,7 @@ app.use('*', async (c, next) => {
 
 // Security (docs/security.md): headers on everything we answer ourselves; CORS allow-list, rate
 // limits and body limits on the public API; admin bodies are bounded too (bulk catalog uploads).
-for (const path of ['/v1/*', '/health', '/openapi.json', '/p13n.js', '/docs']) app.use(path, securityHeaders);
+for (const path of ['/v1/*', '/health', '/openapi.json', '/p13n.js', '/docs', '/console', '/console/*']) app.use(path, securityHeaders);
 for (const path of ['/v1/events', '/v1/recommendations', '/v1/blocks/*', '/v1/rerank', '/v1/recommendations/batch', '/v1/items/*', '/v1/trending']) app.use(path, publicCors, rateLimit, noTokenInQuery);
 app.use('/v1/events', maxBody(1024 * KIB));
 app.use('/v1/recommendations', maxBody(64 * KIB));
@@ -48,6 +49,9 @@ app.use('/v1/recommendations/batch', maxBody(64 * KIB));
 app.use('/v1/rerank', maxBody(128 * KIB)); // 500 ids
 // The admin token is checked before an admin body is read: a stranger cannot make us buffer 32 MiB.
 app.use('/v1/admin/*', requireAdmin, maxBody(32 * 1024 * KIB));
+// The console's login is rate limited per IP like the public API (guessing the token); its forms are small.
+app.use('/console/login', rateLimit);
+app.use('/console/*', maxBody(256 * KIB));
 
 app.get('/health', (c) => c.json({ status: 'ok' }));
 
@@ -73,6 +77,9 @@ app.get('/openapi.json', (c) => c.json(withExamples(app.getOpenAPI31Document(ope
 
 // API reference page (Scalar), with its own CSP (worker/api/docs.ts).
 app.route('/', docsApi);
+
+// Operator console (worker/console/routes.ts): its actions call the admin API above through the app itself.
+app.route('/', consoleApp(async (req, c) => app.fetch(req, c.env, c.executionCtx)));
 
 // Storefront snippet (issue 4).
 app.get('/p13n.js', () => snippetResponse());

@@ -15,8 +15,11 @@ export async function sameSecret(a: string, b: string): Promise<boolean> {
 
 export async function isAdmin(env: Env, header: string | undefined): Promise<boolean> {
   const m = /^Bearer\s+(.+)$/i.exec(header ?? '');
-  if (!m) return false;
-  const token = m[1]!.trim();
+  return m ? isAdminToken(env, m[1]!.trim()) : false;
+}
+
+/** Whether a token is the admin token (or the next one during a rotation); also the console's login. */
+export async function isAdminToken(env: Pick<Env, 'ADMIN_TOKEN' | 'ADMIN_TOKEN_NEXT'>, token: string): Promise<boolean> {
   const valid = [env.ADMIN_TOKEN, env.ADMIN_TOKEN_NEXT].filter((t): t is string => !!t && t.length >= 16);
   let ok = false;
   for (const t of valid) ok = (await sameSecret(token, t)) || ok;

@@ -133,15 +133,17 @@ function experimentCard(e: Experiment, r: Report, display: Display): string {
   <div class="charts">${charts.join('')}</div></section>`;
 }
 
-export async function renderDashboard(env: Env): Promise<string> {
+/** The experiment cards (newest first, running ones on top) with the model and holdout they ran under; the console's experiments page shows them too. */
+export async function experimentCards(env: Env): Promise<{ cards: string[]; count: number; model: string | undefined; holdout: number }> {
   const [all, model, holdout] = await Promise.all([listExperiments(env.DB), activeModel(env.DB).catch(() => undefined), getHoldout(env.DB)]);
   const order = { running: 0, paused: 1, draft: 2, stopped: 3 } as const;
   const shown = [...all].sort((a, b) => order[a.status] - order[b.status] || b.created_at - a.created_at).slice(0, 12);
   const display = displayFor(env, { currency: null, locale: null });
   const cards = await Promise.all(shown.map(async (e) => experimentCard(e, await experimentReport(env, e), display)));
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Experiments — edge-p13n</title><meta name="viewport" content="width=device-width, initial-scale=1">
-<style>
-body{font:14px/1.4 system-ui,sans-serif;margin:0;background:#f8fafc;color:#0f172a}
+  return { cards, count: all.length, model: model?.version, holdout };
+}
+
+export const DASHBOARD_CSS = `body{font:14px/1.4 system-ui,sans-serif;margin:0;background:#f8fafc;color:#0f172a}
 header{background:#0f172a;color:#f8fafc;padding:12px 24px;display:flex;gap:24px;align-items:baseline}
 header h1{font-size:18px;margin:0}main{padding:16px 24px}
 .exp{background:#fff;border:1px solid #e2e8f0;border-radius:8px;padding:12px 16px;margin-bottom:16px}
@@ -153,7 +155,13 @@ th{font-weight:600;color:#334155}small{color:#64748b}.dot{display:inline-block;w
 figcaption{font-weight:600;font-size:13px;margin:2px 4px}svg text{font-size:11px;fill:#334155}.grid{stroke:#e2e8f0}
 .warn{background:#fee2e2;color:#991b1b;padding:6px 10px;border-radius:6px}.ok{color:#166534;margin:0 0 6px}.sig{color:#166534}.empty{color:#94a3b8;padding:40px 60px}
 table.small td,table.small th{font-size:12px}
-</style></head><body>
-<header><h1>Experiments &amp; bandits</h1><span>Active model: <b data-testid="model-version">${esc(model?.version ?? 'none (popularity fallback)')}</b></span><span>Global holdout: ${pct(holdout, 1)}</span><span>${all.length} experiments</span></header>
+`;
+
+export async function renderDashboard(env: Env): Promise<string> {
+  const { cards, count, model, holdout } = await experimentCards(env);
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Experiments — edge-p13n</title><meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+${DASHBOARD_CSS}</style></head><body>
+<header><h1>Experiments &amp; bandits</h1><span>Active model: <b data-testid="model-version">${esc(model ?? 'none (popularity fallback)')}</b></span><span>Global holdout: ${pct(holdout, 1)}</span><span>${count} experiments</span></header>
 <main>${cards.join('') || '<p>No experiments yet. Create one with POST /v1/admin/experiments.</p>'}</main></body></html>`;
 }

@@ -325,3 +325,59 @@ export const erasureTombstones = sqliteTable('erasure_tombstones', {
   key: text('key').primaryKey(),
   erasedAt: integer('erased_at').notNull(),
 });
+
+// ---- operator console KPIs (issue 14; see docs/console.md) ----
+
+/**
+ * Business KPI rollups, written by the events queue consumer (worker/events/kpi-rollup.ts): one
+ * upsert per (grain, bucket, slot, segment) group per consumer batch, adding that batch's counts.
+ * `bucket` is the start (ms, UTC) of the hour or day the events were accepted in; slot '' and
+ * segment '' are the totals over all slots / segments. The console's KPI page reads only these
+ * rows (never the event log). Only counts and sums: no identifier of any shopper.
+ */
+export const kpiRollups = sqliteTable(
+  'kpi_rollups',
+  {
+    grain: text('grain', { enum: ['hour', 'day'] }).notNull(),
+    bucket: integer('bucket').notNull(),
+    slot: text('slot').notNull(),
+    segment: text('segment').notNull(),
+    /** distinct sessions with an event (day grain, slot '' only; 0 elsewhere) */
+    visitors: integer('visitors').notNull().default(0),
+    views: integer('views').notNull().default(0),
+    impressions: integer('impressions').notNull().default(0),
+    clicks: integer('clicks').notNull().default(0),
+    carts: integer('carts').notNull().default(0),
+    /** purchase events of one session sharing a timestamp (one checkout) */
+    orders: integer('orders').notNull().default(0),
+    /** purchase events (order lines) */
+    items: integer('items').notNull().default(0),
+    revenue: real('revenue').notNull().default(0),
+    /** orders with a line attributed to a recommendation, and the value of attributed lines */
+    recOrders: integer('rec_orders').notNull().default(0),
+    recRevenue: real('rec_revenue').notNull().default(0),
+    /** orders placed by a shopper who had purchased before (worker/session/durable-object.ts claim) */
+    repeatOrders: integer('repeat_orders').notNull().default(0),
+  },
+  // WITHOUT ROWID (migration 0013): the rows live in the key's b-tree, no rowid table beside it.
+  (t) => [primaryKey({ columns: [t.grain, t.bucket, t.slot, t.segment] })],
+);
+
+/**
+ * Which sessions were already counted as visitors of a day (pseudonymous session keys only), so
+ * a session seen in two consumer batches counts once. Kept for two days by the maintenance
+ * workflow, erased with the shopper's other rows.
+ */
+export const kpiVisitors = sqliteTable(
+  'kpi_visitors',
+  {
+    day: integer('day').notNull(),
+    segment: text('segment').notNull(),
+    sessionKey: text('session_key').notNull(),
+  },
+  // WITHOUT ROWID on (session_key, day, segment) (migration 0013): erasure finds a session's marks by
+  // the key's prefix, the rollup checks a whole key, so no second index (one row written per mark).
+  (t) => [primaryKey({ columns: [t.sessionKey, t.day, t.segment] })],
+);
+
+export type KpiRollupRow = typeof kpiRollups.$inferSelect;

@@ -4,7 +4,8 @@
  *     event_ids it already holds under another claim and applies new events to the features;
  *  2. one R2 object per message with the events its claim owns (worker/events/log-store.ts);
  *  3. one D1 batch: experiment attribution, the user → session index, the log's manifest
- *     (event_log_objects) and CTR counts (rec_ctr, canary_ctr), all idempotent.
+ *     (event_log_objects), CTR counts (rec_ctr, canary_ctr) and the console's KPI rollups
+ *     (kpi_rollups, worker/events/kpi-rollup.ts), all idempotent.
  * A message is acked only when all three are done for it, else retried. Every step is safe to
  * repeat for the same message, so a redelivery or a crash mid-batch stores each event once.
  */
@@ -14,6 +15,7 @@ import { attributeAfterInsert, planEventAttribution } from '../experiments/inges
 import { log } from '../ops/log';
 import { sessionLinkStatements } from '../privacy/session-index';
 import { dropErased } from '../privacy/tombstones';
+import { kpiStatements } from './kpi-rollup';
 import { ctrStatements } from './rec-ctr';
 import { writeLogObject, type LogObject } from './log-store';
 import type { EventMessage } from './message';
@@ -55,8 +57,10 @@ export async function consumeEvents(batch: MessageBatch<EventMessage>, env: Env,
   // The rows each claim owns, with last-touch recommendations filled in for attribution.
   const owned = new Map<string, EventRow[]>();
   const forD1 = new Map<string, EventRow[]>();
+  const repeat = new Map<string, Set<string>>();
   for (const m of msgs) {
     const keep: EventRow[] = [];
+    const repeats = new Set<string>();
     const attributed: EventRow[] = [];
     for (const r of m.body.rows) {
       const c = claims.get(sessionObjectName(r.sessionKey, r.userKey ?? null));
@@ -67,11 +71,13 @@ export async function consumeEvents(batch: MessageBatch<EventMessage>, env: Env,
       const mine = c[m.body.claim];
       if (!mine?.stored.includes(r.eventId)) continue;
       keep.push(r);
+      if (mine.repeat?.includes(r.eventId)) repeats.add(r.eventId);
       const touch = mine.touches[r.eventId];
       attributed.push(touch ? { ...r, recommendationId: touch } : r);
     }
     owned.set(m.body.claim, keep);
     forD1.set(m.body.claim, attributed);
+    repeat.set(m.body.claim, repeats);
   }
   for (const [key, c] of claims) if (c instanceof Error) log('error', 'session_claim_failed', { session: key.slice(0, 8), error: c.message });
 
@@ -103,7 +109,15 @@ export async function consumeEvents(batch: MessageBatch<EventMessage>, env: Env,
           .onConflictDoNothing(),
       );
       const ctr = await ctrStatements(d, done.map((m) => ({ claim: m.body.claim, receivedAt: m.body.receivedAt, rows: owned.get(m.body.claim)! })));
-      const all = await runBatch(d, [...attribution.statements, ...sessionLinkStatements(d, d1Rows), ...manifest, ...ctr]);
+      // Read before the manifest rows are written: a message already in the manifest is not counted again.
+      const kpi = await kpiStatements(
+        d,
+        done.flatMap((m) => {
+          const o = written.get(m.body.claim);
+          return o ? [{ key: o.key, receivedAt: m.body.receivedAt, rows: forD1.get(m.body.claim)!, repeat: repeat.get(m.body.claim)! }] : [];
+        }),
+      );
+      const all = await runBatch(d, [...attribution.statements, ...sessionLinkStatements(d, d1Rows), ...manifest, ...ctr, ...kpi]);
       await attributeAfterInsert(env, attribution, all, waitUntil);
     } catch (e) {
       log('error', 'event_d1_write_failed', { rows: d1Rows.length, error: (e as Error).message });

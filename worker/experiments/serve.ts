@@ -43,11 +43,14 @@ export interface TreatmentInput {
   hour: number;
   features: SessionFeatures | null;
   lookup: (id: string) => ItemFacts | undefined;
+  /** The console's "preview as a segment": the shopper is taken to be in this segment (score 1). */
+  segment?: string;
 }
 
 export function chooseTreatment(env: Env, ctx: ExperimentContext, input: TreatmentInput, waitUntil?: (p: Promise<unknown>) => void): Treatment {
   const f = segmentFeatures({ features: input.features, lookup: input.lookup, hour: input.hour, device: input.device, now: Date.now() });
-  const segments = evaluateSegments(ctx.rules, f);
+  const evaluated = evaluateSegments(ctx.rules, f);
+  const segments = input.segment ? [{ name: input.segment, score: 1 }, ...evaluated.filter((s) => s.name !== input.segment)] : evaluated;
   const exp: Experiment | undefined = ctx.running.bySlot.get(input.slot);
   const outcome = assign(exp, ctx.running.holdout, { unitKey: input.unitKey, device: input.device, segments }, (e) => cachedBanditCounts(env, e, waitUntil), Math.random);
   if (outcome.kind === 'holdout') {

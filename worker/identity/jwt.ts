@@ -74,20 +74,36 @@ async function verifyHs256(env: JwtEnv, token: string): Promise<Record<string, u
   return null;
 }
 
-async function verifyJwks(env: JwtEnv, token: string, kid: string | undefined): Promise<Record<string, unknown> | null> {
-  if (!env.IDENTITY_JWKS_URL || !kid) return null;
+/**
+ * The claims of an RS256 / ES256 token signed by a key of the JWKS at `url`, checked against
+ * `verification` (iss, aud), or null. Shopper tokens and the console's Cloudflare Access
+ * assertions (worker/console/auth.ts) are both verified here. Never throws.
+ */
+export async function verifyWithJwksUrl(url: string, token: string, verification: { iss?: string; aud?: string }): Promise<Record<string, unknown> | null> {
+  let kid: string | undefined;
+  try {
+    if (!isJwtShaped(token)) return null;
+    kid = Jwt.decode(token).header.kid;
+  } catch {
+    return null;
+  }
+  if (!kid) return null;
   let keys: HonoJsonWebKey[];
   try {
-    keys = await jwksKeys(env.IDENTITY_JWKS_URL, kid);
+    keys = await jwksKeys(url, kid);
   } catch (e) {
     log('warn', 'jwks_unavailable', { error: (e as Error).message });
     return null;
   }
   try {
-    return await Jwt.verifyWithJwks(token, { keys, allowedAlgorithms: ASYMMETRIC, verification: claimsCheck(env) });
+    return await Jwt.verifyWithJwks(token, { keys, allowedAlgorithms: ASYMMETRIC, verification });
   } catch {
     return null;
   }
+}
+
+async function verifyJwks(env: JwtEnv, token: string): Promise<Record<string, unknown> | null> {
+  return env.IDENTITY_JWKS_URL ? verifyWithJwksUrl(env.IDENTITY_JWKS_URL, token, claimsCheck(env)) : null;
 }
 
 /** Whether a token has the JWT shape (three base64url parts). */
@@ -101,7 +117,7 @@ export async function verifyJwt(env: JwtEnv, token: string): Promise<string | nu
     if (!isJwtShaped(token)) return null;
     const { header } = Jwt.decode(token);
     const claims =
-      header.alg === 'HS256' ? await verifyHs256(env, token) : (ASYMMETRIC as readonly string[]).includes(header.alg) ? await verifyJwks(env, token, header.kid) : null;
+      header.alg === 'HS256' ? await verifyHs256(env, token) : (ASYMMETRIC as readonly string[]).includes(header.alg) ? await verifyJwks(env, token) : null;
     if (!claims) return null;
     // Hono checks exp only when present; a shopper token without an expiry is refused.
     if (typeof claims.exp !== 'number') return null;

@@ -8,7 +8,7 @@
  *  2. trim D1 only after the export succeeded (≤ TRIM_CHUNKS_PER_STEP × 2,000 rows per step),
  *     then experiment outcome rows past their retention;
  *  3. compact profiles (≤ COMPACT_PAGES_PER_STEP × 500 profiles per step);
- *  4. expire erasure tombstones and access-export documents past their windows;
+ *  4. expire erasure tombstones, access-export documents and the console's visitor marks past their windows;
  *  5. when CATALOG_FEED_URL is set, pull the catalog feed (worker/catalog/feed-pull.ts: ≤ 5,000 items per step).
  */
 import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from 'cloudflare:workers';
@@ -33,7 +33,7 @@ export interface MaintenanceResult {
   exported: { rows: number; parts: number; steps: number };
   trimmed: { events: number; experiment_rows: number; steps: number } | { skipped: string };
   compacted: { deleted: number; compacted: number; scanned: number; steps: number };
-  expired: { tombstones: number; access_exports: number };
+  expired: { tombstones: number; access_exports: number; kpi_visitor_marks: number };
   catalog_feed: FeedPullResult;
 }
 
@@ -59,7 +59,7 @@ export class DailyMaintenanceWorkflow extends WorkflowEntrypoint<Env, Maintenanc
       exported: { rows: 0, parts: 0, steps: 0 },
       trimmed: { events: 0, experiment_rows: 0, steps: 0 },
       compacted: { deleted: 0, compacted: 0, scanned: 0, steps: 0 },
-      expired: { tombstones: 0, access_exports: 0 },
+      expired: { tombstones: 0, access_exports: 0, kpi_visitor_marks: 0 },
       catalog_feed: { skipped: 'not run' },
     };
     let exportFailed: string | null = null;
@@ -103,6 +103,7 @@ export class DailyMaintenanceWorkflow extends WorkflowEntrypoint<Env, Maintenanc
     }
     out.expired.tombstones = await step.do('expire tombstones', () => expireTombstones(env.DB, now));
     out.expired.access_exports = await step.do('expire access exports', () => expireAccessExports(env.EXPORTS, now));
+    out.expired.kpi_visitor_marks = await step.do('expire kpi visitor marks', () => expireVisitorMarks(env.DB, now));
     // Last and on its own: an unreachable feed must not keep the jobs above from running.
     try {
       out.catalog_feed = await pullCatalogFeed(env, step, now);
@@ -112,6 +113,12 @@ export class DailyMaintenanceWorkflow extends WorkflowEntrypoint<Env, Maintenanc
     log(exportFailed || 'error' in out.catalog_feed ? 'error' : 'info', 'daily_maintenance_done', { ...out });
     return out;
   }
+}
+
+/** The console's visitor marks (worker/events/kpi-rollup.ts) of days before yesterday: their days are closed. */
+async function expireVisitorMarks(d1: D1Database, now: number): Promise<number> {
+  const r = await d1.prepare('DELETE FROM kpi_visitors WHERE day < ?1').bind(now - (now % DAY_MS) - DAY_MS).run();
+  return r.meta.changes ?? 0;
 }
 
 /** The cron's job: start today's instance (or report the one already started). */

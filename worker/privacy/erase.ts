@@ -13,7 +13,9 @@
  *     found only there have their (session, user) objects erased as in 1 (their events went by the
  *     user key);
  *  4. access exports of the shopper still kept in R2, then, last, the user → session index (until
- *     then, a retry after a failure finds every session again), then the receipt log entry.
+ *     then, a retry after a failure finds every session again) with the console's visitor marks of
+ *     every session found (kpi_visitors; the consumer may still have been writing them), then the
+ *     receipt log entry.
  */
 import { chunk } from '../db/client';
 import { bufferStub } from '../events/buffer-client';
@@ -30,7 +32,7 @@ export const SESSIONS_PER_STEP = 16;
 const IN = (n: number) => `IN (SELECT value FROM json_each(?${n}))`;
 
 export const emptyCounts = (): ErasureCounts => ({
-  d1: { events: 0, profiles: 0, rec_served: 0, rec_purchases: 0, shopper_sessions: 0 },
+  d1: { events: 0, profiles: 0, rec_served: 0, rec_purchases: 0, shopper_sessions: 0, kpi_visitors: 0 },
   durable_objects: { sessions_erased: 0, rows: 0, pending_profile_events: 0, alarms_cleared: 0, buffered_events: 0 },
   r2: { objects_scanned: 0, objects_rewritten: 0, objects_deleted: 0, rows_removed: 0 },
 });
@@ -140,8 +142,13 @@ export async function eraseAccessExports(env: Env, s: Subject): Promise<number> 
 /** Step 4: the user → session index, then the receipt (the log keeps when and how much, never whose). */
 export async function finishErasure(env: Env, s: Subject, receiptId: string, counts: ErasureCounts): Promise<ErasureReceipt> {
   const { sessions } = keysJson(s);
-  const index = await env.DB.prepare(`DELETE FROM shopper_sessions WHERE user_key = ?1 OR session_key ${IN(2)}`).bind(s.userKey, sessions).run();
-  counts.d1.shopper_sessions = index.meta.changes ?? 0;
+  const [index, marks] = await env.DB.batch([
+    env.DB.prepare(`DELETE FROM shopper_sessions WHERE user_key = ?1 OR session_key ${IN(2)}`).bind(s.userKey, sessions),
+    // Every session found (the user's too): a mark holds nothing but the session key and the day.
+    env.DB.prepare(`DELETE FROM kpi_visitors WHERE session_key ${IN(1)}`).bind(JSON.stringify(allSessionKeys(s))),
+  ]);
+  counts.d1.shopper_sessions = index!.meta.changes ?? 0;
+  counts.d1.kpi_visitors = marks!.meta.changes ?? 0;
   const receipt: ErasureReceipt = { receipt_id: receiptId, erased_at: new Date().toISOString(), subject: { user_key: s.userKey, session_keys: allSessionKeys(s) }, ...counts };
   await env.DB.prepare('INSERT INTO erasure_receipts (id, erased_at, counts) VALUES (?1, ?2, ?3) ON CONFLICT(id) DO NOTHING')
     .bind(receipt.receipt_id, Date.parse(receipt.erased_at), JSON.stringify(counts))

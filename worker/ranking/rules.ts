@@ -12,6 +12,8 @@ export interface Ranked {
   pinned?: boolean;
   /** what retrieved it (model strategy) */
   why?: Reason;
+  /** its rank features (model strategy; a view into the request's feature matrix, FEATURES order): the console's preview explains the score with them */
+  features?: Float32Array;
 }
 
 type Match = { item_ids?: string[]; category?: string; brand?: string };
@@ -55,8 +57,8 @@ export function applyRules(
     .filter((x): x is { p: (typeof rules.pin)[number]; item: ItemFacts } => !!x.item && allowed(x.item))
     .sort((a, b) => a.p.position - b.p.position);
   const pinnedIds = new Set(pins.map((x) => x.item.id));
-  // `why` (what retrieved the item) goes along: it is the item's reason (worker/serving/respond.ts).
-  const out: Ranked[] = list.filter((c) => !pinnedIds.has(c.item.id)).map(({ item, score, why }) => ({ item, score, ...(why ? { why } : {}) }));
+  // `why` (what retrieved the item) goes along: it is the item's reason (worker/serving/respond.ts); its features explain the score (the console's preview).
+  const out: Ranked[] = list.filter((c) => !pinnedIds.has(c.item.id)).map(({ item, score, why, features }) => ({ item, score, ...(why ? { why } : {}), ...(features ? { features } : {}) }));
   for (const { p, item } of pins) {
     out.splice(Math.min(p.position - 1, out.length), 0, { item, score: out[Math.min(p.position - 1, out.length - 1)]?.score ?? 0, pinned: true });
   }

@@ -38,6 +38,8 @@ export interface ServeDeps {
   sessionStamp?: number;
   /** Reads shared by the slots of one page (one request): the same session is read once. */
   pageReads?: Map<string, Promise<unknown>>;
+  /** The console's preview: this slot config instead of the stored one (an unsaved edit), and nothing recorded. */
+  preview?: { draft?: SlotConfig; segment?: string };
 }
 
 export interface ServeContext {
@@ -63,9 +65,11 @@ export interface ServeContext {
   /** Items never to show: the request's exclusions, the cart, purchases, the product in view. */
   excluded: Set<string>;
   filter: CandidateFilter;
+  /** The console's preview as a segment (ServeDeps.preview). */
+  previewSegment?: string;
 }
 
-export async function loadContext(slotReq: SlotRequest, { env, waitUntil, timing, shopper, newSession = false, sessionStamp = 0, pageReads }: ServeDeps): Promise<ServeContext> {
+export async function loadContext(slotReq: SlotRequest, { env, waitUntil, timing, shopper, newSession = false, sessionStamp = 0, pageReads, preview }: ServeDeps): Promise<ServeContext> {
   const { template_slot: templateSlot, ask, ...req } = slotReq;
   // The caller resolved the shopper (identity module): a verified id, or none. The request's
   // own user_id / user_token are claims, never read here.
@@ -83,7 +87,7 @@ export async function loadContext(slotReq: SlotRequest, { env, waitUntil, timing
       String(env.MODEL_DISABLED) === '1' ? Promise.resolve(undefined) : getModel(env, numberVar(env.MODEL_TTL_MS, 10_000), waitUntil).catch(() => undefined),
     ),
     sessionFeatures(env, sessionKey, userKey, { newSession, notBefore: sessionStamp, timing, pageReads }),
-    timing.measure('slot', getSlotConfig(env.DB, req.slot, waitUntil)),
+    timing.measure('slot', preview?.draft ? Promise.resolve(preview.draft) : getSlotConfig(env.DB, req.slot, waitUntil)),
     named ? getSlotConfig(env.DB, named, waitUntil) : null,
     timing.measure('experiment', loadExperimentContext(env, waitUntil)),
   ]);
@@ -119,5 +123,6 @@ export async function loadContext(slotReq: SlotRequest, { env, waitUntil, timing
     experiments,
     excluded,
     filter: buildFilter(req, excluded),
+    previewSegment: preview?.segment,
   };
 }

@@ -6,12 +6,14 @@ import { PartialCatalog } from '../catalog/serving';
 import { displayFor, type Display } from '../render/locale';
 import type { RecommendationResponse } from '../schemas/recommendations';
 import { candidates } from './candidates';
-import { loadContext, type ServeDeps, type SlotRequest } from './context';
+import { loadContext, type ServeContext, type ServeDeps, type SlotRequest } from './context';
 import { plan, type TemplateRef } from './plan';
 import { rank } from './rank';
 import { record } from './record';
 import { respond } from './respond';
 import { applySlotRules } from './rules';
+
+import type { Ranked } from '../ranking/rules';
 
 export type { ServeDeps, SlotRequest } from './context';
 export type { TemplateRef } from './plan';
@@ -22,6 +24,11 @@ export interface ServedSlot {
   template: TemplateRef;
   /** Currency and locale of the rendered block (the slot config's, else the environment's). */
   display: Display;
+  /** The shopper's features the answer was computed from (the console's preview shows them). */
+  features: ServeContext['features'];
+  /** The ranked items after the slot's rules (their rank features, model strategy), and the answering model's learned rank weights. */
+  chosen: Ranked[];
+  weights: Record<string, number> | null;
 }
 
 /** A catalog still loading (PartialCatalog) answers after at most this many passes. */
@@ -47,8 +54,10 @@ export async function serveSlot(req: SlotRequest, deps: ServeDeps): Promise<Serv
       continue;
     }
     const response = await respond(ctx, p, outcome, chosen);
-    record(ctx, p, outcome, ranked, response);
+    // A console preview is not a serve: no metrics, no experiment exposure.
+    if (!deps.preview) record(ctx, p, outcome, ranked, response);
     partial?.answered();
-    return { response, template: p.template, display: displayFor(ctx.env, ctx.slot) };
+    const weights = response.model_version && ctx.activeModel?.version === response.model_version ? ctx.activeModel.manifest.weights : null;
+    return { response, template: p.template, display: displayFor(ctx.env, ctx.slot), features: ctx.features, chosen, weights };
   }
 }

@@ -48,7 +48,7 @@ export function plan(ctx: ServeContext): Plan {
   const chosen = chooseTreatment(
     ctx.env,
     ctx.experiments,
-    { slot: req.slot, unitKey: ctx.unitKey, device: req.device, hour: ctx.hour, features: ctx.features, lookup: ctx.lookup },
+    { slot: req.slot, unitKey: ctx.unitKey, device: req.device, hour: ctx.hour, features: ctx.features, lookup: ctx.lookup, segment: ctx.previewSegment },
     ctx.waitUntil,
   );
   // An explicit ask (rerank, similar, trending) is not an experiment's to change: segments only.

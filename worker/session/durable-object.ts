@@ -57,6 +57,8 @@ export interface ClaimResult {
   stored: string[];
   /** purchase event id -> recommendation id of this session's latest click / add-to-cart of the item */
   touches: Record<string, string>;
+  /** purchase event ids of a shopper who had purchased before (the console's repeat-purchase rate) */
+  repeat: string[];
 }
 
 export interface SessionErasure {
@@ -297,16 +299,20 @@ export class SessionState extends DurableObject<Env> {
         .map((r) => [r.event_id, { claim: r.claim, rec: r.rec }]),
     );
     const added: [string, string, string | null][] = [];
+    // The earliest purchase known before these events: a purchase after it is a repeat purchase.
+    let firstPurchase = this.earliestPurchase(s, userKey);
     for (const b of batches) {
-      const r: ClaimResult = (out[b.claim] ??= { stored: [], touches: {} });
+      const r: ClaimResult = (out[b.claim] ??= { stored: [], touches: {}, repeat: [] });
       for (const ev of [...b.events].sort((x, y) => x.ts - y.ts)) {
         const prior = seen.get(ev.eventId);
+        if (ev.type === 'purchase' && (!prior || (prior.claim === b.claim && !r.stored.includes(ev.eventId))) && firstPurchase < ev.ts) r.repeat.push(ev.eventId);
         if (prior) {
           if (prior.claim !== b.claim || r.stored.includes(ev.eventId)) continue;
           r.stored.push(ev.eventId);
           if (prior.rec) r.touches[ev.eventId] = prior.rec;
           continue;
         }
+        if (ev.type === 'purchase') firstPurchase = Math.min(firstPurchase, ev.ts);
         const rec = ev.type === 'purchase' && !ev.recommendationId ? lastTouch(touches, ev) : null;
         seen.set(ev.eventId, { claim: b.claim, rec });
         added.push([ev.eventId, b.claim, rec]);
@@ -348,6 +354,19 @@ export class SessionState extends DurableObject<Env> {
     let n = 0;
     for (const c of claims) n += this.sql.exec('DELETE FROM seen WHERE claim = ?', c).rowsWritten;
     return n;
+  }
+
+  /**
+   * When the shopper first bought, as far as this object knows: its purchases (the session's, or
+   * a signed-in shopper's across sessions) and the cached profile's last purchase. A redelivered
+   * claim sees its own events applied already; they do not count (same timestamp, not earlier).
+   */
+  private earliestPurchase(s: SessionStore, userKey: string | null): number {
+    let first = Infinity;
+    for (const p of s.purchased) first = Math.min(first, p.ts);
+    const profile = userKey && this.kvGet<string>('user_key') === userKey ? this.kvGet<ProfileData>('profile') : null;
+    if (profile?.lastPurchaseAt) first = Math.min(first, profile.lastPurchaseAt);
+    return first;
   }
 
   /** Apply new (already de-duplicated) events, oldest first, to the state row and the outbox. */

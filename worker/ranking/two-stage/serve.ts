@@ -3,7 +3,7 @@
  * history touches) → candidates and features → the rank graph → ranked items with the reason
  * that retrieved each. Cost depends on the history and candidate counts, not the catalog size.
  */
-import type { Device } from '../../../model/contract';
+import { F, type Device } from '../../../model/contract';
 import type { ItemFacts } from '../../catalog/types';
 import type { LoadedModel } from '../../inference/model-store';
 import { neighbourLists } from '../../inference/neighbours';
@@ -43,7 +43,7 @@ export async function modelRanking(r: ModelRequest): Promise<Ranked[]> {
   });
   r.timing.add('features', performance.now() - t0);
   const top = await r.timing.measure('inference', rank(m, c.features, c.ids.length, r.want));
-  return top.map((s) => ({ item: r.lookup(c.ids[s.index]!)!, score: s.score, why: c.reasons[s.index] }));
+  return top.map((s) => ({ item: r.lookup(c.ids[s.index]!)!, score: s.score, why: c.reasons[s.index], features: c.features.subarray(s.index * F, (s.index + 1) * F) }));
 }
 
 /**
