@@ -24,23 +24,27 @@ const KEEP_MS = 3 * 3600_000;
 const EVALUATE_EVERY = 25;
 
 // One row per key; `excluded` holds a batch's sums (worker/ops/metrics.ts buffers points per isolate).
-// Per table: its upsert and its columns (keys first, then the summed values; ms_max last).
+// Per table: its upsert, its key columns and its summed columns, in row order (ms_max, a maximum, last).
 const TABLES = {
   req_minute: {
     upsert: `INSERT INTO req_minute VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n, ms_sum = ms_sum + excluded.ms_sum, ms_max = max(ms_max, excluded.ms_max)`,
-    columns: 'minute, route, status, n, ms_sum, ms_max',
+    keys: ['minute', 'route', 'status'],
+    sums: ['n', 'ms_sum'],
+    max: 'ms_max',
   },
-  lat_minute: { upsert: `INSERT INTO lat_minute VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n`, columns: 'minute, route, bucket, n' },
+  lat_minute: { upsert: `INSERT INTO lat_minute VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n`, keys: ['minute', 'route', 'bucket'], sums: ['n'] },
   serve_minute: {
     upsert: `INSERT INTO serve_minute VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n, fallbacks = fallbacks + excluded.fallbacks, errors = errors + excluded.errors, score_sum = score_sum + excluded.score_sum, score_n = score_n + excluded.score_n`,
-    columns: 'minute, slot, model, arm, n, fallbacks, errors, score_sum, score_n',
+    keys: ['minute', 'slot', 'model', 'arm'],
+    sums: ['n', 'fallbacks', 'errors', 'score_sum', 'score_n'],
   },
-  cat_minute: { upsert: `INSERT INTO cat_minute VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n`, columns: 'minute, category, n' },
+  cat_minute: { upsert: `INSERT INTO cat_minute VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n`, keys: ['minute', 'category'], sums: ['n'] },
   canary: {
     upsert: `INSERT INTO canary VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n, errors = errors + excluded.errors, fallbacks = fallbacks + excluded.fallbacks`,
-    columns: 'rollout, arm, n, errors, fallbacks',
+    keys: ['rollout', 'arm'],
+    sums: ['n', 'errors', 'fallbacks'],
   },
-} as const;
+} satisfies Record<string, { upsert: string; keys: string[]; sums: string[]; max?: string }>;
 type Table = keyof typeof TABLES;
 /** Rows to upsert, per table, each in its table's column order: what a shard hands to "ops". */
 export type MetricRows = Partial<Record<Table, (string | number)[][]>>;
@@ -172,7 +176,8 @@ export class OpsState extends DurableObject<Env> {
     }
     this.lastRollup = now;
     const batch: MetricRows = {};
-    for (const [t, { columns }] of Object.entries(TABLES) as [Table, (typeof TABLES)[Table]][]) {
+    for (const [t, spec] of Object.entries(TABLES) as [Table, { keys: string[]; sums: string[]; max?: string }][]) {
+      const columns = [...spec.keys, ...spec.sums, ...(spec.max ? [spec.max] : [])].join(', ');
       const list = [...this.sql.exec(`SELECT ${columns} FROM ${t}`).raw()] as (string | number)[][];
       if (list.length) batch[t] = list;
     }
@@ -184,14 +189,12 @@ export class OpsState extends DurableObject<Env> {
   }
 
   private subtract(t: Table, list: (string | number)[][]): void {
-    const cols = TABLES[t].columns.split(', ');
-    const keys = cols.filter((c) => !['n', 'ms_sum', 'ms_max', 'fallbacks', 'errors', 'score_sum', 'score_n'].includes(c));
-    const vals = cols.filter((c) => !keys.includes(c) && c !== 'ms_max');
+    const { keys, sums }: { keys: string[]; sums: string[] } = TABLES[t];
     const where = keys.map((k) => `${k} = ?`).join(' AND ');
     for (const row of list) {
       const keyVals = row.slice(0, keys.length);
-      const amounts = vals.map((_, i) => row[keys.length + i]!);
-      this.sql.exec(`UPDATE ${t} SET ${vals.map((v) => `${v} = ${v} - ?`).join(', ')} WHERE ${where}`, ...amounts, ...keyVals);
+      const amounts = row.slice(keys.length, keys.length + sums.length);
+      this.sql.exec(`UPDATE ${t} SET ${sums.map((v) => `${v} = ${v} - ?`).join(', ')} WHERE ${where}`, ...amounts, ...keyVals);
       this.sql.exec(`DELETE FROM ${t} WHERE ${where} AND n <= 0`, ...keyVals);
     }
   }
