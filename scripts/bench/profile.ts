@@ -7,6 +7,7 @@
  *   npm run bench:profile [-- --items 50000 --requests 2000 --connections 1 --route recommendations|health --reuse]
  *   npm run bench:profile -- --path '/v1/recommendations?slot=home&session_id={session}'   one kind of request
  *     ({session}: the bench's sessions with history, round robin)
+ *   npm run bench:profile -- --kind new-session   one kind of the bench's mix (scripts/bench/setup.ts MIX_KINDS)
  */
 import autocannon from 'autocannon';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -14,7 +15,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { localServerKeyHeader, ROOT } from '../lib/wrangler';
 import { profileDuring } from './cpu-profile';
-import { openBench, recommendationMix } from './setup';
+import { MIX_KINDS, openBench, recommendationMix, type MixKind } from './setup';
 
 const { values } = parseArgs({
   options: {
@@ -23,6 +24,7 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '1' },
     route: { type: 'string', default: 'recommendations' },
     path: { type: 'string' },
+    kind: { type: 'string' },
     port: { type: 'string', default: '8796' },
     'inspector-port': { type: 'string', default: '9331' },
     reuse: { type: 'boolean', default: false },
@@ -31,10 +33,12 @@ const { values } = parseArgs({
 
 const bench = await openBench({ items: Number(values.items), port: Number(values.port), reuse: values.reuse, inspectorPort: Number(values['inspector-port']) });
 try {
-  const mix = recommendationMix(bench);
+  const kind = values.kind as MixKind | undefined;
+  if (kind && !(kind in MIX_KINDS)) throw new Error(`--kind: one of ${Object.keys(MIX_KINDS).join(', ')}`);
+  const mix = recommendationMix(bench, kind);
   let n = 0;
   const fixed = values.path;
-  const path = fixed ? () => fixed.replace('{session}', bench.sessions[n++ % bench.sessions.length]!) : values.route === 'health' ? () => '/health' : mix;
+  const path = fixed ? () => fixed.replace('{session}', bench.sessions[n++ % bench.sessions.length]!) : values.route === 'health' && !kind ? () => '/health' : mix;
   const load = (amount: number) =>
     autocannon({
       url: bench.server.url,
@@ -61,7 +65,7 @@ try {
     out,
     bundle,
   );
-  console.log(`\nGET ${fixed ?? (values.route === 'health' ? '/health' : '/v1/recommendations (bench mix)')} x ${values.requests}, ${values.connections} connection(s)\n${summary}\nraw profile: ${out}`);
+  console.log(`\nGET ${fixed ?? (kind ? `/v1/recommendations (${kind})` : values.route === 'health' ? '/health' : '/v1/recommendations (bench mix)')} x ${values.requests}, ${values.connections} connection(s)\n${summary}\nraw profile: ${out}`);
 } finally {
   await bench.server.stop();
 }

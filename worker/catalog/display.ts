@@ -1,17 +1,24 @@
 /**
  * Display fields (title, links, tags) for the few items a request returns: one D1 round trip for
- * the ids not cached, and a bounded per-isolate LRU that the change log invalidates
+ * the ids not cached, and a per-isolate LRU bounded by bytes that the change log invalidates
  * (worker/catalog/serving.ts calls forgetDisplay for every changed id).
  */
+import { Lru } from '../lib/lru';
 import { countRead } from './read-stats';
 import type { DisplayFields } from './types';
 
-const MAX_ENTRIES = 5000;
+/**
+ * ~8 MiB of heap: about 25,000 items of a typical feed. A miss is a D1 query on the request's
+ * path, the largest cost of a page showing items this isolate has not shown before (product
+ * pages, category filters: docs/benchmarks.md), so the budget is most of what the heap can spare
+ * beside the catalog's columns (outside the heap) and the model's lists.
+ */
+const BUDGET_BYTES = 8 * 1024 * 1024;
 /** D1 allows 100 bound parameters per statement. */
 const IDS_PER_STATEMENT = 100;
 
 interface Cache {
-  entries: Map<string, DisplayFields>;
+  entries: Lru<string, DisplayFields>;
   /** bumped by every invalidation: a read that started before it is not cached */
   gen: number;
 }
@@ -20,8 +27,15 @@ const caches = new WeakMap<D1Database, Cache>();
 
 function cacheOf(d1: D1Database): Cache {
   let c = caches.get(d1);
-  if (!c) caches.set(d1, (c = { entries: new Map(), gen: 0 }));
+  if (!c) caches.set(d1, (c = { entries: new Lru(BUDGET_BYTES), gen: 0 }));
   return c;
+}
+
+/** Heap bytes of an entry, roughly: the strings (two bytes a character at worst) and the objects around them. */
+function heapBytes(f: DisplayFields): number {
+  let chars = f.title.length + (f.imageUrl?.length ?? 0) + (f.url?.length ?? 0);
+  for (const t of f.tags) chars += t.length + 16;
+  return 160 + 2 * chars;
 }
 
 interface DisplayRow {
@@ -50,12 +64,8 @@ export async function displayFields(env: Pick<Env, 'DB'>, ids: string[]): Promis
   const misses: string[] = [];
   for (const id of new Set(ids)) {
     const hit = c.entries.get(id);
-    if (hit) {
-      // most recently used last
-      c.entries.delete(id);
-      c.entries.set(id, hit);
-      out.set(id, hit);
-    } else misses.push(id);
+    if (hit) out.set(id, hit);
+    else misses.push(id);
   }
   if (!misses.length) return out;
   const gen = c.gen;
@@ -71,8 +81,7 @@ export async function displayFields(env: Pick<Env, 'DB'>, ids: string[]): Promis
       const f = toFields(r);
       out.set(r.id, f);
       if (c.gen !== gen) continue;
-      c.entries.set(r.id, f);
-      if (c.entries.size > MAX_ENTRIES) c.entries.delete(c.entries.keys().next().value!);
+      c.entries.set(r.id, f, heapBytes(f));
     }
   }
   return out;

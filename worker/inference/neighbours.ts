@@ -20,6 +20,13 @@ export interface ShardSource {
 
 const DEFAULT_BUDGET = 16 * 1024 * 1024;
 /**
+ * A model whose shards total at most this many bytes gets a budget that holds them all (a
+ * 50,000-item model's are ~23 MB): past the first read of each, a product page for any item
+ * costs no R2 read. Larger models share the default budget (the catalog's columns need the rest
+ * of the isolate's 128 MB at 1M items: docs/benchmarks.md).
+ */
+const WHOLE_MODEL_BUDGET = 32 * 1024 * 1024;
+/**
  * Decoded entries are JS objects (~150 bytes of heap per neighbour): the cache is bounded by the
  * neighbours it holds, ~60,000 of them ≈ 9 MB, about 2,000 items' lists.
  */
@@ -88,12 +95,18 @@ const cache = new ShardCache(DEFAULT_BUDGET);
 const entries = new Lru<string, NeighbourEntry | null>(ENTRY_NEIGHBOURS);
 const size = (e: NeighbourEntry | null) => 1 + (e ? e.collaborative.length + e.content.length : 0);
 
-export function configureShardCache(megabytes: number): void {
-  cache.budget = megabytes * 1024 * 1024;
+const totals = new WeakMap<ShardSource['shards'], number>();
+
+/** Grow the shard budget to hold all of `src`'s shards when they fit (never shrinks: a canary's and the stable's share it). */
+function fitBudget(src: ShardSource): void {
+  let total = totals.get(src.shards);
+  if (total === undefined) totals.set(src.shards, (total = src.shards.reduce((s, x) => s + x.bytes, 0)));
+  if (total <= WHOLE_MODEL_BUDGET && total > cache.budget) cache.budget = total;
 }
 
 /** The neighbour entries of `ids` (ids the model does not know are absent). */
 export async function neighbourLists(src: ShardSource, ids: string[]): Promise<Map<string, NeighbourEntry>> {
+  fitBudget(src);
   const out = new Map<string, NeighbourEntry>();
   const byShard = new Map<number, string[]>();
   for (const id of ids) {
