@@ -3,15 +3,9 @@
  * secret (and ADMIN_TOKEN_NEXT during a rotation) in constant time.
  */
 import { createMiddleware } from 'hono/factory';
-import { hmac } from '../identity/pseudonym';
 import { jsonError } from '../lib/errors';
+import { matchesSecret } from '../security/same-secret';
 import type { AppEnv } from './types';
-
-export async function sameSecret(a: string, b: string): Promise<boolean> {
-  // Compare fixed-length MACs so neither length nor content leaks through timing.
-  const [x, y] = await Promise.all([hmac('admin-compare', a), hmac('admin-compare', b)]);
-  return crypto.subtle.timingSafeEqual(x, y);
-}
 
 export async function isAdmin(env: Env, header: string | undefined): Promise<boolean> {
   const m = /^Bearer\s+(.+)$/i.exec(header ?? '');
@@ -20,10 +14,7 @@ export async function isAdmin(env: Env, header: string | undefined): Promise<boo
 
 /** Whether a token is the admin token (or the next one during a rotation); also the console's login. */
 export async function isAdminToken(env: Pick<Env, 'ADMIN_TOKEN' | 'ADMIN_TOKEN_NEXT'>, token: string): Promise<boolean> {
-  const valid = [env.ADMIN_TOKEN, env.ADMIN_TOKEN_NEXT].filter((t): t is string => !!t && t.length >= 16);
-  let ok = false;
-  for (const t of valid) ok = (await sameSecret(token, t)) || ok;
-  return ok;
+  return matchesSecret(token, [env.ADMIN_TOKEN, env.ADMIN_TOKEN_NEXT].filter((t): t is string => !!t && t.length >= 16));
 }
 
 export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {

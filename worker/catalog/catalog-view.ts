@@ -49,6 +49,13 @@ const utf8 = new TextDecoder();
 
 const before = (a: ItemFacts, b: ItemFacts) => a.popularity > b.popularity || (a.popularity === b.popularity && a.id < b.id);
 
+/**
+ * Items whose facts a view keeps built (~100 bytes of heap each): a request looks up hundreds of
+ * candidates, mostly the same popular and neighbouring items as the requests before it, and a
+ * lookup through the columns (hash, search, a new object) costs ~20 times a Map hit.
+ */
+const MEMO_ITEMS = 20_000;
+
 export class CatalogView implements ServingCatalog {
   private readonly starts: Uint32Array | null;
   private readonly cats: Dictionary;
@@ -58,6 +65,8 @@ export class CatalogView implements ServingCatalog {
   private readonly overlay: (ItemFacts | null)[] = [];
   /** snapshot rows patched in place -> their ids */
   private readonly touched = new Map<number, string>();
+  /** facts() answers already built (null: not in the catalog); applyOne() drops an id's on every change */
+  private readonly memo = new Map<string, ItemFacts | null>();
   /** touched rows and overlay items, most popular first; rebuilt after a change */
   private extras: ItemFacts[] | null = null;
   private live: number;
@@ -131,10 +140,18 @@ export class CatalogView implements ServingCatalog {
   }
 
   facts(id: string): ItemFacts | undefined {
+    const known = this.memo.get(id);
+    if (known !== undefined) return known ?? undefined;
     const k = this.overlayIndex.get(id);
-    if (k !== undefined) return this.overlay[k] ?? undefined;
-    const r = this.row(id);
-    return r >= 0 ? this.factsAt(r, id) : undefined;
+    let f: ItemFacts | undefined;
+    if (k !== undefined) f = this.overlay[k] ?? undefined;
+    else {
+      const r = this.row(id);
+      f = r >= 0 ? this.factsAt(r, id) : undefined;
+    }
+    if (this.memo.size >= MEMO_ITEMS) this.memo.clear();
+    this.memo.set(id, f ?? null);
+    return f;
   }
 
   has(id: string): boolean {
@@ -209,6 +226,7 @@ export class CatalogView implements ServingCatalog {
   }
 
   private applyOne(id: string, item: ItemFacts | null): void {
+    this.memo.delete(id);
     const k = this.overlayIndex.get(id);
     if (k !== undefined) {
       this.live += Number(!!item) - Number(!!this.overlay[k]);

@@ -18,14 +18,23 @@ export function retentionMs(days: unknown, fallbackDays: number): number {
   return positiveVar(days, fallbackDays) * DAY_MS;
 }
 
+/** Canonical forms already computed: Intl.getCanonicalLocales costs ~0.1 ms, and every served slot asks (config values: a handful). */
+const canonical = new Map<string, string | null>();
+
 /** A BCP 47 locale tag in canonical form ("de-DE"), or null when it is not one. */
 export function validLocale(value: unknown): string | null {
   if (typeof value !== 'string' || !value) return null;
+  const known = canonical.get(value);
+  if (known !== undefined) return known;
+  let out: string | null;
   try {
-    return Intl.getCanonicalLocales(value)[0] ?? null;
+    out = Intl.getCanonicalLocales(value)[0] ?? null;
   } catch {
-    return null;
+    out = null;
   }
+  if (canonical.size >= 256) canonical.clear();
+  canonical.set(value, out);
+  return out;
 }
 
 /** An ISO 4217 currency code ("EUR") from [vars] or a slot config, or `fallback` when missing or malformed. */

@@ -17,6 +17,15 @@ export function displayFor(env: { CURRENCY?: string; LOCALE?: string }, slot: { 
 
 /** Prices as the shopper reads them ("1.234,50 €" for EUR in de-DE). */
 export function priceFormat(d: Display): (price: number) => string {
-  const fmt = new Intl.NumberFormat(d.locale, { style: 'currency', currency: d.currency });
-  return (price) => fmt.format(price);
+  const key = `${d.locale}|${d.currency}`;
+  let fmt = formats.get(key);
+  if (!fmt) {
+    // A formatter costs far more to build than to use; slots share a few (locale, currency) pairs.
+    if (formats.size >= 64) formats.clear();
+    formats.set(key, (fmt = new Intl.NumberFormat(d.locale, { style: 'currency', currency: d.currency })));
+  }
+  const f = fmt;
+  return (price) => f.format(price);
 }
+
+const formats = new Map<string, Intl.NumberFormat>();

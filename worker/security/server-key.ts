@@ -4,7 +4,7 @@
  * in constant time. Separate from ADMIN_TOKEN: the server key only lets a backend name its own
  * session ids and send bulk (multi-session) event batches; it opens no admin route.
  */
-import { sameSecret } from '../api/admin-auth';
+import { matchesSecret } from './same-secret';
 
 export const SERVER_KEY_HEADER = 'X-P13n-Server-Key';
 /** Shorter keys are ignored (a typo'd or placeholder secret must not be guessable). */
@@ -18,7 +18,6 @@ export interface ServerKeyEnv {
 export async function isServerCaller(env: ServerKeyEnv, request: Request): Promise<boolean> {
   const given = request.headers.get(SERVER_KEY_HEADER)?.trim();
   if (!given) return false;
-  let ok = false;
-  for (const key of [env.SERVER_KEY, env.SERVER_KEY_NEXT]) if (key && key.trim().length >= MIN_KEY) ok = (await sameSecret(given, key.trim())) || ok;
-  return ok;
+  const keys = [env.SERVER_KEY, env.SERVER_KEY_NEXT].map((k) => k?.trim()).filter((k): k is string => !!k && k.length >= MIN_KEY);
+  return matchesSecret(given, keys);
 }
