@@ -323,8 +323,15 @@ function costTable(run: { logged: number; objects: number; logBytes: number; d1B
   // recommendation impressions/clicks (not in this run); the session index only for signed-in shoppers.
   // WITHOUT ROWID manifest keyed by the object key (migration 0008): one row, no index entry.
   const d1RowsPerMessage = 1;
-  // The write path before the state row and the compact manifest (measured the same way, 2026-12-02 02:55).
-  const BEFORE = { doRowsPerEvent: 9.5, doRowsPerCall: 6, d1RowsPerMessage: 2 };
+  // The console's KPI rollups (worker/events/kpi-rollup.ts), per 1,000,000 events at 10 M a day: one upsert per
+  // (grain, bucket, slot, segment) group per delivery — hour and day × all and the event's segment for this traffic
+  // (no slot) — and deliveries are time-bound at that rate (max_batch_timeout 2 s, ~230 events each); plus the day's
+  // visitor marks in kpi_visitors, one per session and segment ('' and its own) and the daily job's delete of each,
+  // at an assumed EVENTS_PER_SESSION_DAY events per session and day.
+  const EVENTS_PER_SESSION_DAY = 20;
+  const kpiRowsPerM = (M / 230) * 4 + (M / EVENTS_PER_SESSION_DAY) * 2 * 2;
+  // The write path before the state row and the compact manifest (measured the same way, 2026-12-02 02:55), before the KPI rollups existed.
+  const BEFORE = { doRowsPerEvent: 9.5, doRowsPerCall: 6, d1RowsPerMessage: 2, kpiRowsPerM: 0 };
   const shapes = [
     {
       name: `backend: ${BATCH} events from ${BATCH} sessions per request`,
@@ -356,12 +363,12 @@ function costTable(run: { logged: number; objects: number; logBytes: number; d1B
     r2Storage: 0.015, // $ per GB-month, Standard storage — same page
     workerRequests: 0.3, // $ per million requests — developers.cloudflare.com/workers/platform/pricing/
   };
-  const price = (w: { doRowsPerEvent: number; doRowsPerCall: number; d1RowsPerMessage: number }) =>
+  const price = (w: { doRowsPerEvent: number; doRowsPerCall: number; d1RowsPerMessage: number; kpiRowsPerM: number }) =>
     shapes.map((s) => {
       const queueOps = s.messagesPerM * 3 * chunks(s.msgBytes);
       const r2Puts = s.messagesPerM;
       const doRows = M * w.doRowsPerEvent + s.doCallsPerM * w.doRowsPerCall;
-      const d1Rows = s.messagesPerM * w.d1RowsPerMessage;
+      const d1Rows = s.messagesPerM * w.d1RowsPerMessage + w.kpiRowsPerM;
       const requests = M / (s.name.startsWith('backend') ? BATCH : BEACON);
       const cost = {
         queue: (queueOps / M) * RATE.queueOps,
@@ -374,7 +381,7 @@ function costTable(run: { logged: number; objects: number; logBytes: number; d1B
       const total = Object.values(cost).reduce((a, b) => a + b, 0);
       return { ...s, queueOps, r2Puts, doRows, d1Rows, requests, cost, total };
     });
-  const rows = price({ doRowsPerEvent, doRowsPerCall, d1RowsPerMessage });
+  const rows = price({ doRowsPerEvent, doRowsPerCall, d1RowsPerMessage, kpiRowsPerM });
   const before = price(BEFORE);
   const f1 = (x: number) => x.toFixed(1);
   const usd = (x: number) => `$${x < 0.1 ? x.toFixed(3) : x.toFixed(2)}`;
@@ -412,7 +419,7 @@ ${line('queue messages', (r) => int(r.messagesPerM), `code (\`toMessages\`; ≤ 
 ${line('queue operations (64 KB each)', (r) => `${int(r.queueOps)} (${f1(r.msgBytes / 1000)} KB/message)`, 'code: 3 per message (write, read, delete), no retries')}
 ${line('Durable Object requests (session objects)', (r) => int(r.doCallsPerM), `code: one call per distinct session per consumer delivery: backend ≈ 1 per event at 10 M/day (a 2-s delivery holds ~230 events of as many sessions; a full backlog delivery of 100 × 100 events from the bench's ${POOL.toLocaleString('en-US')}-session pool: ${int(rows[0]!.doCallsFull)}); browser = inline + consumer`)}
 ${line('Durable Object rows written', (r) => int(r.doRows), `measured in workerd: ${doRowsPerEvent} per new event + ${doRowsPerCall} per call`)}
-${line('D1 rows written', (r) => int(r.d1Rows), `code: ${d1RowsPerMessage} per message (the manifest row; WITHOUT ROWID, no second index); +1 per message with recommendation impressions or clicks (rec_ctr), none here`)}
+${line('D1 rows written', (r) => int(r.d1Rows), `code: ${d1RowsPerMessage} per message (the manifest row; WITHOUT ROWID, no second index); +1 per message with recommendation impressions or clicks (rec_ctr), none here; + ${int(kpiRowsPerM)} for the console's KPI rollups (4 upserts per ~230-event delivery at 10 M/day) and visitor marks (2 per session-day and their deletion, at ${EVENTS_PER_SESSION_DAY} events per session-day)`)}
 ${line('R2 writes (Class A)', (r) => int(r.r2Puts), 'counted: one object per message (manifest)')}
 ${line('**price per million events**', (r) => `**${usd(r.total)}**`, '')}
 ${line('  of which queue / DO requests / DO rows / D1 / R2 / worker', (r) => [r.cost.queue, r.cost.doReq, r.cost.doRows, r.cost.d1, r.cost.r2, r.cost.worker].map(usd).join(' / '), '')}
@@ -428,7 +435,7 @@ ${line('  of which queue / DO requests / DO rows / D1 / R2 / worker', (r) => [r.
 
 Before and after issue 12's write-path work (same traffic, same rates; before = session objects writing a table row per
 recent item, attribute, anonymous event and trim: ${BEFORE.doRowsPerEvent} rows per new event + ${BEFORE.doRowsPerCall} per call, and a manifest with a rowid
-and an hour index: ${BEFORE.d1RowsPerMessage} D1 rows per message):
+and an hour index: ${BEFORE.d1RowsPerMessage} D1 rows per message; "after" also carries the console's KPI rollups, which came later):
 
 | 10 million events a day | ${rows.map((r) => r.name).join(' | ')} |
 |---|${rows.map(() => '---:|').join('')}
