@@ -6,6 +6,9 @@
  */
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { EventRow } from '../../worker/db/schema';
+import { trimEventLog } from '../../worker/events/log-retention';
+import { LOG_PREFIX, readLogObject, writeLogObject } from '../../worker/events/log-store';
 import { exportEvents, trimEvents } from '../../worker/ops/export';
 import { pseudonymize } from '../../worker/identity/pseudonym';
 import { seedCatalog, fixtureCatalog } from './helpers';
@@ -157,5 +160,41 @@ describe('profile compaction', () => {
     const { results } = await env.DB.prepare('SELECT user_key, affinities FROM profiles ORDER BY user_key').all<{ user_key: string; affinities: string }>();
     expect(results.map((r) => r.user_key)).toEqual(['u_active']);
     expect(JSON.parse(results[0]!.affinities)).toEqual({ 'category:skincare': 2.5 });
+  });
+});
+
+describe('R2 event log retention', () => {
+  const HOUR = 3_600_000;
+  const rowAt = (id: string, at: number): EventRow => ({ eventId: id, type: 'view', itemId: items[0]!.item_id, sessionKey: 's_retention', userKey: null, ts: at, recommendationId: null, slot: null, value: null, receivedAt: at });
+  const logKeys = async () => (await env.EXPORTS.list({ prefix: LOG_PREFIX })).objects.map((o) => o.key).sort();
+  const manifestKeys = async () => (await env.DB.prepare("SELECT key FROM event_log_objects WHERE key LIKE 'events/%' ORDER BY key").all<{ key: string }>()).results.map((r) => r.key);
+
+  it('the daily job deletes hour partitions past EVENT_RETENTION_DAYS, objects and manifest rows, in bounded steps, and keeps the rest', async () => {
+    const t = Date.now();
+    const retention = Number(env.EVENT_RETENTION_DAYS) * DAY;
+    // Five objects in hours past the window, two inside it (one hour before the cut-off's hour and a day old).
+    const ages = [retention + 5 * DAY, retention + 3 * DAY, retention + 2 * DAY, retention + 2 * HOUR, retention + HOUR + 1, retention - 2 * HOUR, DAY];
+    const written = [];
+    for (const [i, age] of ages.entries()) {
+      const o = await writeLogObject(env.EXPORTS, `claim-retention-${i}`, t - age, [rowAt(`retention-${i}`, t - age)]);
+      await env.DB.prepare('INSERT INTO event_log_objects (key, rows, bytes, views) VALUES (?, ?, ?, ?)').bind(o.key, o.rows, o.bytes, o.views).run();
+      written.push(o.key);
+    }
+    const old = written.slice(0, 5);
+    const kept = written.slice(5);
+    expect(await logKeys()).toEqual([...written].sort());
+
+    // One bounded step: the three oldest go, with their manifest rows; the rest waits.
+    const first = await trimEventLog(env, t, 3);
+    expect(first).toMatchObject({ objects: 3, manifest: 3, more: true });
+    expect(await logKeys()).toEqual([...old.slice(3), ...kept].sort());
+    expect(await manifestKeys()).toEqual([...old.slice(3), ...kept].sort());
+
+    // The workflow finishes the job and leaves the window alone.
+    const out = await runDailyMaintenance(t);
+    expect(out.expired).toMatchObject({ log_objects: 2, log_steps: 1 });
+    expect(await logKeys()).toEqual([...kept].sort());
+    expect(await manifestKeys()).toEqual([...kept].sort());
+    expect(await readLogObject(env.EXPORTS, kept[1]!)).toEqual([expect.objectContaining({ event_id: 'retention-6' })]);
   });
 });

@@ -8,11 +8,13 @@
  *  2. trim D1 only after the export succeeded (≤ TRIM_CHUNKS_PER_STEP × 2,000 rows per step),
  *     then experiment outcome rows past their retention;
  *  3. compact profiles (≤ COMPACT_PAGES_PER_STEP × 500 profiles per step);
- *  4. expire erasure tombstones, access-export documents and the console's visitor marks past their windows;
+ *  4. expire erasure tombstones, access-export documents and the console's visitor marks past their windows,
+ *     and the R2 event log's hour partitions past EVENT_RETENTION_DAYS (≤ LOG_TRIM_OBJECTS_PER_STEP objects per step);
  *  5. when CATALOG_FEED_URL is set, pull the catalog feed (worker/catalog/feed-pull.ts: ≤ 5,000 items per step).
  */
 import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from 'cloudflare:workers';
 import { pullCatalogFeed, type FeedPullResult } from '../catalog/feed-pull';
+import { trimEventLog } from '../events/log-retention';
 import { DAY_MS } from '../lib/vars';
 import { ACCESS_EXPORT_DAYS, ACCESS_EXPORT_PREFIX } from '../privacy/access';
 import { expireTombstones } from '../privacy/tombstones';
@@ -23,6 +25,8 @@ import { log } from './log';
 export const EXPORT_ROWS_PER_STEP = 50_000;
 export const TRIM_CHUNKS_PER_STEP = 10;
 export const COMPACT_PAGES_PER_STEP = 20;
+/** Event-log objects deleted per step: a day of a 10 M-events-a-day store is ~100,000 browser-sized objects. */
+export const LOG_TRIM_OBJECTS_PER_STEP = 10_000;
 
 export interface MaintenanceParams {
   /** the cron's scheduled time (ms): retention cut-offs are measured from it */
@@ -33,7 +37,7 @@ export interface MaintenanceResult {
   exported: { rows: number; parts: number; steps: number };
   trimmed: { events: number; experiment_rows: number; steps: number } | { skipped: string };
   compacted: { deleted: number; compacted: number; scanned: number; steps: number };
-  expired: { tombstones: number; access_exports: number; kpi_visitor_marks: number };
+  expired: { tombstones: number; access_exports: number; kpi_visitor_marks: number; log_objects: number; log_steps: number };
   catalog_feed: FeedPullResult;
 }
 
@@ -59,7 +63,7 @@ export class DailyMaintenanceWorkflow extends WorkflowEntrypoint<Env, Maintenanc
       exported: { rows: 0, parts: 0, steps: 0 },
       trimmed: { events: 0, experiment_rows: 0, steps: 0 },
       compacted: { deleted: 0, compacted: 0, scanned: 0, steps: 0 },
-      expired: { tombstones: 0, access_exports: 0, kpi_visitor_marks: 0 },
+      expired: { tombstones: 0, access_exports: 0, kpi_visitor_marks: 0, log_objects: 0, log_steps: 0 },
       catalog_feed: { skipped: 'not run' },
     };
     let exportFailed: string | null = null;
@@ -104,6 +108,12 @@ export class DailyMaintenanceWorkflow extends WorkflowEntrypoint<Env, Maintenanc
     out.expired.tombstones = await step.do('expire tombstones', () => expireTombstones(env.DB, now));
     out.expired.access_exports = await step.do('expire access exports', () => expireAccessExports(env.EXPORTS, now));
     out.expired.kpi_visitor_marks = await step.do('expire kpi visitor marks', () => expireVisitorMarks(env.DB, now));
+    for (let i = 1; ; i++) {
+      const r = await step.do(`expire event log ${i}`, () => trimEventLog(env, now, LOG_TRIM_OBJECTS_PER_STEP));
+      out.expired.log_objects += r.objects;
+      out.expired.log_steps++;
+      if (!r.more) break;
+    }
     // Last and on its own: an unreachable feed must not keep the jobs above from running.
     try {
       out.catalog_feed = await pullCatalogFeed(env, step, now);
