@@ -13,9 +13,10 @@
  * Writes the table to docs/benchmarks.md and this size's row of the scaling table there.
  * Not a test: no thresholds.
  *
- *   npm run bench [-- --items 50000 --levels 1,2,4,8 --seconds 10 --rounds 3 --reuse --kinds]
+ *   npm run bench [-- --items 50000 --levels 1,2,4,8 --seconds 10 --rounds 3 --reuse --kinds --kind-rounds 1]
  *   --kinds: afterwards, CPU per request of each kind of request in the mix alone (1 connection,
  *   beside /health), printed as `kind <name> … µs CPU/req`: where the mix's cost comes from.
+ *   --kind-rounds N: N such passes and a `kind <name> median Δ …` line each (one pass is ±2 ms).
  */
 import autocannon from 'autocannon';
 import { parseArgs } from 'node:util';
@@ -38,6 +39,7 @@ const { values } = parseArgs({
     reuse: { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
     kinds: { type: 'boolean', default: false },
+    'kind-rounds': { type: 'string', default: '1' },
   },
 });
 const nItems = Number(values.items);
@@ -103,11 +105,17 @@ try {
 
   if (values.kinds) {
     const seconds = Math.max(2, Number(values.seconds) / 2);
-    const { cpuPerReq: healthCpu } = await run(1, '/health', seconds);
-    for (const kind of Object.keys(MIX_KINDS) as MixKind[]) {
-      const { res, cpuPerReq } = await run(1, recommendationMix(bench, kind), seconds);
-      console.log(`kind ${kind.padEnd(12)} p50 ${res.latency.p50} ms  ${res.requests.average} req/s  ${cpuPerReq.toFixed(0)} µs CPU/req  (/health ${healthCpu.toFixed(0)}, Δ ${(cpuPerReq - healthCpu).toFixed(0)})  non-2xx ${res.non2xx}`);
+    // --kind-rounds N: N passes, each kind beside a /health run of its own; then the median difference per kind.
+    const deltas = new Map<MixKind, number[]>();
+    for (let pass = 0; pass < Number(values['kind-rounds']); pass++) {
+      const { cpuPerReq: healthCpu } = await run(1, '/health', seconds);
+      for (const kind of Object.keys(MIX_KINDS) as MixKind[]) {
+        const { res, cpuPerReq } = await run(1, recommendationMix(bench, kind), seconds);
+        deltas.set(kind, [...(deltas.get(kind) ?? []), cpuPerReq - healthCpu]);
+        console.log(`kind ${kind.padEnd(12)} p50 ${res.latency.p50} ms  ${res.requests.average} req/s  ${cpuPerReq.toFixed(0)} µs CPU/req  (/health ${healthCpu.toFixed(0)}, Δ ${(cpuPerReq - healthCpu).toFixed(0)})  non-2xx ${res.non2xx}`);
+      }
     }
+    if (Number(values['kind-rounds']) > 1) for (const [kind, d] of deltas) console.log(`kind ${kind.padEnd(12)} median Δ ${cpuMedian(d).toFixed(0)} µs CPU/req over ${d.length} passes`);
   }
 
   const inspector = await connectInspector(inspectorPort).catch(() => null);
