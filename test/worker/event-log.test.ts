@@ -109,6 +109,23 @@ describe('the R2 event log', () => {
     expect(listed.results).toEqual([{ rows: 3 }]);
   });
 
+  it('event ids named like Object.prototype members are stored once and listed, never failing the delivery', async () => {
+    // "__proto__" as an event id once made the consumer's D1 batch throw for the whole delivery (fuzz suite).
+    const ids = ['valueOf', '__proto__', 'constructor', 'toString'];
+    const [base] = await rowsFor('proto-s', 1, 'proto');
+    // A click on a recommendation, then purchases of the same item: "__proto__"'s last touch is the click's recommendation.
+    const rows: EventRow[] = ids.map((eventId, i) => ({ ...base!, eventId, itemId: 'skincare-1', ts: base!.ts + i, type: i ? 'purchase' : 'click', recommendationId: i ? null : 'rec-proto' }));
+    const [m] = toMessages(rows, Date.now());
+    expect(await deliver([m!])).toMatchObject({ explicitAcks: [expect.any(String)], retryMessages: [] });
+    const listed = await env.DB.prepare('SELECT rows FROM event_log_objects WHERE key = ?').bind(logKey(m!.claim, m!.receivedAt)).all();
+    expect(listed.results).toEqual([{ rows: ids.length }]);
+    const logged = await waitForLog(ids);
+    expect(ids.map((id) => count(logged, id, rows[0]!.sessionKey))).toEqual(ids.map(() => 1));
+    // The log keeps each event as sent (last-touch attribution goes to the experiment tables, not the log).
+    const recOf = new Map(logged.filter((r) => r.session_key === base!.sessionKey).map((r) => [r.event_id as string, r.recommendation_id]));
+    expect(ids.map((id) => recOf.get(id))).toEqual(['rec-proto', null, null, null]);
+  });
+
   it("one shopper's event_id does not suppress another's", async () => {
     const id = `shared-id-${Date.now()}`;
     const mine = { ...event('view', 'haircare-1', 'shopper-one'), event_id: id };

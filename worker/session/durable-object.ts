@@ -108,6 +108,14 @@ function outboxEvents(text: string): SessionEvent[] {
   return Array.isArray(v) ? v : [v];
 }
 
+/**
+ * Record a purchase's last-touch recommendation. Event ids are the caller's strings: defined as an own property, so
+ * "__proto__" is an id like any other (an assignment would set the prototype; RPC cannot carry prototype-less objects).
+ */
+function setTouch(r: ClaimResult, eventId: string, rec: string): void {
+  Object.defineProperty(r.touches, eventId, { value: rec, enumerable: true, writable: true, configurable: true });
+}
+
 /** The recommendation of this session's latest click / add-to-cart of the item at or before the event. */
 function lastTouch(touches: SessionStore['touches'], ev: SessionEvent): string | null {
   let best: SessionStore['touches'][number] | null = null;
@@ -309,7 +317,7 @@ export class SessionState extends DurableObject<Env> {
         if (prior) {
           if (prior.claim !== b.claim || r.stored.includes(ev.eventId)) continue;
           r.stored.push(ev.eventId);
-          if (prior.rec) r.touches[ev.eventId] = prior.rec;
+          if (prior.rec) setTouch(r, ev.eventId, prior.rec);
           continue;
         }
         if (ev.type === 'purchase') firstPurchase = Math.min(firstPurchase, ev.ts);
@@ -321,7 +329,7 @@ export class SessionState extends DurableObject<Env> {
           if (touches.length > TOUCHES) touches.shift();
         }
         r.stored.push(ev.eventId);
-        if (rec) r.touches[ev.eventId] = rec;
+        if (rec) setTouch(r, ev.eventId, rec);
         fresh.push(ev);
       }
     }
