@@ -348,7 +348,19 @@ it('names like __proto__ are plain names: the metrics count a slot called "__pro
     const bySlot = ((await res.json()) as any).recommendations.by_slot;
     return (Object.getOwnPropertyDescriptor(bySlot, slot)?.value?.requests as number | undefined) ?? 0;
   };
-  const [proto0, ctor0] = [await count('__proto__'), await count('constructor')];
+  // The properties above may have named these slots too: their metrics points can still be on their way (waitUntil),
+  // so the baseline is read once the counts have stopped moving.
+  const settled = async (slot: string) => {
+    let last = await count(slot);
+    for (let same = 0; same < 3; ) {
+      await new Promise((r) => setTimeout(r, 100));
+      const now = await count(slot);
+      same = now === last ? same + 1 : 0;
+      last = now;
+    }
+    return last;
+  };
+  const [proto0, ctor0] = [await settled('__proto__'), await settled('constructor')];
   for (const slot of ['__proto__', 'constructor', 'prototype', 'toString']) {
     for (const path of [`/v1/recommendations?slot=${slot}&k=2`, `/v1/blocks/${slot}?k=2`]) expect((await fetchWorker(path)).status).toBe(200);
   }
