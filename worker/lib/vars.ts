@@ -1,4 +1,5 @@
 /** Reading settings from wrangler.toml [vars] (strings), with a default for missing or bad values. */
+import { Lru } from './lru';
 
 export const DAY_MS = 86_400_000;
 
@@ -19,7 +20,7 @@ export function retentionMs(days: unknown, fallbackDays: number): number {
 }
 
 /** Canonical forms already computed: Intl.getCanonicalLocales costs ~0.1 ms, and every served slot asks (config values: a handful). */
-const canonical = new Map<string, string | null>();
+const canonical = new Lru<string, string | null>(256);
 
 /** A BCP 47 locale tag in canonical form ("de-DE"), or null when it is not one. */
 export function validLocale(value: unknown): string | null {
@@ -32,7 +33,6 @@ export function validLocale(value: unknown): string | null {
   } catch {
     out = null;
   }
-  if (canonical.size >= 256) canonical.clear();
   canonical.set(value, out);
   return out;
 }

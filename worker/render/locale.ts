@@ -3,6 +3,7 @@
  * else the environment's CURRENCY / LOCALE ([vars]). The locale sets the number format and the
  * language of the reasons (worker/render/messages.ts).
  */
+import { Lru } from '../lib/lru';
 import { currencyVar, localeVar } from '../lib/vars';
 
 export interface Display {
@@ -21,11 +22,10 @@ export function priceFormat(d: Display): (price: number) => string {
   let fmt = formats.get(key);
   if (!fmt) {
     // A formatter costs far more to build than to use; slots share a few (locale, currency) pairs.
-    if (formats.size >= 64) formats.clear();
     formats.set(key, (fmt = new Intl.NumberFormat(d.locale, { style: 'currency', currency: d.currency })));
   }
   const f = fmt;
   return (price) => f.format(price);
 }
 
-const formats = new Map<string, Intl.NumberFormat>();
+const formats = new Lru<string, Intl.NumberFormat>(64);

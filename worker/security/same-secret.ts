@@ -4,16 +4,16 @@
  * MACs are computed once per isolate; a request pays one MAC, of what it presented.
  */
 import { hmac } from '../identity/pseudonym';
+import { Lru } from '../lib/lru';
 
 const LABEL = 'admin-compare';
 /** MAC of each configured secret (Worker secrets: a handful, rotated rarely). */
-const secretMacs = new Map<string, Uint8Array>();
+const secretMacs = new Lru<string, Uint8Array>(16);
 
 async function secretMac(secret: string): Promise<Uint8Array> {
   let mac = secretMacs.get(secret);
   if (!mac) {
     mac = await hmac(LABEL, secret);
-    if (secretMacs.size >= 16) secretMacs.clear();
     secretMacs.set(secret, mac);
   }
   return mac;
