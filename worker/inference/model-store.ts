@@ -10,7 +10,7 @@ import { eq } from 'drizzle-orm';
 import { db } from '../db/client';
 import { models, type ModelRow, type RolloutRow } from '../db/schema';
 import { r2Sha256 } from '../lib/digest';
-import { forgetShards, shardCacheStats, type ShardSource } from './neighbours';
+import { fitShardBudget, forgetShards, shardCacheStats, type ShardSource } from './neighbours';
 import { createSession, type ort } from './ort';
 import { activeModel, markVerified, runningRollout } from './registry';
 import { log } from '../ops/log';
@@ -105,14 +105,9 @@ export async function loadModel(bucket: R2Bucket, row: Pick<ModelRow, 'version' 
   const session = await createSession(new Uint8Array(graph));
   const missing = [...Object.values(INPUTS).filter((n) => !session.inputNames.includes(n)), ...Object.values(OUTPUTS).filter((n) => !session.outputNames.includes(n))];
   if (missing.length) throw new Error(`model ${row.version} does not follow the contract: missing ${missing.join(', ')}`);
-  return {
-    version: row.version,
-    manifest,
-    session,
-    lists: JSON.parse(new TextDecoder().decode(listsBytes)) as ModelLists,
-    shards: { version: row.version, prefix: row.r2Prefix, shards: manifest.files.shards, bucket },
-    loadedAt: Date.now(),
-  };
+  const shards: ShardSource = { version: row.version, prefix: row.r2Prefix, shards: manifest.files.shards, bucket };
+  fitShardBudget(shards);
+  return { version: row.version, manifest, session, lists: JSON.parse(new TextDecoder().decode(listsBytes)) as ModelLists, shards, loadedAt: Date.now() };
 }
 
 /**

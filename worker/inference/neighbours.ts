@@ -95,18 +95,17 @@ const cache = new ShardCache(DEFAULT_BUDGET);
 const entries = new Lru<string, NeighbourEntry | null>(ENTRY_NEIGHBOURS);
 const size = (e: NeighbourEntry | null) => 1 + (e ? e.collaborative.length + e.content.length : 0);
 
-const totals = new WeakMap<ShardSource['shards'], number>();
-
-/** Grow the shard budget to hold all of `src`'s shards when they fit (never shrinks: a canary's and the stable's share it). */
-function fitBudget(src: ShardSource): void {
-  let total = totals.get(src.shards);
-  if (total === undefined) totals.set(src.shards, (total = src.shards.reduce((s, x) => s + x.bytes, 0)));
+/**
+ * A version was loaded: grow the shard budget to hold all of its shards when they fit (never
+ * shrinks: a canary's and the stable's share it).
+ */
+export function fitShardBudget(src: ShardSource): void {
+  const total = src.shards.reduce((s, x) => s + x.bytes, 0);
   if (total <= WHOLE_MODEL_BUDGET && total > cache.budget) cache.budget = total;
 }
 
 /** The neighbour entries of `ids` (ids the model does not know are absent). */
 export async function neighbourLists(src: ShardSource, ids: string[]): Promise<Map<string, NeighbourEntry>> {
-  fitBudget(src);
   const out = new Map<string, NeighbourEntry>();
   const byShard = new Map<number, string[]>();
   for (const id of ids) {
