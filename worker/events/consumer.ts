@@ -72,8 +72,7 @@ export async function consumeEvents(batch: MessageBatch<EventMessage>, env: Env,
       if (!mine?.stored.includes(r.eventId)) continue;
       keep.push(r);
       if (mine.repeat?.includes(r.eventId)) repeats.add(r.eventId);
-      // Event ids are the caller's strings: "__proto__" must not read Object.prototype.
-      const touch = Object.hasOwn(mine.touches, r.eventId) ? mine.touches[r.eventId] : undefined;
+      const touch = mine.touches.find((t) => t.eventId === r.eventId)?.rec;
       attributed.push(touch ? { ...r, recommendationId: touch } : r);
     }
     owned.set(m.body.claim, keep);

@@ -55,8 +55,11 @@ export interface ClaimBatch {
 /** What a claim holds: the event ids it stores in the log, and purchases' last-touch recommendations. */
 export interface ClaimResult {
   stored: string[];
-  /** purchase event id -> recommendation id of this session's latest click / add-to-cart of the item */
-  touches: Record<string, string>;
+  /**
+   * Purchases and the recommendation of this session's latest click / add-to-cart of the item: a
+   * list, not an object keyed by event id, since ids are the caller's strings ("__proto__").
+   */
+  touches: { eventId: string; rec: string }[];
   /** purchase event ids of a shopper who had purchased before (the console's repeat-purchase rate) */
   repeat: string[];
 }
@@ -106,14 +109,6 @@ const emptyStore = (): SessionStore => ({ recent: [], attrs: {}, cart: [], purch
 function outboxEvents(text: string): SessionEvent[] {
   const v = JSON.parse(text) as SessionEvent | SessionEvent[];
   return Array.isArray(v) ? v : [v];
-}
-
-/**
- * Record a purchase's last-touch recommendation. Event ids are the caller's strings: defined as an own property, so
- * "__proto__" is an id like any other (an assignment would set the prototype; RPC cannot carry prototype-less objects).
- */
-function setTouch(r: ClaimResult, eventId: string, rec: string): void {
-  Object.defineProperty(r.touches, eventId, { value: rec, enumerable: true, writable: true, configurable: true });
 }
 
 /** The recommendation of this session's latest click / add-to-cart of the item at or before the event. */
@@ -310,14 +305,14 @@ export class SessionState extends DurableObject<Env> {
     // The earliest purchase known before these events: a purchase after it is a repeat purchase.
     let firstPurchase = this.earliestPurchase(s, userKey);
     for (const b of batches) {
-      const r: ClaimResult = (out[b.claim] ??= { stored: [], touches: {}, repeat: [] });
+      const r: ClaimResult = (out[b.claim] ??= { stored: [], touches: [], repeat: [] });
       for (const ev of [...b.events].sort((x, y) => x.ts - y.ts)) {
         const prior = seen.get(ev.eventId);
         if (ev.type === 'purchase' && (!prior || (prior.claim === b.claim && !r.stored.includes(ev.eventId))) && firstPurchase < ev.ts) r.repeat.push(ev.eventId);
         if (prior) {
           if (prior.claim !== b.claim || r.stored.includes(ev.eventId)) continue;
           r.stored.push(ev.eventId);
-          if (prior.rec) setTouch(r, ev.eventId, prior.rec);
+          if (prior.rec) r.touches.push({ eventId: ev.eventId, rec: prior.rec });
           continue;
         }
         if (ev.type === 'purchase') firstPurchase = Math.min(firstPurchase, ev.ts);
@@ -329,7 +324,7 @@ export class SessionState extends DurableObject<Env> {
           if (touches.length > TOUCHES) touches.shift();
         }
         r.stored.push(ev.eventId);
-        if (rec) setTouch(r, ev.eventId, rec);
+        if (rec) r.touches.push({ eventId: ev.eventId, rec });
         fresh.push(ev);
       }
     }
