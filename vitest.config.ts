@@ -61,6 +61,9 @@ export default defineConfig(async () => {
       include: ['test/worker/**/*.test.ts'],
       setupFiles: ['./test/worker/apply-migrations.ts'],
       globalSetup: ['./test/global-setup.ts'],
+      // Vitest's default is one file at a time on a 2-core machine (CPUs - 1); most of a file's
+      // time is its workerd starting and waiting on local storage, so two overlap well.
+      maxWorkers: 2,
       testTimeout: 30_000,
       hookTimeout: 60_000,
     },
