@@ -51,3 +51,18 @@ export function cpuBetween(before: Map<number, number>, after: Map<number, numbe
   for (const pid of before.keys()) if (!after.has(pid)) return NaN;
   return ms;
 }
+
+/**
+ * The workerd of `wrangler dev`'s own proxy (it listens on the public port and forwards to the
+ * worker's workerd, for live reload): production has no such hop, so benches report its share.
+ */
+export function devProxyPid(pids: Iterable<number>, port: number): number | null {
+  for (const pid of pids) {
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`entry=127.0.0.1:${port}\0`)) return pid;
+    } catch {
+      // gone
+    }
+  }
+  return null;
+}

@@ -8,7 +8,8 @@
  * round by round in the same run. Per level it prints p50 / p99 / throughput of both routes,
  * their differences, whether the serving target is met (p50 within 3 ms of /health's, p99
  * within 15 ms), and the CPU time workerd spent per request (from /proc: far less sensitive to
- * a busy machine than latency). Before the rounds it restarts wrangler dev and times the first
+ * a busy machine than latency), and how much of that CPU wrangler's dev proxy (a second workerd
+ * in front of the worker, absent in production) spent. Before the rounds it restarts wrangler dev and times the first
  * recommendation of the fresh isolate; after them it reads the isolate's JS heap (inspector).
  * Writes the table to docs/benchmarks.md and this size's row of the scaling table there.
  * Not a test: no thresholds.
@@ -24,7 +25,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { machine, median, writeSection } from '../lib/report';
 import { localAdminToken, localServerKeyHeader, ROOT, startDev } from '../lib/wrangler';
-import { cpuBetween, workerdCpu } from './cpu-meter';
+import { cpuBetween, devProxyPid, workerdCpu } from './cpu-meter';
 import { connectInspector } from '../lib/inspector';
 import { dataFor, MIX_DESCRIPTION, MIX_KINDS, openBench, recommendationMix, type MixKind } from './setup';
 
@@ -75,23 +76,27 @@ try {
       headers: localServerKeyHeader(),
       requests: [{ method: 'GET', setupRequest: (req: any) => ({ ...req, path: typeof path === 'string' ? path : path() }) }],
     });
-    const cpuPerReq = res.requests.total ? (cpuBetween(cpu0, workerdCpu(bench.server.child.pid!)) * 1000) / res.requests.total : NaN;
-    return { res, cpuPerReq };
+    const cpu1 = workerdCpu(bench.server.child.pid!);
+    const cpuPerReq = res.requests.total ? (cpuBetween(cpu0, cpu1) * 1000) / res.requests.total : NaN;
+    const proxy = devProxyPid(cpu1.keys(), Number(new URL(bench.server.url).port));
+    const proxyCpuPerReq = proxy !== null && cpu0.has(proxy) && res.requests.total ? ((cpu1.get(proxy)! - cpu0.get(proxy)!) * 1000) / res.requests.total : NaN;
+    return { res, cpuPerReq, proxyCpuPerReq };
   };
   // Warm-up, not reported: JIT, caches, the model, the sessions' objects.
   await run(4, '/health', 3);
   await run(4, mix, 5);
 
-  type Series = { p50: number[]; p99: number[]; rps: number[]; cpu: number[]; bad: number };
+  type Series = { p50: number[]; p99: number[]; rps: number[]; cpu: number[]; proxyCpu: number[]; bad: number };
   const cpuMedian = (xs: number[]) => (xs.some(Number.isFinite) ? median(xs.filter(Number.isFinite)) : NaN);
-  const empty = (): Series => ({ p50: [], p99: [], rps: [], cpu: [], bad: 0 });
+  const empty = (): Series => ({ p50: [], p99: [], rps: [], cpu: [], proxyCpu: [], bad: 0 });
   const results: { connections: number; health: Series; recs: Series }[] = [];
   for (const connections of levels) {
     const row = { connections, health: empty(), recs: empty() };
     for (let r = 0; r < Number(values.rounds); r++) {
       for (const [name, path] of [['health', '/health'], ['recs', mix]] as const) {
-        const { res, cpuPerReq } = await run(connections, path);
+        const { res, cpuPerReq, proxyCpuPerReq } = await run(connections, path);
         const s = row[name];
+        s.proxyCpu.push(proxyCpuPerReq);
         s.p50.push(res.latency.p50);
         s.p99.push(res.latency.p99);
         s.rps.push(res.requests.average);
@@ -101,6 +106,12 @@ try {
       }
     }
     results.push(row);
+    // Of the CPU above, what wrangler's dev proxy spent (production has no such hop).
+    const proxy = { health: cpuMedian(row.health.proxyCpu), recs: cpuMedian(row.recs.proxyCpu) };
+    if (Number.isFinite(proxy.health)) {
+      const own = (s: Series, p: number) => (cpuMedian(s.cpu) - p).toFixed(0);
+      console.log(`${connections} conn, dev proxy share: health ${proxy.health.toFixed(0)} / recs ${proxy.recs.toFixed(0)} µs CPU/req in wrangler's proxy; the worker's own workerd ${own(row.health, proxy.health)} / ${own(row.recs, proxy.recs)}`);
+    }
   }
 
   if (values.kinds) {
