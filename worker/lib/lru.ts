@@ -3,7 +3,7 @@
  * entry, a doubly linked list keeps the order (a hit moves its node to the back, eviction takes
  * from the front). Reordering through the Map itself (delete, then set) leaves holes at the
  * front of V8's table that every eviction has to walk past: ~7 µs per operation at 20,000
- * entries, against ~0.1 µs with the list.
+ * entries (Node, hits and misses), against ~1 µs with the list.
  */
 interface Node<K, V> {
   key: K;
