@@ -20,6 +20,7 @@
  * (never a client-supplied chain, X-Real-IP or True-Client-IP).
  */
 import { parseCookies, SESSION_COOKIE, TRACKING_COOKIE } from '../identity/shopper';
+import { Lru } from '../lib/lru';
 import { positiveVar } from '../lib/vars';
 import { STAMP_COOKIE } from '../session/stamp';
 
@@ -126,7 +127,7 @@ function cacheKey(target: URL): Request {
 // the cache lookup for a while: a lookup that cannot hit would only delay the first byte.
 const UNCACHEABLE_MS = 30_000;
 const MAX_UNCACHEABLE = 2000;
-const uncacheable = new Map<string, number>();
+const uncacheable = new Lru<string, number>(MAX_UNCACHEABLE);
 
 function knownUncacheable(key: string): boolean {
   const until = uncacheable.get(key);
@@ -137,7 +138,6 @@ function knownUncacheable(key: string): boolean {
 }
 
 function rememberUncacheable(key: string): void {
-  if (uncacheable.size >= MAX_UNCACHEABLE) uncacheable.delete(uncacheable.keys().next().value!);
   uncacheable.set(key, Date.now() + UNCACHEABLE_MS);
 }
 
